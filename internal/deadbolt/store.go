@@ -1,0 +1,111 @@
+package deadbolt
+
+import (
+	"context"
+	"time"
+)
+
+// The store interfaces below are implemented by the SQLite and PostgreSQL
+// stores and checked by one contract suite. They persist; they decide
+// nothing. Every single-use consumption and every counter is one atomic
+// statement. Unless a method says otherwise, a missing row is an *Error with
+// CodeNotFound. All implementations are safe for concurrent use.
+
+// UserStore persists employees.
+type UserStore interface {
+	// CreateUser inserts u (ID, Login set by the caller). A taken login is
+	// CodeLoginTaken.
+	CreateUser(ctx context.Context, u *User) error
+	UserByID(ctx context.Context, id string) (*User, error)
+	// UserByLogin finds a user by canonical login.
+	UserByLogin(ctx context.Context, login string) (*User, error)
+	ListUsers(ctx context.Context) ([]*User, error)
+	CountUsers(ctx context.Context) (int, error)
+	// SetPassword stores a new hash, bumps the session epoch and deletes
+	// every session of the user except keepSessionID ("" for none, which is
+	// moved to the new epoch), and disconnects the trusted device — in one
+	// transaction. It returns whether a trusted device was disconnected.
+	SetPassword(ctx context.Context, userID, hash, keepSessionID string, now time.Time) (bool, error)
+	// RehashPassword replaces the hash only if it is still oldHash.
+	RehashPassword(ctx context.Context, userID, oldHash, newHash string) error
+	// EndAllSessions bumps the session epoch, deletes every session of the
+	// user and, when disconnectDevice, disconnects the trusted device — in
+	// one transaction. It returns whether a device was disconnected.
+	EndAllSessions(ctx context.Context, userID string, disconnectDevice bool, now time.Time) (bool, error)
+	// SetActive activates or deactivates a user; deactivation ends all
+	// sessions and disconnects the device in the same transaction.
+	SetActive(ctx context.Context, userID string, active bool, now time.Time) error
+}
+
+// SessionStore persists sessions, keyed by the hash of their token.
+type SessionStore interface {
+	// CreateSession inserts s under tokenHash.
+	CreateSession(ctx context.Context, s *Session, tokenHash []byte) error
+	// SessionByToken returns the session with tokenHash and its user, only
+	// while the session carries the user's current epoch and the user is
+	// active; otherwise CodeNotFound. Expiry is the caller's rule.
+	SessionByToken(ctx context.Context, tokenHash []byte) (*Session, *User, error)
+	// ReplaceSession deletes oldID and inserts s in one transaction; if
+	// oldID no longer exists (already replaced, logged out) nothing is
+	// inserted and the answer is CodeNotFound. This makes completing a
+	// pending sign-in single-use.
+	ReplaceSession(ctx context.Context, oldID string, s *Session, tokenHash []byte) error
+	// TouchSession records activity at now.
+	TouchSession(ctx context.Context, id string, now time.Time) error
+	// SetSessionAuth records a fresh proof at authAt.
+	SetSessionAuth(ctx context.Context, id string, authAt time.Time) error
+	// ListSessions lists the user's sessions of the current epoch, newest
+	// first.
+	ListSessions(ctx context.Context, userID string) ([]*Session, error)
+	// DeleteSession deletes the session id of userID ("" matches any user).
+	DeleteSession(ctx context.Context, userID, id string) error
+	// DeleteExpiredSessions removes sessions ended before now (absolute
+	// expiry) or idle since before idleBefore; returns how many.
+	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int64, error)
+}
+
+// CounterStore keeps named counters for limits and lock-outs: failed
+// passwords per account and per IP, failed second factors, the recovery
+// streak, sends per window. Each hit is one atomic statement, so parallel
+// hits on any node are all counted.
+type CounterStore interface {
+	// Hit adds one to the counter key and returns its new state. When
+	// window > 0 and the counter's window began at or before now-window, the
+	// counter restarts at 1 from now.
+	Hit(ctx context.Context, key string, now time.Time, window time.Duration) (Counter, error)
+	// Counter returns the counter's state; a missing counter is the zero
+	// Counter and no error.
+	Counter(ctx context.Context, key string) (Counter, error)
+	// ResetCounter deletes the counter.
+	ResetCounter(ctx context.Context, key string) error
+}
+
+// EventStore keeps the append-only audit log.
+type EventStore interface {
+	// AppendEvent stores e, filling in its ID.
+	AppendEvent(ctx context.Context, e *Event) error
+	// Events lists events matching f, newest first.
+	Events(ctx context.Context, f EventFilter) ([]*Event, error)
+}
+
+// SettingStore keeps small server-wide values (VAPID keys, …).
+type SettingStore interface {
+	// Setting returns the value of key, or CodeNotFound.
+	Setting(ctx context.Context, key string) (string, error)
+	// SetSettingIfAbsent stores value under key unless one exists, and
+	// returns the value in force — so several nodes starting at once agree.
+	SetSettingIfAbsent(ctx context.Context, key, value string) (string, error)
+}
+
+// Store is everything a server needs from persistence.
+type Store interface {
+	UserStore
+	SessionStore
+	CounterStore
+	EventStore
+	SettingStore
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}

@@ -1,0 +1,195 @@
+// Package sqlite is the embedded SQLite store of Deadbolt (pure Go,
+// modernc.org/sqlite). The database runs in WAL mode with synchronous=FULL so
+// that an acknowledged single-use consumption survives a power cut; writes go
+// through one connection in immediate transactions, reads through a pool.
+//
+// It persists and decides nothing: every rule lives in the services. Each
+// single-use consumption and each counter is one atomic statement.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"deadbolt/internal/deadbolt"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the SQLite implementation of deadbolt.Store. It is safe for
+// concurrent use.
+type Store struct {
+	path string
+	rdb  *sql.DB // readers
+	wdb  *sql.DB // the single writer
+
+	sessionByToken *sql.Stmt
+}
+
+var _ deadbolt.Store = (*Store)(nil)
+
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	for _, p := range []string{
+		"busy_timeout(10000)",
+		"journal_mode(WAL)",
+		"synchronous(FULL)",
+		"foreign_keys(1)",
+	} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if need be) the SQLite database at path and, when
+// migrate is true, applies pending migrations. The path ":memory:" is not
+// supported (readers and writer need one shared file); use a temporary file.
+func Open(ctx context.Context, path string, migrate bool) (*Store, error) {
+	if path == "" || strings.HasPrefix(path, ":memory:") {
+		return nil, fmt.Errorf("sqlite: a file path is required")
+	}
+	wdb, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	if err := wdb.PingContext(ctx); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if migrate {
+		if err := Migrate(ctx, wdb); err != nil {
+			wdb.Close()
+			return nil, err
+		}
+	}
+	rdb, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	rdb.SetMaxOpenConns(n)
+	rdb.SetMaxIdleConns(n)
+	rdb.SetConnMaxLifetime(0)
+	s := &Store{path: path, rdb: rdb, wdb: wdb}
+	if s.sessionByToken, err = rdb.PrepareContext(ctx, sessionByTokenSQL); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	}
+	return s, nil
+}
+
+// Migrate applies the embedded migrations to db.
+func Migrate(ctx context.Context, db *sql.DB) error {
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, mustSub(migrations, "migrations"))
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	if s.sessionByToken != nil {
+		s.sessionByToken.Close()
+	}
+	return errors.Join(s.rdb.Close(), s.wdb.Close())
+}
+
+// Ping checks that the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.rdb.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Backup writes a consistent copy of the live database to dest, which must
+// not exist yet. Writers keep running meanwhile.
+func (s *Store) Backup(ctx context.Context, dest string) error {
+	// A connection of its own: readers are query-only, and the writer must
+	// stay free for the service while the copy is made.
+	db, err := sql.Open("sqlite", dsn(s.path, false))
+	if err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", dest); err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	return nil
+}
+
+// tx runs fn in one immediate write transaction.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// isUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+func notFound(what string) error {
+	return deadbolt.Errorf(deadbolt.CodeNotFound, "%s not found.", what)
+}
+
+// Times are stored as unix microseconds; the zero time is NULL.
+func ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func tsv(t time.Time) int64 { return t.UnixMicro() }
+
+func fromTS(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(n.Int64).UTC()
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
