@@ -1,0 +1,263 @@
+// Package accounts manages employee accounts on behalf of administrators:
+// creating, listing, deactivating, resetting passwords, ending sessions, and
+// creating the first administrator on an empty database. Every action is
+// checked against the acting employee and recorded in the audit log.
+package accounts
+
+import (
+	"context"
+	"crypto/rand"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"deadbolt/internal/audit"
+	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/password"
+)
+
+// Store is the persistence accounts need.
+type Store interface {
+	deadbolt.UserStore
+	deadbolt.SessionStore
+}
+
+// Service manages accounts. It is safe for concurrent use.
+type Service struct {
+	store  Store
+	hasher *password.Hasher
+	audit  *audit.Log
+	clock  deadbolt.Clock
+}
+
+// New returns an account service.
+func New(store Store, hasher *password.Hasher, audit *audit.Log, clock deadbolt.Clock) *Service {
+	return &Service{store: store, hasher: hasher, audit: audit, clock: clock}
+}
+
+// Actor is who performs an administrative action. A nil User means the
+// server operator at the command line, who is always allowed.
+type Actor struct {
+	User *deadbolt.User
+	IP   string
+}
+
+func (a Actor) id() string {
+	if a.User == nil {
+		return ""
+	}
+	return a.User.ID
+}
+
+// check returns CodeForbidden unless the actor may administer accounts.
+func (a Actor) check() error {
+	if a.User != nil && (!a.User.Admin || !a.User.Active) {
+		return deadbolt.Errorf(deadbolt.CodeForbidden, "Only administrators can do this.")
+	}
+	return nil
+}
+
+// NewUser is what an administrator fills in to create an employee.
+type NewUser struct {
+	Login    string
+	Name     string
+	Password string
+	Admin    bool
+}
+
+// ValidateLogin checks a login's shape: 1–64 characters of letters, digits
+// and . _ - @, starting with a letter or digit.
+func ValidateLogin(login string) error {
+	bad := deadbolt.Errorf(deadbolt.CodeInvalidInput, "A login is 1 to 64 characters: letters, digits, dot, underscore, hyphen or @, starting with a letter or digit.")
+	if login == "" || len(login) > 64 {
+		return bad
+	}
+	for i, r := range login {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || i > 0 && strings.ContainsRune("._-@", r)
+		if !ok {
+			return bad
+		}
+	}
+	return nil
+}
+
+func validateName(name string) error {
+	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > 200 || strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		return deadbolt.Errorf(deadbolt.CodeInvalidInput, "A name is at most 200 characters, without control characters.")
+	}
+	return nil
+}
+
+// Create creates an employee. A taken login is CodeLoginTaken; a bad login,
+// name or password is CodeInvalidInput.
+func (s *Service) Create(ctx context.Context, actor Actor, n NewUser) (*deadbolt.User, error) {
+	if err := actor.check(); err != nil {
+		return nil, err
+	}
+	login := deadbolt.NormalizeLogin(n.Login)
+	if err := ValidateLogin(login); err != nil {
+		return nil, err
+	}
+	name := strings.TrimSpace(n.Name)
+	if err := validateName(name); err != nil {
+		return nil, err
+	}
+	if err := password.Validate(n.Password); err != nil {
+		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "%s", err.Error())
+	}
+	hash, err := s.hasher.Hash(ctx, n.Password)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	u := &deadbolt.User{ID: deadbolt.NewID(), Login: login, Name: name, Admin: n.Admin, Active: true,
+		PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	s.audit.Record(ctx, deadbolt.EventAdminUserCreated, u.ID, actor.id(), actor.IP,
+		map[string]string{"login": login, "admin": boolString(n.Admin)})
+	return u, nil
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// List lists every employee.
+func (s *Service) List(ctx context.Context, actor Actor) ([]*deadbolt.User, error) {
+	if err := actor.check(); err != nil {
+		return nil, err
+	}
+	return s.store.ListUsers(ctx)
+}
+
+// Get returns one employee by id or login.
+func (s *Service) Get(ctx context.Context, actor Actor, idOrLogin string) (*deadbolt.User, error) {
+	if err := actor.check(); err != nil {
+		return nil, err
+	}
+	if deadbolt.ValidID(idOrLogin) {
+		return s.store.UserByID(ctx, idOrLogin)
+	}
+	if ValidateLogin(deadbolt.NormalizeLogin(idOrLogin)) != nil {
+		return nil, deadbolt.Errorf(deadbolt.CodeNotFound, "User not found.")
+	}
+	return s.store.UserByLogin(ctx, deadbolt.NormalizeLogin(idOrLogin))
+}
+
+// SetActive deactivates (ending every session and disconnecting the
+// device) or reactivates an employee. Administrators cannot deactivate
+// themselves.
+func (s *Service) SetActive(ctx context.Context, actor Actor, idOrLogin string, active bool) (*deadbolt.User, error) {
+	u, err := s.Get(ctx, actor, idOrLogin)
+	if err != nil {
+		return nil, err
+	}
+	if !active && actor.User != nil && actor.User.ID == u.ID {
+		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "You cannot deactivate your own account.")
+	}
+	if err := s.store.SetActive(ctx, u.ID, active, s.clock.Now()); err != nil {
+		return nil, err
+	}
+	typ := deadbolt.EventAdminUserDeactivated
+	if active {
+		typ = deadbolt.EventAdminUserActivated
+	}
+	s.audit.Record(ctx, typ, u.ID, actor.id(), actor.IP, nil)
+	u.Active = active
+	return u, nil
+}
+
+// ResetPassword sets a new password for an employee, ending all their
+// sessions and disconnecting their device.
+func (s *Service) ResetPassword(ctx context.Context, actor Actor, idOrLogin, pw string) error {
+	u, err := s.Get(ctx, actor, idOrLogin)
+	if err != nil {
+		return err
+	}
+	if err := password.Validate(pw); err != nil {
+		return deadbolt.Errorf(deadbolt.CodeInvalidInput, "%s", err.Error())
+	}
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	disconnected, err := s.store.SetPassword(ctx, u.ID, hash, "", s.clock.Now())
+	if err != nil {
+		return err
+	}
+	s.audit.Record(ctx, deadbolt.EventAdminPasswordReset, u.ID, actor.id(), actor.IP, nil)
+	if disconnected {
+		s.audit.Record(ctx, deadbolt.EventDeviceDisconnect, u.ID, actor.id(), actor.IP, map[string]string{"reason": "password_reset"})
+	}
+	return nil
+}
+
+// Sessions lists an employee's sessions.
+func (s *Service) Sessions(ctx context.Context, actor Actor, idOrLogin string) ([]*deadbolt.Session, error) {
+	u, err := s.Get(ctx, actor, idOrLogin)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.ListSessions(ctx, u.ID)
+}
+
+// EndSessions ends every session of an employee (the device stays).
+func (s *Service) EndSessions(ctx context.Context, actor Actor, idOrLogin string) error {
+	u, err := s.Get(ctx, actor, idOrLogin)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.EndAllSessions(ctx, u.ID, false, s.clock.Now()); err != nil {
+		return err
+	}
+	s.audit.Record(ctx, deadbolt.EventAdminSessionsEnded, u.ID, actor.id(), actor.IP, nil)
+	return nil
+}
+
+// Bootstrap creates the administrator "admin" on an empty database. With
+// pw empty it makes up a password and returns it (to print once). It
+// returns created=false, and does nothing, when any account exists.
+func (s *Service) Bootstrap(ctx context.Context, pw string) (password string, created bool, err error) {
+	n, err := s.store.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return "", false, err
+	}
+	if pw == "" {
+		pw = GeneratePassword()
+	}
+	_, err = s.Create(ctx, Actor{}, NewUser{Login: "admin", Name: "Administrator", Password: pw, Admin: true})
+	if deadbolt.IsCode(err, deadbolt.CodeLoginTaken) {
+		return "", false, nil // another node won the race
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return pw, true, nil
+}
+
+// GeneratePassword returns a random password of 20 characters (about 100
+// bits) from an alphabet without look-alikes.
+func GeneratePassword() string {
+	const alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 20)
+	for i := range b {
+		b[i] = alphabet[randIndex(len(alphabet))]
+	}
+	return string(b)
+}
+
+func randIndex(n int) int {
+	var b [1]byte
+	limit := 256 - 256%n
+	for {
+		rand.Read(b[:])
+		if int(b[0]) < limit {
+			return int(b[0]) % n
+		}
+	}
+}

@@ -1,0 +1,33 @@
+// Package audit records security events in the append-only audit log. A
+// failure to record is logged but does not undo what happened.
+package audit
+
+import (
+	"context"
+	"log/slog"
+
+	"deadbolt/internal/deadbolt"
+)
+
+// Log appends events through an EventStore. It is safe for concurrent use.
+type Log struct {
+	store deadbolt.EventStore
+	clock deadbolt.Clock
+	log   *slog.Logger
+}
+
+// New returns a Log writing to store.
+func New(store deadbolt.EventStore, clock deadbolt.Clock, log *slog.Logger) *Log {
+	return &Log{store: store, clock: clock, log: log}
+}
+
+// Record appends an event of typ about userID. actorID is the administrator
+// acting, "" when the employee acted. detail must never hold a secret.
+func (l *Log) Record(ctx context.Context, typ, userID, actorID, ip string, detail map[string]string) {
+	e := &deadbolt.Event{Type: typ, At: l.clock.Now(), UserID: userID, ActorID: actorID, IP: ip, Detail: detail}
+	// The event must be kept even when the request that caused it is
+	// cancelled right after.
+	if err := l.store.AppendEvent(context.WithoutCancel(ctx), e); err != nil {
+		l.log.Error("audit: cannot record event", "type", typ, "user_id", userID, "err", err)
+	}
+}

@@ -1,0 +1,37 @@
+package deadbolt
+
+// Event types of the audit log. Each names what happened, past tense.
+const (
+	EventSignIn            = "signin.success"
+	EventSignInFailed      = "signin.failure"
+	EventSecondFactorStep  = "signin.second_factor_required"
+	EventSecondFactorFail  = "signin.second_factor_failure"
+	EventSecondFactorLock  = "signin.second_factor_locked"
+	EventCaptchaShown      = "signin.captcha_required"
+	EventLogout            = "logout"
+	EventLogoutAll         = "logout.all"
+	EventSessionEnded      = "session.ended"
+	EventPasswordChanged   = "password.changed"
+	EventReauth            = "reauth"
+	EventDeviceDisconnect  = "device.disconnected"
+	EventDevicePaired      = "device.paired"
+	EventDeviceConfirmed   = "device.confirmed"
+	EventDeviceRemoved     = "device.removed"
+	EventRecoveryGenerated = "recovery_codes.generated"
+	EventRecoveryVoided    = "recovery_codes.voided"
+	EventPushDenied        = "push.denied"
+	EventPushReported      = "push.reported"
+	EventPhoneLinked       = "phone.linked"
+	EventPhoneRemoved      = "phone.removed"
+	EventBanner            = "banner.action"
+
+	EventAdminUserCreated     = "admin.user_created"
+	EventAdminUserDeactivated = "admin.user_deactivated"
+	EventAdminUserActivated   = "admin.user_activated"
+	EventAdminPasswordReset   = "admin.password_reset"
+	EventAdminSessionsEnded   = "admin.sessions_ended"
+	EventAdminTwoFactorReset  = "admin.two_factor_reset"
+	EventAdminUnlocked        = "admin.unlocked"
+	EventAdminExempted        = "admin.exempted"
+	EventAdminPhoneRemoved    = "admin.phone_removed"
+)

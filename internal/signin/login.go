@@ -1,0 +1,177 @@
+package signin
+
+import (
+	"context"
+	"errors"
+	"math"
+	"time"
+	"unicode/utf8"
+
+	"deadbolt/internal/deadbolt"
+)
+
+// Result states of a password step.
+const (
+	StateAuthenticated = "authenticated"
+	StateSecondFactor  = "second_factor"
+	StateSetupRequired = "setup_required"
+)
+
+// Result is the outcome of a successful password step.
+type Result struct {
+	State   string
+	Token   string
+	Session *deadbolt.Session
+	User    *deadbolt.User
+	// Methods lists the second-factor methods, preferred first, when
+	// State is StateSecondFactor.
+	Methods []string
+}
+
+const (
+	maxLoginLen    = 256
+	maxPasswordLen = 1024
+)
+
+func invalidCredentials() error {
+	return deadbolt.Errorf(deadbolt.CodeInvalidCredentials, "The login or password is incorrect.")
+}
+
+func accountKey(login string) string { return "pw:login:" + login }
+func ipKey(ip string) string         { return "pw:ip:" + ip }
+
+// Login runs the password step. Unknown login, wrong password and
+// deactivated account all answer CodeInvalidCredentials after the same
+// amount of hashing work. Too many failures for the login or from the IP
+// answer CodeRateLimited with the time to wait, without checking the
+// password.
+func (s *Service) Login(ctx context.Context, login, pw string, c Client) (*Result, error) {
+	if login == "" || pw == "" {
+		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "Enter your login and password.")
+	}
+	if len(login) > maxLoginLen || len(pw) > maxPasswordLen || !utf8.ValidString(login) {
+		return nil, invalidCredentials()
+	}
+	canon := deadbolt.NormalizeLogin(login)
+	now := s.clock.Now()
+	if err := s.checkPasswordLimits(ctx, canon, c.IP, now); err != nil {
+		return nil, err
+	}
+
+	u, err := s.store.UserByLogin(ctx, canon)
+	switch {
+	case deadbolt.IsCode(err, deadbolt.CodeNotFound):
+		s.hasher.Dummy(ctx, pw)
+		return nil, s.passwordFailed(ctx, canon, nil, "unknown_login", c)
+	case err != nil:
+		return nil, err
+	}
+	ok, rehash, err := s.hasher.Verify(ctx, pw, u.PasswordHash)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, s.passwordFailed(ctx, canon, u, "wrong_password", c)
+	}
+	if !u.Active {
+		return nil, s.passwordFailed(ctx, canon, u, "deactivated", c)
+	}
+	if err := s.store.ResetCounter(ctx, accountKey(canon)); err != nil {
+		return nil, err
+	}
+	if rehash {
+		if h, err := s.hasher.Hash(ctx, pw); err == nil {
+			if err := s.store.RehashPassword(ctx, u.ID, u.PasswordHash, h); err != nil {
+				s.log.Warn("signin: cannot upgrade password hash", "user_id", u.ID, "err", err)
+			}
+		}
+	}
+	return s.afterPassword(ctx, u, c)
+}
+
+// afterPassword opens the session that follows a correct password: full,
+// pending a second factor, or limited to setting one up.
+func (s *Service) afterPassword(ctx context.Context, u *deadbolt.User, c Client) (*Result, error) {
+	now := s.clock.Now()
+	state, res := deadbolt.SessionFull, &Result{State: StateAuthenticated, User: u}
+	if u.TwoFactorEnabled() && !now.Before(u.ExemptUntil) && s.factors != nil {
+		methods, err := s.factors.Methods(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		if len(methods) > 0 {
+			state, res.State, res.Methods = deadbolt.SessionPending, StateSecondFactor, methods
+		}
+	}
+	sess, tok, h := s.newSession(u, state, "password", c)
+	if err := s.store.CreateSession(ctx, sess, h); err != nil {
+		return nil, err
+	}
+	res.Token, res.Session = tok, sess
+	if state == deadbolt.SessionFull {
+		s.audit.Record(ctx, deadbolt.EventSignIn, u.ID, "", c.IP, map[string]string{"method": "password"})
+	} else {
+		s.audit.Record(ctx, deadbolt.EventSecondFactorStep, u.ID, "", c.IP, nil)
+	}
+	return res, nil
+}
+
+// checkPasswordLimits refuses a try while the login or the IP must wait.
+func (s *Service) checkPasswordLimits(ctx context.Context, login, ip string, now time.Time) error {
+	if ip != "" {
+		c, err := s.store.Counter(ctx, ipKey(ip))
+		if err != nil {
+			return err
+		}
+		if end := c.First.Add(s.cfg.IPWindow); c.N >= int64(s.cfg.IPFailures) && now.Before(end) {
+			return deadbolt.RateLimited(end.Sub(now), "Too many failed sign-ins from your network. Try again later.")
+		}
+	}
+	c, err := s.store.Counter(ctx, accountKey(login))
+	if err != nil {
+		return err
+	}
+	if wait := s.accountDelay(c.N); wait > 0 {
+		if until := c.Last.Add(wait); now.Before(until) {
+			return deadbolt.RateLimited(until.Sub(now), "Too many failed sign-ins for this account. Try again later.")
+		}
+	}
+	return nil
+}
+
+// accountDelay is the wait after n consecutive failures: none for the free
+// ones, then 1 s doubling each time, capped.
+func (s *Service) accountDelay(n int64) time.Duration {
+	over := n - int64(s.cfg.AccountFreeFailures)
+	if over < 0 {
+		return 0
+	}
+	if over > 30 {
+		return s.cfg.AccountMaxDelay
+	}
+	d := time.Duration(math.Pow(2, float64(over))) * time.Second
+	return min(d, s.cfg.AccountMaxDelay)
+}
+
+// passwordFailed counts a failed password step and answers it.
+func (s *Service) passwordFailed(ctx context.Context, login string, u *deadbolt.User, reason string, c Client) error {
+	now := s.clock.Now()
+	var errs []error
+	if _, err := s.store.Hit(ctx, accountKey(login), now, 0); err != nil {
+		errs = append(errs, err)
+	}
+	if c.IP != "" {
+		if _, err := s.store.Hit(ctx, ipKey(c.IP), now, s.cfg.IPWindow); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	uid := ""
+	if u != nil {
+		uid = u.ID
+	}
+	s.audit.Record(ctx, deadbolt.EventSignInFailed, uid, "", c.IP, map[string]string{"method": "password", "reason": reason})
+	return invalidCredentials()
+}

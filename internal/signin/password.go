@@ -1,0 +1,83 @@
+package signin
+
+import (
+	"context"
+
+	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/password"
+)
+
+// ChangePassword checks the current password and sets a new one. The other
+// sessions end and the trusted device is disconnected; this session stays
+// and counts as freshly proven. A wrong current password is
+// CodeInvalidCredentials and counts towards the account's guessing limit.
+func (s *Service) ChangePassword(ctx context.Context, a *Auth, current, next string, c Client) error {
+	if err := RequireFull(a); err != nil {
+		return err
+	}
+	if err := s.verifyOwnPassword(ctx, a, current, c); err != nil {
+		return err
+	}
+	if err := password.Validate(next); err != nil {
+		return deadbolt.Errorf(deadbolt.CodeInvalidInput, "%s", err.Error())
+	}
+	if current == next {
+		return deadbolt.Errorf(deadbolt.CodeInvalidInput, "The new password must differ from the current one.")
+	}
+	hash, err := s.hasher.Hash(ctx, next)
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	disconnected, err := s.store.SetPassword(ctx, a.User.ID, hash, a.Session.ID, now)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetSessionAuth(ctx, a.Session.ID, now); err != nil {
+		return err
+	}
+	s.audit.Record(ctx, deadbolt.EventPasswordChanged, a.User.ID, "", c.IP, nil)
+	if disconnected {
+		s.audit.Record(ctx, deadbolt.EventDeviceDisconnect, a.User.ID, "", c.IP, map[string]string{"reason": "password_changed"})
+	}
+	return nil
+}
+
+// verifyOwnPassword checks a signed-in employee's password, under the same
+// per-account limits as sign-in.
+func (s *Service) verifyOwnPassword(ctx context.Context, a *Auth, pw string, c Client) error {
+	if pw == "" || len(pw) > maxPasswordLen {
+		return invalidCredentials()
+	}
+	if err := s.checkPasswordLimits(ctx, a.User.Login, c.IP, s.clock.Now()); err != nil {
+		return err
+	}
+	ok, _, err := s.hasher.Verify(ctx, pw, a.User.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return s.passwordFailed(ctx, a.User.Login, a.User, "wrong_password", c)
+	}
+	return s.store.ResetCounter(ctx, accountKey(a.User.Login))
+}
+
+// ReauthPassword renews the fresh proof of a session with the password.
+// Employees with a second factor must prove it instead
+// (CodeInvalidInput names the method to use).
+func (s *Service) ReauthPassword(ctx context.Context, a *Auth, pw string, c Client) error {
+	if err := RequireFull(a); err != nil && a.Session.State != deadbolt.SessionSetup {
+		return err
+	}
+	if a.User.TwoFactorEnabled() {
+		return deadbolt.Errorf(deadbolt.CodeInvalidInput, "Confirm with a code from your second factor, not the password.")
+	}
+	if err := s.verifyOwnPassword(ctx, a, pw, c); err != nil {
+		return err
+	}
+	if err := s.store.SetSessionAuth(ctx, a.Session.ID, s.clock.Now()); err != nil {
+		return err
+	}
+	s.audit.Record(ctx, deadbolt.EventReauth, a.User.ID, "", c.IP, map[string]string{"method": "password"})
+	return nil
+}

@@ -1,0 +1,130 @@
+package signin
+
+import (
+	"context"
+
+	"deadbolt/internal/deadbolt"
+)
+
+func unauthorized() error {
+	return deadbolt.Errorf(deadbolt.CodeUnauthorized, "Your session has ended. Please sign in again.")
+}
+
+// Authenticate returns the session behind a bearer token. A missing,
+// malformed, expired or idle token, a session from before a "log out
+// everywhere", or a deactivated employee are all CodeUnauthorized.
+// Authenticate records activity at most once per Config.TouchEvery.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Auth, error) {
+	h, ok := HashToken(token)
+	if !ok {
+		return nil, unauthorized()
+	}
+	sess, u, err := s.store.SessionByToken(ctx, h)
+	if deadbolt.IsCode(err, deadbolt.CodeNotFound) {
+		return nil, unauthorized()
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.IdleTimeout {
+		return nil, unauthorized()
+	}
+	if now.Sub(sess.LastSeenAt) >= s.cfg.TouchEvery {
+		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil {
+			s.log.Warn("signin: cannot record session activity", "session_id", sess.ID, "err", err)
+		} else {
+			sess.LastSeenAt = now
+		}
+	}
+	return &Auth{Session: sess, User: u}, nil
+}
+
+// RequireFull returns CodeSecondFactorRequired or CodeSetupRequired unless
+// the session is fully signed in.
+func RequireFull(a *Auth) error {
+	switch a.Session.State {
+	case deadbolt.SessionFull:
+		return nil
+	case deadbolt.SessionSetup:
+		return deadbolt.Errorf(deadbolt.CodeSetupRequired, "Set up two-factor authentication first.")
+	default:
+		return deadbolt.Errorf(deadbolt.CodeSecondFactorRequired, "Finish signing in with your second factor first.")
+	}
+}
+
+// RequireFresh returns CodeReauthRequired unless the session proved its
+// employee within Config.FreshProof.
+func (s *Service) RequireFresh(a *Auth) error {
+	if err := RequireFull(a); err != nil && a.Session.State != deadbolt.SessionSetup {
+		return err
+	}
+	if s.clock.Now().Sub(a.Session.AuthAt) > s.cfg.FreshProof {
+		return deadbolt.Errorf(deadbolt.CodeReauthRequired, "Confirm it is you: enter your password or a code again.")
+	}
+	return nil
+}
+
+// newSession builds a session for u in state, and its token.
+func (s *Service) newSession(u *deadbolt.User, state deadbolt.SessionState, method string, c Client) (*deadbolt.Session, string, []byte) {
+	now := s.clock.Now()
+	life := s.cfg.SessionLifetime
+	if state == deadbolt.SessionPending {
+		life = s.cfg.PendingLifetime
+	}
+	tok, h := newToken()
+	sess := &deadbolt.Session{
+		ID: deadbolt.NewID(), UserID: u.ID, State: state, Epoch: u.SessionEpoch,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(life), AuthAt: now,
+		Method: method, IP: c.IP, UserAgent: truncate(c.UserAgent, 512),
+	}
+	return sess, tok, h
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// Logout ends the current session.
+func (s *Service) Logout(ctx context.Context, a *Auth, c Client) error {
+	if err := s.store.DeleteSession(ctx, a.User.ID, a.Session.ID); err != nil && !deadbolt.IsCode(err, deadbolt.CodeNotFound) {
+		return err
+	}
+	s.audit.Record(ctx, deadbolt.EventLogout, a.User.ID, "", c.IP, nil)
+	return nil
+}
+
+// LogoutAll ends every session of the employee, this one included, and
+// disconnects the trusted device.
+func (s *Service) LogoutAll(ctx context.Context, a *Auth, c Client) error {
+	disconnected, err := s.store.EndAllSessions(ctx, a.User.ID, true, s.clock.Now())
+	if err != nil {
+		return err
+	}
+	s.audit.Record(ctx, deadbolt.EventLogoutAll, a.User.ID, "", c.IP, nil)
+	if disconnected {
+		s.audit.Record(ctx, deadbolt.EventDeviceDisconnect, a.User.ID, "", c.IP, map[string]string{"reason": "logout_all"})
+	}
+	return nil
+}
+
+// Sessions lists the employee's sessions.
+func (s *Service) Sessions(ctx context.Context, a *Auth) ([]*deadbolt.Session, error) {
+	return s.store.ListSessions(ctx, a.User.ID)
+}
+
+// EndSession ends one of the employee's own sessions; another employee's
+// session is CodeNotFound.
+func (s *Service) EndSession(ctx context.Context, a *Auth, id string, c Client) error {
+	if !deadbolt.ValidID(id) {
+		return deadbolt.Errorf(deadbolt.CodeNotFound, "Session not found.")
+	}
+	if err := s.store.DeleteSession(ctx, a.User.ID, id); err != nil {
+		return err
+	}
+	s.audit.Record(ctx, deadbolt.EventSessionEnded, a.User.ID, "", c.IP, map[string]string{"session_id": id})
+	return nil
+}

@@ -1,0 +1,61 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"deadbolt/internal/deadbolt"
+)
+
+// Hit counts one more hit on key in one atomic statement. When window > 0
+// and the counter's window began at or before now-window, the counter
+// restarts at 1 from now. Concurrent hits on any node are all counted: the
+// upsert serialises on the counter's row.
+func (s *Store) Hit(ctx context.Context, key string, now time.Time, window time.Duration) (deadbolt.Counter, error) {
+	// A NULL reset bound compares as unknown, so without a window the
+	// counter never restarts.
+	var resetBefore any
+	if window > 0 {
+		resetBefore = now.Add(-window)
+	}
+	var c deadbolt.Counter
+	err := s.pool.QueryRow(ctx, `INSERT INTO counters AS c (key, n, first_at, last_at) VALUES ($1, 1, $2, $2)
+		ON CONFLICT (key) DO UPDATE SET
+			n = CASE WHEN c.first_at <= $3 THEN 1 ELSE c.n + 1 END,
+			first_at = CASE WHEN c.first_at <= $3 THEN excluded.first_at ELSE c.first_at END,
+			last_at = excluded.last_at
+		RETURNING n, first_at, last_at`, key, now, resetBefore).Scan(&c.N, &c.First, &c.Last)
+	if err != nil {
+		return deadbolt.Counter{}, fmt.Errorf("postgres: hit counter: %w", err)
+	}
+	c.First, c.Last = c.First.UTC(), c.Last.UTC()
+	return c, nil
+}
+
+// Counter returns the counter's state; a missing counter is the zero
+// Counter and no error.
+func (s *Store) Counter(ctx context.Context, key string) (deadbolt.Counter, error) {
+	var c deadbolt.Counter
+	err := s.pool.QueryRow(ctx, `SELECT n, first_at, last_at FROM counters WHERE key = $1`, key).
+		Scan(&c.N, &c.First, &c.Last)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return deadbolt.Counter{}, nil
+	}
+	if err != nil {
+		return deadbolt.Counter{}, fmt.Errorf("postgres: counter: %w", err)
+	}
+	c.First, c.Last = c.First.UTC(), c.Last.UTC()
+	return c, nil
+}
+
+// ResetCounter deletes the counter; a missing counter is no error.
+func (s *Store) ResetCounter(ctx context.Context, key string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM counters WHERE key = $1`, key); err != nil {
+		return fmt.Errorf("postgres: reset counter: %w", err)
+	}
+	return nil
+}

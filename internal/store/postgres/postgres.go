@@ -1,0 +1,201 @@
+// Package postgres is the PostgreSQL store of Deadbolt (github.com/jackc/pgx/v5).
+// Any number of server nodes share one database: every counter, lock-out,
+// single-use consumption and session revocation is decided by the database,
+// never by one process's memory.
+//
+// It persists and decides nothing: every rule lives in the services. Each
+// single-use consumption and each counter is one atomic statement; the few
+// multi-statement changes (password change, log out everywhere,
+// deactivation, completing a sign-in) run in one transaction.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"deadbolt/internal/deadbolt"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the PostgreSQL implementation of deadbolt.Store. It is safe for
+// concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ deadbolt.Store = (*Store)(nil)
+
+// querier is what a pool and a transaction have in common.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// maxConnsParam is the DSN parameter pgxpool reads the pool size from.
+const maxConnsParam = "pool_max_conns"
+
+// Open connects to the PostgreSQL database named by dsn (a postgres:// URL
+// or keyword/value string, as pgx accepts) and, when migrate is true,
+// applies pending migrations first; several nodes migrating at once
+// serialise on an advisory lock. The pool holds at most 4×GOMAXPROCS
+// connections unless the DSN sets pool_max_conns. Open fails if the DSN
+// does not parse or the database does not answer. The returned Store is
+// safe for concurrent use.
+func Open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
+	cfg, err := poolConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		db := stdlib.OpenDB(*cfg.ConnConfig.Copy())
+		err := Migrate(ctx, db)
+		db.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// poolConfig parses dsn and sizes the pool for this machine unless the DSN
+// sizes it itself.
+func poolConfig(dsn string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse DSN: %w", err)
+	}
+	// pgxpool consumes pool_max_conns while parsing; a plain parse keeps it
+	// among the runtime parameters, which tells whether it was given.
+	plain, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse DSN: %w", err)
+	}
+	if _, set := plain.RuntimeParams[maxConnsParam]; !set {
+		cfg.MaxConns = int32(4 * runtime.GOMAXPROCS(0))
+	}
+	return cfg, nil
+}
+
+// Migrate applies the embedded migrations to db, holding a PostgreSQL
+// advisory lock meanwhile so that nodes starting together migrate once.
+func Migrate(ctx context.Context, db *sql.DB) error {
+	// Retry the lock every second (rather than every five) for up to five
+	// minutes: nodes waiting for another's migration start sooner.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, mustSub(migrations, "migrations"),
+		goose.WithSessionLocker(locker))
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return nil
+}
+
+// Pool returns the store's connection pool, for features that need a
+// connection of their own (LISTEN/NOTIFY). It stays owned by the Store.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close closes every connection; calling it again does nothing. It always
+// returns nil.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Ping checks that the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	return nil
+}
+
+// tx runs fn in one transaction (READ COMMITTED), committing when fn
+// returns nil and rolling back otherwise.
+func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: commit: %w", err)
+	}
+	return nil
+}
+
+// sqlstateUniqueViolation is the SQLSTATE of a UNIQUE or PRIMARY KEY
+// violation.
+const sqlstateUniqueViolation = "23505"
+
+// uniqueViolation returns the name of the unique constraint err violates,
+// or "" if err is not a unique violation.
+func uniqueViolation(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == sqlstateUniqueViolation {
+		return pe.ConstraintName
+	}
+	return ""
+}
+
+func notFound(what string) error {
+	return deadbolt.Errorf(deadbolt.CodeNotFound, "%s not found.", what)
+}
+
+// Times are timestamptz with microsecond precision; the zero time is NULL.
+func ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// fromTS turns a scanned nullable timestamp into a UTC time, zero for NULL.
+func fromTS(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// scanner is a row or a cursor positioned on a row.
+type scanner interface{ Scan(...any) error }

@@ -1,0 +1,130 @@
+package web
+
+import (
+	"net/http"
+
+	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/signin"
+)
+
+func userJSON(u *deadbolt.User) map[string]any {
+	return map[string]any{
+		"id":         u.ID,
+		"login":      u.Login,
+		"name":       u.Name,
+		"admin":      u.Admin,
+		"active":     u.Active,
+		"created_at": timeJSON(u.CreatedAt),
+	}
+}
+
+func (s *server) apiMe(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user": userJSON(a.User),
+		"session": map[string]any{
+			"id": a.Session.ID, "state": a.Session.State, "expires_at": timeJSON(a.Session.ExpiresAt),
+		},
+		"two_factor": map[string]any{
+			"enabled":             a.User.TwoFactorEnabled(),
+			"device":              nil,
+			"phone":               nil,
+			"recovery_codes_left": 0,
+			"required":            false,
+			"deadline":            nil,
+		},
+		"banners": []any{},
+	})
+	return nil
+}
+
+type passwordRequest struct {
+	Current string `json:"current"`
+	New     string `json:"new"`
+}
+
+func (s *server) apiChangePassword(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
+	var req passwordRequest
+	if err := decodeJSON(w, r, &req, false); err != nil {
+		return err
+	}
+	if err := s.Signin.ChangePassword(r.Context(), a, req.Current, req.New, s.client(r)); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+	return nil
+}
+
+type reauthRequest struct {
+	Password *string `json:"password"`
+	Method   *string `json:"method"`
+	Code     *string `json:"code"`
+}
+
+func (s *server) apiReauth(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
+	var req reauthRequest
+	if err := decodeJSON(w, r, &req, false); err != nil {
+		return err
+	}
+	switch {
+	case req.Password != nil && req.Method == nil && req.Code == nil:
+		if err := s.Signin.ReauthPassword(r.Context(), a, *req.Password, s.client(r)); err != nil {
+			return err
+		}
+	default:
+		return deadbolt.Errorf(deadbolt.CodeInvalidInput, `Send {"password"} or {"method","code"}.`)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+	return nil
+}
+
+func sessionJSON(sess *deadbolt.Session, currentID string) map[string]any {
+	return map[string]any{
+		"id":           sess.ID,
+		"current":      sess.ID == currentID,
+		"state":        sess.State,
+		"created_at":   timeJSON(sess.CreatedAt),
+		"last_seen_at": timeJSON(sess.LastSeenAt),
+		"expires_at":   timeJSON(sess.ExpiresAt),
+		"ip":           sess.IP,
+		"user_agent":   sess.UserAgent,
+	}
+}
+
+func sessionsJSON(list []*deadbolt.Session, currentID string) map[string]any {
+	out := make([]any, 0, len(list))
+	for _, sess := range list {
+		out = append(out, sessionJSON(sess, currentID))
+	}
+	return map[string]any{"sessions": out}
+}
+
+func (s *server) apiMySessions(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
+	list, err := s.Signin.Sessions(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, sessionsJSON(list, a.Session.ID))
+	return nil
+}
+
+func (s *server) apiEndMySession(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
+	if err := s.Signin.EndSession(r.Context(), a, r.PathValue("id"), s.client(r)); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+	return nil
+}
+
+func (s *server) apiMyEvents(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
+	f, err := eventFilter(r)
+	if err != nil {
+		return err
+	}
+	f.UserID = a.User.ID
+	list, err := s.Events.Events(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, eventsJSON(list))
+	return nil
+}

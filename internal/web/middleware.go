@@ -1,0 +1,258 @@
+package web
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/signin"
+)
+
+// securityHeaders sets the headers every response carries.
+func (s *server) securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; media-src 'self'; "+
+			"style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "+
+			"form-action 'self'; frame-ancestors 'none'")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if s.hsts {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush lets streaming handlers (long poll, SSE) flush through the wrapper.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// logRequests logs one line per request — method, path (never the query,
+// which may carry a token), status, duration — and feeds the metrics.
+func (s *server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		d := time.Since(start)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		pattern := r.Pattern
+		if pattern == "" {
+			pattern = "unmatched"
+		}
+		s.metrics.observe(pattern, sw.status, d)
+		s.log.LogAttrs(r.Context(), levelFor(sw.status), "request",
+			slogStr("method", r.Method), slogStr("path", r.URL.Path), slogInt("status", sw.status),
+			slogDur("duration", d), slogStr("ip", s.clientIP(r)))
+	})
+}
+
+// recoverPanics turns a panic into a 500 and a log line.
+func (s *server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.writeError(w, r, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientIP is the address of the client: the peer, or — when the peer is a
+// trusted proxy — the right-most untrusted address of X-Forwarded-For.
+func (s *server) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	peer = peer.Unmap()
+	if !s.trusted(peer) {
+		return peer.String()
+	}
+	xff := r.Header.Values("X-Forwarded-For")
+	parts := strings.Split(strings.Join(xff, ","), ",")
+	for i := len(parts) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
+		if err != nil {
+			break
+		}
+		a = a.Unmap()
+		if !s.trusted(a) {
+			return a.String()
+		}
+		peer = a
+	}
+	return peer.String()
+}
+
+func (s *server) trusted(a netip.Addr) bool {
+	for _, p := range s.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *server) client(r *http.Request) signin.Client {
+	return signin.Client{IP: s.clientIP(r), UserAgent: r.UserAgent()}
+}
+
+// httpMetrics are the request metrics served at /metrics.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deadbolt_http_requests_total", Help: "HTTP requests by route and status.",
+		}, []string{"route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "deadbolt_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.duration)
+	}
+	return m
+}
+
+func (m *httpMetrics) observe(route string, status int, d time.Duration) {
+	m.requests.WithLabelValues(route, statusClass(status)).Inc()
+	m.duration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+func statusClass(code int) string {
+	switch {
+	case code < 200:
+		return "1xx"
+	case code < 300:
+		return "2xx"
+	case code < 400:
+		return "3xx"
+	case code < 500:
+		return "4xx"
+	}
+	return "5xx"
+}
+
+// authenticated extracts the session from the Authorization header or the
+// session cookie. It answers CodeUnauthorized when there is none.
+func (s *server) authenticate(r *http.Request) (*signin.Auth, error) {
+	tok := bearer(r)
+	if tok == "" {
+		if c, err := r.Cookie(s.cookie.name); err == nil {
+			tok = c.Value
+		}
+	}
+	if tok == "" {
+		return nil, deadbolt.Errorf(deadbolt.CodeUnauthorized, "Sign in first.")
+	}
+	return s.Signin.Authenticate(r.Context(), tok)
+}
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// apiHandler is an API handler that returns its error.
+type apiHandler func(w http.ResponseWriter, r *http.Request) error
+
+func (s *server) api(h apiHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// authHandler is an API handler for an authenticated session.
+type authHandler func(w http.ResponseWriter, r *http.Request, a *signin.Auth) error
+
+// Session requirements of an API route.
+type need int
+
+const (
+	needFull    need = iota // a full session
+	needPending             // a session pending its second factor
+	needSetup               // a full session, or one limited to 2FA setup
+	needAny                 // any live session
+	needAdmin               // a full session of an administrator
+)
+
+func (s *server) authed(n need, h authHandler) http.Handler {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		a, err := s.authenticate(r)
+		if err != nil {
+			return err
+		}
+		switch n {
+		case needFull, needAdmin:
+			if err := signin.RequireFull(a); err != nil {
+				return err
+			}
+			if n == needAdmin && !a.User.Admin {
+				return deadbolt.Errorf(deadbolt.CodeForbidden, "Only administrators can do this.")
+			}
+		case needPending:
+			if a.Session.State != deadbolt.SessionPending {
+				return deadbolt.Errorf(deadbolt.CodeBadRequest, "This session is not waiting for a second factor.")
+			}
+		case needSetup:
+			if a.Session.State == deadbolt.SessionPending {
+				return signin.RequireFull(a)
+			}
+		}
+		return h(w, r, a)
+	})
+}

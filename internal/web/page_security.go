@@ -1,0 +1,103 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/signin"
+)
+
+// eventTexts are the Security page's words for the audit event types.
+var eventTexts = map[string]string{
+	deadbolt.EventSignIn:             "Signed in",
+	deadbolt.EventSignInFailed:       "Failed sign-in",
+	deadbolt.EventSecondFactorFail:   "Wrong second-factor code",
+	deadbolt.EventSecondFactorLock:   "Second factor locked",
+	deadbolt.EventLogout:             "Signed out",
+	deadbolt.EventLogoutAll:          "Signed out of all devices",
+	deadbolt.EventSessionEnded:       "Ended a session",
+	deadbolt.EventPasswordChanged:    "Password changed",
+	deadbolt.EventDeviceDisconnect:   "Trusted device disconnected",
+	deadbolt.EventDeviceConfirmed:    "Trusted device paired",
+	deadbolt.EventRecoveryGenerated:  "New recovery codes generated",
+	deadbolt.EventAdminPasswordReset: "Password reset by an administrator",
+}
+
+func (s *server) securityData(r *http.Request, a *signin.Auth) (*pageData, error) {
+	list, err := s.Signin.Sessions(r.Context(), a)
+	if err != nil {
+		return nil, err
+	}
+	d := &pageData{Title: "Security", User: a.User, Flash: flash(r)}
+	for _, sess := range list {
+		d.Sessions = append(d.Sessions, sessionRow{ID: sess.ID, UserAgent: sess.UserAgent, IP: sess.IP,
+			Created: fmtTime(sess.CreatedAt), LastSeen: fmtTime(sess.LastSeenAt), Current: sess.ID == a.Session.ID})
+	}
+	events, err := s.Events.Events(r.Context(), deadbolt.EventFilter{UserID: a.User.ID, Limit: 20})
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range events {
+		text, ok := eventTexts[e.Type]
+		if !ok {
+			text = strings.ReplaceAll(e.Type, "_", " ")
+		}
+		d.Events = append(d.Events, eventRow{At: fmtTime(e.At), Text: text, IP: e.IP})
+	}
+	return d, nil
+}
+
+func (s *server) pageSecurity(w http.ResponseWriter, r *http.Request) {
+	a := s.pageAuth(w, r)
+	if a == nil {
+		return
+	}
+	d, err := s.securityData(r, a)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "security", d)
+}
+
+// securityFailed shows the Security page again with an error.
+func (s *server) securityFailed(w http.ResponseWriter, r *http.Request, a *signin.Auth, err error) {
+	status, _ := errorBody(err)
+	if status >= 500 {
+		s.pageError(w, r, err)
+		return
+	}
+	d, derr := s.securityData(r, a)
+	if derr != nil {
+		s.pageError(w, r, derr)
+		return
+	}
+	d.Error = deadbolt.ErrorMessage(err)
+	s.render(w, r, status, "security", d)
+}
+
+func (s *server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request) {
+	a := s.pageAuth(w, r)
+	if a == nil {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := s.Signin.ChangePassword(r.Context(), a, r.PostFormValue("current"), r.PostFormValue("new"), s.client(r)); err != nil {
+		s.securityFailed(w, r, a, err)
+		return
+	}
+	http.Redirect(w, r, "/security?msg=password_changed", http.StatusSeeOther)
+}
+
+func (s *server) pageEndSession(w http.ResponseWriter, r *http.Request) {
+	a := s.pageAuth(w, r)
+	if a == nil {
+		return
+	}
+	if err := s.Signin.EndSession(r.Context(), a, r.PathValue("id"), s.client(r)); err != nil {
+		s.securityFailed(w, r, a, err)
+		return
+	}
+	http.Redirect(w, r, "/security?msg=session_ended", http.StatusSeeOther)
+}

@@ -1,0 +1,70 @@
+package web
+
+import (
+	"net/http"
+
+	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/signin"
+)
+
+func (s *server) pageLogin(w http.ResponseWriter, r *http.Request) {
+	if a, err := s.authenticate(r); err == nil && a.Full() {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, "login", &pageData{Title: "Sign in", Flash: flash(r)})
+}
+
+func (s *server) pageLoginSubmit(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	login, pw := r.PostFormValue("login"), r.PostFormValue("password")
+	res, err := s.Signin.Login(r.Context(), login, pw, s.client(r))
+	if err != nil {
+		status, _ := errorBody(err)
+		if status >= 500 {
+			s.pageError(w, r, err)
+			return
+		}
+		s.render(w, r, status, "login", &pageData{Title: "Sign in", Error: deadbolt.ErrorMessage(err), Login: login})
+		return
+	}
+	s.setSessionCookie(w, res.Token, res.Session.ExpiresAt)
+	switch res.State {
+	case signin.StateSecondFactor:
+		http.Redirect(w, r, "/login/verify", http.StatusSeeOther)
+	default:
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	}
+}
+
+func (s *server) pageLogout(w http.ResponseWriter, r *http.Request) {
+	if a, err := s.authenticate(r); err == nil {
+		if err := s.Signin.Logout(r.Context(), a, s.client(r)); err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+	}
+	s.clearSessionCookie(w)
+	http.Redirect(w, r, "/login?msg=logged_out", http.StatusSeeOther)
+}
+
+func (s *server) pageLogoutAll(w http.ResponseWriter, r *http.Request) {
+	a := s.pageAuth(w, r)
+	if a == nil {
+		return
+	}
+	if err := s.Signin.LogoutAll(r.Context(), a, s.client(r)); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.clearSessionCookie(w)
+	http.Redirect(w, r, "/login?msg=logged_out_all", http.StatusSeeOther)
+}
+
+func (s *server) pageHome(w http.ResponseWriter, r *http.Request) {
+	a := s.pageAuth(w, r)
+	if a == nil {
+		return
+	}
+	s.render(w, r, http.StatusOK, "home", &pageData{Title: "Home", User: a.User, Flash: flash(r)})
+}

@@ -1,0 +1,159 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+
+	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/signin"
+)
+
+//go:embed ui/templates/*.html
+var templateFS embed.FS
+
+//go:embed ui/static
+var staticFS embed.FS
+
+func staticFiles() http.Handler {
+	sub, err := fs.Sub(staticFS, "ui")
+	if err != nil {
+		panic(err)
+	}
+	fsrv := http.FileServerFS(sub)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fsrv.ServeHTTP(w, r)
+	})
+}
+
+var pageNames = []string{"login", "home", "security", "admin", "error"}
+
+
+func parsePages() *template.Template {
+	funcs := template.FuncMap{"initials": initials}
+	root := template.New("pages").Funcs(funcs)
+	for _, name := range pageNames {
+		t := template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "ui/templates/layout.html", "ui/templates/"+name+".html"))
+		template.Must(root.AddParseTree(name, t.Lookup("layout").Tree))
+		for _, sub := range t.Templates() {
+			if sub.Name() == "content" {
+				template.Must(root.AddParseTree(name+"/content", sub.Tree))
+			}
+		}
+	}
+	return root
+}
+
+// initials shows up to two letters for the avatar.
+func initials(name, login string) string {
+	src := name
+	if strings.TrimSpace(src) == "" {
+		src = login
+	}
+	var out []rune
+	for _, w := range strings.FieldsFunc(src, func(r rune) bool { return unicode.IsSpace(r) || r == '.' || r == '_' || r == '-' }) {
+		r := []rune(w)
+		if len(r) > 0 && unicode.IsLetter(r[0]) || len(r) > 0 && unicode.IsDigit(r[0]) {
+			out = append(out, unicode.ToUpper(r[0]))
+		}
+		if len(out) == 2 {
+			break
+		}
+	}
+	if len(out) == 0 {
+		return "?"
+	}
+	return string(out)
+}
+
+// pageData is what every page template receives.
+type pageData struct {
+	Title string
+	User  *deadbolt.User
+	Flash string
+	Error string
+	Login string
+	// Page-specific fields.
+	Sessions []sessionRow
+	Events   []eventRow
+	Users    []*deadbolt.User
+}
+
+type sessionRow struct {
+	ID, UserAgent, IP, Created, LastSeen string
+	Current                              bool
+}
+
+type eventRow struct{ At, Text, IP string }
+
+// render writes a page. Templates render into a buffer first so a
+// template error never sends half a page.
+func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData) {
+	clone, err := s.pages.Clone()
+	if err == nil {
+		_, err = clone.AddParseTree("content", clone.Lookup(name+"/content").Tree)
+	}
+	var buf bytes.Buffer
+	if err == nil {
+		err = clone.ExecuteTemplate(&buf, name, d)
+	}
+	if err != nil {
+		s.log.Error("render page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// flashes are the fixed messages a redirect can ask a page to show; the
+// query carries only the key, never text.
+var flashes = map[string]string{
+	"password_changed": "Your password was changed. Your other sessions were ended.",
+	"session_ended":    "The session was ended.",
+	"user_created":     "The employee was created.",
+	"user_updated":     "The employee was updated.",
+	"logged_out":       "You are signed out.",
+	"logged_out_all":   "You are signed out on all devices, and your trusted device was disconnected.",
+}
+
+func flash(r *http.Request) string { return flashes[r.URL.Query().Get("msg")] }
+
+// pageAuth returns the full session of a page request, or redirects to
+// the sign-in page and returns nil.
+func (s *server) pageAuth(w http.ResponseWriter, r *http.Request) *signin.Auth {
+	a, err := s.authenticate(r)
+	if err == nil && a.Full() {
+		return a
+	}
+	if err != nil && deadbolt.ErrorCode(err) != deadbolt.CodeUnauthorized {
+		s.pageError(w, r, err)
+		return nil
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}
+
+// pageError shows an error page with the error's public message.
+func (s *server) pageError(w http.ResponseWriter, r *http.Request, err error) {
+	status, _ := errorBody(err)
+	if status >= 500 {
+		s.log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
+	}
+	s.render(w, r, status, "error", &pageData{Title: deadbolt.ErrorMessage(err)})
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}

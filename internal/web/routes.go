@@ -1,0 +1,68 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// routes registers the whole HTTP surface. Every API path also appears in
+// the OpenAPI document (ui/openapi.json); a test keeps the two in step.
+func (s *server) routes(mux *http.ServeMux) {
+	// Operations.
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{}))
+	}
+	mux.HandleFunc("GET /api/v1/openapi.json", s.handleOpenAPI)
+
+	// Sign-in.
+	mux.Handle("POST /api/v1/login", s.api(s.apiLogin))
+	mux.Handle("POST /api/v1/logout", s.authed(needAny, s.apiLogout))
+	mux.Handle("POST /api/v1/logout/all", s.authed(needFull, s.apiLogoutAll))
+
+	// Self-service.
+	mux.Handle("GET /api/v1/me", s.authed(needSetup, s.apiMe))
+	mux.Handle("POST /api/v1/me/password", s.authed(needFull, s.apiChangePassword))
+	mux.Handle("POST /api/v1/me/reauth", s.authed(needSetup, s.apiReauth))
+	mux.Handle("GET /api/v1/me/sessions", s.authed(needFull, s.apiMySessions))
+	mux.Handle("DELETE /api/v1/me/sessions/{id}", s.authed(needFull, s.apiEndMySession))
+	mux.Handle("GET /api/v1/me/events", s.authed(needFull, s.apiMyEvents))
+
+	// Administration.
+	mux.Handle("GET /api/v1/admin/users", s.authed(needAdmin, s.apiListUsers))
+	mux.Handle("POST /api/v1/admin/users", s.authed(needAdmin, s.apiCreateUser))
+	mux.Handle("GET /api/v1/admin/users/{id}", s.authed(needAdmin, s.apiGetUser))
+	mux.Handle("POST /api/v1/admin/users/{id}/deactivate", s.authed(needAdmin, s.apiSetActive(false)))
+	mux.Handle("POST /api/v1/admin/users/{id}/activate", s.authed(needAdmin, s.apiSetActive(true)))
+	mux.Handle("POST /api/v1/admin/users/{id}/reset-password", s.authed(needAdmin, s.apiResetPassword))
+	mux.Handle("GET /api/v1/admin/users/{id}/sessions", s.authed(needAdmin, s.apiUserSessions))
+	mux.Handle("DELETE /api/v1/admin/users/{id}/sessions", s.authed(needAdmin, s.apiEndUserSessions))
+	mux.Handle("GET /api/v1/admin/audit", s.authed(needAdmin, s.apiAudit))
+
+	// Development mode only.
+	if s.DevClock != nil {
+		mux.Handle("GET /api/v1/dev/clock", s.api(s.apiDevClock))
+		mux.Handle("POST /api/v1/dev/clock", s.api(s.apiDevClockSet))
+		mux.Handle("GET /api/v1/dev/sms", s.api(s.apiDevSMS))
+	}
+
+	// Unknown API paths answer in JSON.
+	mux.Handle("/api/", s.api(apiNotFound))
+
+	// Pages.
+	mux.Handle("GET /static/", staticFiles())
+	mux.HandleFunc("GET /{$}", s.pageHome)
+	mux.HandleFunc("GET /login", s.pageLogin)
+	mux.HandleFunc("POST /login", s.pageLoginSubmit)
+	mux.HandleFunc("POST /logout", s.pageLogout)
+	mux.HandleFunc("POST /logout/all", s.pageLogoutAll)
+	mux.HandleFunc("GET /security", s.pageSecurity)
+	mux.HandleFunc("POST /security/password", s.pagePasswordSubmit)
+	mux.HandleFunc("POST /security/sessions/{id}/end", s.pageEndSession)
+	mux.HandleFunc("GET /admin", s.pageAdmin)
+	mux.HandleFunc("POST /admin/users", s.pageAdminCreateUser)
+	mux.HandleFunc("POST /admin/users/{id}/deactivate", s.pageAdminSetActive(false))
+	mux.HandleFunc("POST /admin/users/{id}/activate", s.pageAdminSetActive(true))
+}

@@ -1,0 +1,87 @@
+// Package web is Deadbolt's HTTP face: the JSON API under /api/v1, the
+// server-rendered pages, health and metrics. It translates requests into
+// calls on the services and their errors into statuses (errors.go is the one
+// place that happens); it never touches a store directly.
+package web
+
+import (
+	"context"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"deadbolt/internal/accounts"
+	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/signin"
+)
+
+// Deps is everything the HTTP layer needs.
+type Deps struct {
+	Signin   *signin.Service
+	Accounts *accounts.Service
+	// Events reads the audit log.
+	Events deadbolt.EventStore
+	// Ready reports whether the server can serve (database reachable).
+	Ready func(context.Context) error
+	Clock deadbolt.Clock
+	// DevClock is set only in development mode; with it come the /dev
+	// API paths.
+	DevClock *deadbolt.DevClock
+	// DevOutbox lists the SMS messages sent in development mode.
+	DevOutbox func() []DevMessage
+	Logger    *slog.Logger
+	// Metrics is the registry served at /metrics.
+	Metrics *prometheus.Registry
+	// PublicURL is the address employees reach the server at.
+	PublicURL *url.URL
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// Version is printed on pages and in /healthz.
+	Version string
+}
+
+// DevMessage is one SMS in the development outbox.
+type DevMessage struct {
+	To     string `json:"to"`
+	Body   string `json:"body"`
+	Code   string `json:"code"`
+	SentAt string `json:"sent_at"`
+}
+
+type server struct {
+	Deps
+	log     *slog.Logger
+	pages   *template.Template
+	cookie  cookieConfig
+	metrics *httpMetrics
+	hsts    bool
+}
+
+// NewServer returns the whole HTTP surface of Deadbolt as one handler.
+func NewServer(d Deps) http.Handler {
+	s := &server{Deps: d, log: d.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.Clock == nil {
+		s.Clock = deadbolt.SystemClock{}
+	}
+	s.cookie = newCookieConfig(d.PublicURL)
+	s.hsts = d.PublicURL != nil && d.PublicURL.Scheme == "https"
+	s.pages = parsePages()
+	s.metrics = newHTTPMetrics(d.Metrics)
+	mux := http.NewServeMux()
+	s.routes(mux)
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, deadbolt.Errorf(deadbolt.CodeForbidden, "Cross-origin request refused."))
+	}))
+	if d.PublicURL != nil {
+		cop.AddTrustedOrigin(d.PublicURL.Scheme + "://" + d.PublicURL.Host)
+	}
+	return s.recoverPanics(s.logRequests(s.securityHeaders(cop.Handler(mux))))
+}
