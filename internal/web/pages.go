@@ -34,7 +34,6 @@ func staticFiles() http.Handler {
 
 var pageNames = []string{"login", "home", "security", "admin", "error"}
 
-
 func parsePages() *template.Template {
 	funcs := template.FuncMap{"initials": initials}
 	root := template.New("pages").Funcs(funcs)
