@@ -104,8 +104,73 @@ type Store interface {
 	CounterStore
 	EventStore
 	SettingStore
+	FactorStore
+	CaptchaStore
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store.
 	Close() error
+}
+
+// FactorStore persists the second factors: pairing offers, devices, the
+// TOTP replay step, and recovery codes.
+type FactorStore interface {
+	// CreatePairing stores a pairing offer under the hash of its token.
+	CreatePairing(ctx context.Context, p *Pairing, tokenHash []byte) error
+	// ConsumePairing marks the unused, unexpired pairing with tokenHash
+	// used and returns it, in one atomic statement; CodeNotFound otherwise.
+	ConsumePairing(ctx context.Context, tokenHash []byte, now time.Time) (*Pairing, error)
+	// CreateDevice stores a device under the hash of its token.
+	CreateDevice(ctx context.Context, d *Device, tokenHash []byte) error
+	// DeviceByPairing returns the device registered through a pairing of
+	// userID.
+	DeviceByPairing(ctx context.Context, userID, pairingID string) (*Device, error)
+	// DeviceByToken returns the device with tokenHash, connected or not.
+	DeviceByToken(ctx context.Context, tokenHash []byte) (*Device, error)
+	// TrustedDevice returns the user's confirmed, connected device.
+	TrustedDevice(ctx context.Context, userID string) (*Device, error)
+	// ConfirmDevice makes deviceID the trusted device, only if it is still
+	// unconfirmed and connected (CodeNotFound otherwise). In the same
+	// transaction it disconnects the user's other devices, deletes every
+	// recovery code, turns the second factor on if it was off and clears
+	// the device-disconnected mark. It returns how many unused recovery
+	// codes were voided.
+	ConfirmDevice(ctx context.Context, userID, deviceID string, now time.Time) (int, error)
+	// RemoveDevices disconnects every device of the user and reports
+	// whether a trusted one was among them (without the banner mark).
+	RemoveDevices(ctx context.Context, userID string, now time.Time) (bool, error)
+	// ResetTwoFactor turns the second factor off: devices disconnected,
+	// recovery codes deleted, marks cleared.
+	ResetTwoFactor(ctx context.Context, userID string, now time.Time) error
+	// UseTOTPStep moves the user's last used TOTP step to step only if
+	// step is greater, in one atomic statement, and reports whether it did.
+	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
+	// ReplaceRecoveryCodes deletes every recovery code of the user and
+	// stores the new hashes, in one transaction.
+	ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte, now time.Time) error
+	// ConsumeRecoveryCode marks the user's unused code with hash used, in
+	// one atomic statement, and reports whether it did.
+	ConsumeRecoveryCode(ctx context.Context, userID string, hash []byte, now time.Time) (bool, error)
+	// CountRecoveryCodes counts the user's unused recovery codes.
+	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
+}
+
+// CaptchaStore keeps CAPTCHA challenges so that any node can check an
+// answer. A challenge is used at most once.
+type CaptchaStore interface {
+	SaveChallenge(ctx context.Context, c Challenge) error
+	// Challenge returns an unused, unexpired challenge (CodeNotFound
+	// otherwise).
+	Challenge(ctx context.Context, id string, now time.Time) (Challenge, error)
+	// ConsumeChallenge marks an unused, unexpired challenge used and
+	// returns it, in one atomic statement (CodeNotFound otherwise).
+	ConsumeChallenge(ctx context.Context, id string, now time.Time) (Challenge, error)
+}
+
+// Challenge is a CAPTCHA challenge: the digits to type.
+type Challenge struct {
+	ID        string
+	Digits    []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"Events", testEvents},
 		{"Settings", testSettings},
 	}
+	tests = append(tests, factorTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // EnvDSN is the environment variable naming the test server.
@@ -123,11 +124,22 @@ func plainName(name string) bool {
 	return true
 }
 
+// connect opens one connection to dsn. The DSN is parsed as a pool's, so
+// that pool settings meant for the store (pool_max_conns, …) are not sent
+// to the server.
+func connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.ConnectConfig(ctx, cfg.ConnConfig)
+}
+
 // exec runs one statement on a short-lived connection to the admin DSN.
 func exec(dsn, sql string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
+	conn, err := connect(ctx, dsn)
 	if err != nil {
 		return err
 	}

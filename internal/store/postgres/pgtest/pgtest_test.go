@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -37,6 +38,25 @@ func TestWithDatabase(t *testing.T) {
 	}
 }
 
+func TestWithDatabaseErrors(t *testing.T) {
+	tests := []struct {
+		dsn, name string
+	}{
+		{"postgres://127.0.0.1/postgres", ""},
+		{"postgres://127.0.0.1/postgres", "a-b"},
+		{"postgres://127.0.0.1/postgres", "x'; DROP DATABASE postgres; --"},
+		{"postgres://127.0.0.1/postgres", strings.Repeat("a", 64)},
+		{"postgres://%zz", "ok"},
+		{"host='unterminated", "ok"},
+		{"host=db.example user=", "ok"}, // an unquoted empty value would swallow the appended dbname
+	}
+	for _, tc := range tests {
+		if got, err := WithDatabase(tc.dsn, tc.name); err == nil {
+			t.Errorf("WithDatabase(%q, %q) = %q, nil; want an error", tc.dsn, tc.name, got)
+		}
+	}
+}
+
 func FuzzWithDatabase(f *testing.F) {
 	f.Add("postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "deadbolt_test_00")
 	f.Add("host=localhost dbname=x", "Db_2")
@@ -68,7 +88,7 @@ func TestNewDatabase(t *testing.T) {
 	var open *pgx.Conn
 	t.Run("create", func(t *testing.T) {
 		dsn = NewDatabase(t)
-		conn, err := pgx.Connect(context.Background(), dsn)
+		conn, err := connect(context.Background(), dsn)
 		if err != nil {
 			t.Fatalf("connect to new database: %v", err)
 		}
@@ -90,7 +110,7 @@ func TestNewDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := pgx.Connect(context.Background(), AdminDSN(t))
+	conn, err := connect(context.Background(), AdminDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
