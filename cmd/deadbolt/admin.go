@@ -68,7 +68,7 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer st.Close()
 	hasher := password.New(password.DefaultParams, 0)
-	svc := accounts.New(st, hasher, audit.New(st, deadbolt.SystemClock{}, slog.New(slog.DiscardHandler)), deadbolt.SystemClock{})
+	svc := accounts.New(st, hasher, audit.New(st, deadbolt.SystemClock{}, slog.New(slog.DiscardHandler)), deadbolt.SystemClock{}, nil)
 	op := accounts.Actor{IP: "cli"}
 
 	readPassword := func() (string, bool, error) {

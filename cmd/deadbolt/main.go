@@ -41,6 +41,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdMigrate(ctx, rest, getenv, stdout)
 	case "admin":
 		err = cmdAdmin(ctx, rest, getenv, stdin, stdout)
+	case "device":
+		err = cmdDevice(ctx, rest, getenv, stdout)
 	case "backup":
 		err = cmdBackup(ctx, rest, getenv, stdout)
 	case "version":

@@ -20,6 +20,13 @@ import (
 type Store interface {
 	deadbolt.UserStore
 	deadbolt.SessionStore
+	deadbolt.FactorStore
+}
+
+// Unlocker clears an employee's second-factor failures; the sign-in
+// service implements it.
+type Unlocker interface {
+	Unlock(ctx context.Context, userID string) error
 }
 
 // Service manages accounts. It is safe for concurrent use.
@@ -28,11 +35,50 @@ type Service struct {
 	hasher *password.Hasher
 	audit  *audit.Log
 	clock  deadbolt.Clock
+	unlock Unlocker
 }
 
-// New returns an account service.
-func New(store Store, hasher *password.Hasher, audit *audit.Log, clock deadbolt.Clock) *Service {
-	return &Service{store: store, hasher: hasher, audit: audit, clock: clock}
+// New returns an account service. unlock may be nil when second factors
+// are off.
+func New(store Store, hasher *password.Hasher, audit *audit.Log, clock deadbolt.Clock, unlock Unlocker) *Service {
+	return &Service{store: store, hasher: hasher, audit: audit, clock: clock, unlock: unlock}
+}
+
+// ResetTwoFactor turns an employee's second factor off: their devices are
+// disconnected and their recovery codes deleted, so they can set it up
+// again (the "lost my phone" path).
+func (s *Service) ResetTwoFactor(ctx context.Context, actor Actor, idOrLogin string) error {
+	u, err := s.Get(ctx, actor, idOrLogin)
+	if err != nil {
+		return err
+	}
+	if err := s.store.ResetTwoFactor(ctx, u.ID, s.clock.Now()); err != nil {
+		return err
+	}
+	if s.unlock != nil {
+		if err := s.unlock.Unlock(ctx, u.ID); err != nil {
+			return err
+		}
+	}
+	s.audit.Record(ctx, deadbolt.EventAdminTwoFactorReset, u.ID, actor.id(), actor.IP, nil)
+	return nil
+}
+
+// Unlock clears an employee's second-factor lock, delays and CAPTCHA
+// streak.
+func (s *Service) Unlock(ctx context.Context, actor Actor, idOrLogin string) error {
+	u, err := s.Get(ctx, actor, idOrLogin)
+	if err != nil {
+		return err
+	}
+	if s.unlock == nil {
+		return deadbolt.Errorf(deadbolt.CodeNotFound, "Second factors are not enabled.")
+	}
+	if err := s.unlock.Unlock(ctx, u.ID); err != nil {
+		return err
+	}
+	s.audit.Record(ctx, deadbolt.EventAdminUnlocked, u.ID, actor.id(), actor.IP, nil)
+	return nil
 }
 
 // Actor is who performs an administrative action. A nil User means the

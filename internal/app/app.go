@@ -20,10 +20,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"crypto/rand"
+
 	"deadbolt/internal/accounts"
 	"deadbolt/internal/audit"
+	"deadbolt/internal/captcha"
 	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/device"
 	"deadbolt/internal/password"
+	"deadbolt/internal/recovery"
+	"deadbolt/internal/seal"
 	"deadbolt/internal/signin"
 	"deadbolt/internal/store/postgres"
 	"deadbolt/internal/store/sqlite"
@@ -58,12 +64,19 @@ type App struct {
 	Handler  http.Handler
 	Signin   *signin.Service
 	Accounts *accounts.Service
+	Devices  *device.Service
+	Captcha  *captcha.Builtin
 	DevClock *deadbolt.DevClock
 	// BootstrapPassword is the made-up password of the first
 	// administrator, set only when this start created it.
 	BootstrapPassword string
 	log               *slog.Logger
+	factors           *signin.Factors
 }
+
+// SigninFactors returns the second-factor dependencies the server runs
+// with (tests build further services over the same store with it).
+func (a *App) SigninFactors() *signin.Factors { return a.factors }
 
 // IsPostgres reports whether a database setting names PostgreSQL.
 func IsPostgres(db string) bool {
@@ -122,8 +135,19 @@ func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
 	if c.SessionIdle > 0 {
 		cfg.IdleTimeout = c.SessionIdle
 	}
-	a.Signin = signin.New(st, hasher, auditLog, clock, cfg, nil, log)
-	a.Accounts = accounts.New(st, hasher, auditLog, clock)
+	box, err := seal.New(c.MasterKey)
+	if err != nil {
+		return nil, err
+	}
+	recHasher, err := recovery.NewHasher(box.Subkey("deadbolt recovery codes v1"))
+	if err != nil {
+		return nil, err
+	}
+	a.Captcha = captcha.NewBuiltin(captchaStore{st}, rand.Reader, 0, 0)
+	a.factors = &signin.Factors{Seal: box, Recovery: recHasher, Captcha: a.Captcha}
+	a.Signin = signin.New(st, hasher, auditLog, clock, cfg, a.factors, log)
+	a.Accounts = accounts.New(st, hasher, auditLog, clock, a.Signin)
+	a.Devices = device.New(st, box, auditLog, clock, publicURL(c.PublicURL))
 
 	pw, created, err := a.Accounts.Bootstrap(ctx, c.AdminPassword)
 	if err != nil {
@@ -138,6 +162,8 @@ func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
 	a.Handler = web.NewServer(web.Deps{
 		Signin:         a.Signin,
 		Accounts:       a.Accounts,
+		Devices:        a.Devices,
+		Captcha:        a.Captcha,
 		Events:         st,
 		Ready:          st.Ping,
 		Clock:          clock,
@@ -203,3 +229,35 @@ func (a *App) sweep(ctx context.Context) {
 
 // Close releases the store.
 func (a *App) Close() error { return a.Store.Close() }
+
+func publicURL(u *url.URL) string {
+	if u == nil {
+		return "http://127.0.0.1:8080"
+	}
+	return u.String()
+}
+
+// captchaStore adapts the store's challenges to the captcha package.
+type captchaStore struct{ st deadbolt.CaptchaStore }
+
+func (c captchaStore) SaveChallenge(ctx context.Context, ch captcha.Challenge) error {
+	return c.st.SaveChallenge(ctx, deadbolt.Challenge{ID: ch.ID, Digits: ch.Digits, CreatedAt: ch.CreatedAt, ExpiresAt: ch.ExpiresAt})
+}
+
+func (c captchaStore) Challenge(ctx context.Context, id string, now time.Time) (captcha.Challenge, error) {
+	return fromChallenge(c.st.Challenge(ctx, id, now))
+}
+
+func (c captchaStore) ConsumeChallenge(ctx context.Context, id string, now time.Time) (captcha.Challenge, error) {
+	return fromChallenge(c.st.ConsumeChallenge(ctx, id, now))
+}
+
+func fromChallenge(ch deadbolt.Challenge, err error) (captcha.Challenge, error) {
+	if deadbolt.IsCode(err, deadbolt.CodeNotFound) {
+		return captcha.Challenge{}, captcha.ErrNotFound
+	}
+	if err != nil {
+		return captcha.Challenge{}, err
+	}
+	return captcha.Challenge{ID: ch.ID, Digits: ch.Digits, CreatedAt: ch.CreatedAt, ExpiresAt: ch.ExpiresAt}, nil
+}

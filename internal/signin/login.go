@@ -26,6 +26,8 @@ type Result struct {
 	// Methods lists the second-factor methods, preferred first, when
 	// State is StateSecondFactor.
 	Methods []string
+	// CaptchaRequired tells that a recovery code now needs a CAPTCHA.
+	CaptchaRequired bool
 }
 
 const (
@@ -94,14 +96,23 @@ func (s *Service) Login(ctx context.Context, login, pw string, c Client) (*Resul
 func (s *Service) afterPassword(ctx context.Context, u *deadbolt.User, c Client) (*Result, error) {
 	now := s.clock.Now()
 	state, res := deadbolt.SessionFull, &Result{State: StateAuthenticated, User: u}
-	if u.TwoFactorEnabled() && !now.Before(u.ExemptUntil) && s.factors != nil {
-		methods, err := s.factors.Methods(ctx, u)
+	if u.TwoFactorEnabled() && !now.Before(u.ExemptUntil) {
+		methods, err := s.Methods(ctx, u)
 		if err != nil {
 			return nil, err
 		}
-		if len(methods) > 0 {
-			state, res.State, res.Methods = deadbolt.SessionPending, StateSecondFactor, methods
+		if len(methods) == 0 {
+			// Fail closed: the second factor is on but nothing can prove it.
+			s.audit.Record(ctx, deadbolt.EventSignInFailed, u.ID, "", c.IP, map[string]string{"reason": "no_second_factor"})
+			return nil, deadbolt.Errorf(deadbolt.CodeForbidden,
+				"None of your second factors can be used now. Contact your administrator to reset two-factor authentication.")
 		}
+		state, res.State, res.Methods = deadbolt.SessionPending, StateSecondFactor, methods
+		streak, err := s.store.Counter(ctx, recoveryKey(u.ID))
+		if err != nil {
+			return nil, err
+		}
+		res.CaptchaRequired = streak.N >= int64(s.cfg.CaptchaAfter)
 	}
 	sess, tok, h := s.newSession(u, state, "password", c)
 	if err := s.store.CreateSession(ctx, sess, h); err != nil {

@@ -7,13 +7,15 @@
 package signin
 
 import (
-	"context"
 	"log/slog"
 	"time"
 
 	"deadbolt/internal/audit"
+	"deadbolt/internal/captcha"
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/password"
+	"deadbolt/internal/recovery"
+	"deadbolt/internal/seal"
 )
 
 // Store is the persistence the sign-in service needs.
@@ -21,6 +23,7 @@ type Store interface {
 	deadbolt.UserStore
 	deadbolt.SessionStore
 	deadbolt.CounterStore
+	deadbolt.FactorStore
 }
 
 // Config holds the sign-in rules. The zero value is not usable: start from
@@ -40,6 +43,16 @@ type Config struct {
 	// until the window ends.
 	IPFailures int
 	IPWindow   time.Duration
+
+	// SecondFactorFreeFailures consecutive failed second factors are free;
+	// then each try waits a growing delay up to SecondFactorMaxDelay. At
+	// SecondFactorLockAt failures the second factor locks until an
+	// administrator unlocks it.
+	SecondFactorFreeFailures int
+	SecondFactorMaxDelay     time.Duration
+	SecondFactorLockAt       int
+	// CaptchaAfter wrong recovery codes in a row require a CAPTCHA.
+	CaptchaAfter int
 }
 
 // DefaultConfig returns the product defaults (SPEC §2, §3).
@@ -54,6 +67,11 @@ func DefaultConfig() Config {
 		AccountMaxDelay:     15 * time.Minute,
 		IPFailures:          100,
 		IPWindow:            15 * time.Minute,
+
+		SecondFactorFreeFailures: 5,
+		SecondFactorMaxDelay:     15 * time.Minute,
+		SecondFactorLockAt:       100,
+		CaptchaAfter:             3,
 	}
 }
 
@@ -72,11 +90,14 @@ type Auth struct {
 // Full reports whether the session is fully signed in.
 func (a *Auth) Full() bool { return a.Session.State == deadbolt.SessionFull }
 
-// Factors is what the sign-in service asks of the second-factor methods.
-type Factors interface {
-	// Methods lists the second-factor methods the employee can use now,
-	// preferred first.
-	Methods(ctx context.Context, u *deadbolt.User) ([]string, error)
+// Factors holds what the second-factor methods need.
+type Factors struct {
+	// Seal opens the devices' TOTP secrets.
+	Seal *seal.Box
+	// Recovery hashes recovery codes with the server's key.
+	Recovery *recovery.Hasher
+	// Captcha checks solved CAPTCHAs.
+	Captcha captcha.Verifier
 }
 
 // Service runs sign-ins and sessions. It is safe for concurrent use.
@@ -87,12 +108,11 @@ type Service struct {
 	clock   deadbolt.Clock
 	cfg     Config
 	log     *slog.Logger
-	factors Factors
+	factors *Factors
 }
 
-// New returns a sign-in service. factors may be nil while no second factor
-// exists.
-func New(store Store, hasher *password.Hasher, audit *audit.Log, clock deadbolt.Clock, cfg Config, factors Factors, log *slog.Logger) *Service {
+// New returns a sign-in service. With nil factors, second factors are off.
+func New(store Store, hasher *password.Hasher, audit *audit.Log, clock deadbolt.Clock, cfg Config, factors *Factors, log *slog.Logger) *Service {
 	return &Service{store: store, hasher: hasher, audit: audit, clock: clock, cfg: cfg, factors: factors, log: log}
 }
 

@@ -35,7 +35,7 @@ func loginJSON(res *signin.Result) map[string]any {
 		"session_token":    res.Token,
 		"expires_at":       timeJSON(res.Session.ExpiresAt),
 		"methods":          methods,
-		"captcha_required": false,
+		"captcha_required": res.CaptchaRequired,
 	}
 }
 

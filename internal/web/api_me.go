@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/phone"
+	"deadbolt/internal/policy"
 	"deadbolt/internal/signin"
 )
 
@@ -19,6 +21,35 @@ func userJSON(u *deadbolt.User) map[string]any {
 }
 
 func (s *server) apiMe(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
+	ctx := r.Context()
+	d, err := s.Devices.Trusted(ctx, a.User)
+	if err != nil {
+		return err
+	}
+	left, err := s.Signin.RecoveryCodesLeft(ctx, a.User)
+	if err != nil {
+		return err
+	}
+	state := policy.State{
+		TwoFactorEnabled:     a.User.TwoFactorEnabled(),
+		TwoFactorSince:       a.User.TwoFactorSince,
+		LastConfirmedAt:      a.User.LastConfirmedAt,
+		DeviceDisconnectedAt: a.User.DeviceDisconnectedAt,
+		RecoveryCodesLeft:    left,
+		ExemptUntil:          a.User.ExemptUntil,
+	}
+	banners := []any{}
+	for _, b := range policy.Banners(state, policy.Settings{}, s.Clock.Now()) {
+		m := map[string]any{"kind": b.Kind, "closable": b.Closable, "actions": b.Actions}
+		if !b.Deadline.IsZero() {
+			m["deadline"] = timeJSON(b.Deadline)
+		}
+		banners = append(banners, m)
+	}
+	var phone any
+	if a.User.Phone != "" {
+		phone = phoneMask(a.User.Phone)
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"user": userJSON(a.User),
 		"session": map[string]any{
@@ -26,13 +57,13 @@ func (s *server) apiMe(w http.ResponseWriter, r *http.Request, a *signin.Auth) e
 		},
 		"two_factor": map[string]any{
 			"enabled":             a.User.TwoFactorEnabled(),
-			"device":              nil,
-			"phone":               nil,
-			"recovery_codes_left": 0,
+			"device":              deviceJSON(d),
+			"phone":               phone,
+			"recovery_codes_left": left,
 			"required":            false,
 			"deadline":            nil,
 		},
-		"banners": []any{},
+		"banners": banners,
 	})
 	return nil
 }
@@ -55,9 +86,10 @@ func (s *server) apiChangePassword(w http.ResponseWriter, r *http.Request, a *si
 }
 
 type reauthRequest struct {
-	Password *string `json:"password"`
-	Method   *string `json:"method"`
-	Code     *string `json:"code"`
+	Password *string      `json:"password"`
+	Method   *string      `json:"method"`
+	Code     *string      `json:"code"`
+	Captcha  *captchaJSON `json:"captcha"`
 }
 
 func (s *server) apiReauth(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
@@ -68,6 +100,14 @@ func (s *server) apiReauth(w http.ResponseWriter, r *http.Request, a *signin.Aut
 	switch {
 	case req.Password != nil && req.Method == nil && req.Code == nil:
 		if err := s.Signin.ReauthPassword(r.Context(), a, *req.Password, s.client(r)); err != nil {
+			return err
+		}
+	case req.Password == nil && req.Method != nil && req.Code != nil:
+		var cap *signin.CaptchaAnswer
+		if req.Captcha != nil {
+			cap = &signin.CaptchaAnswer{ID: req.Captcha.ID, Answer: req.Captcha.Answer}
+		}
+		if err := s.Signin.ReauthCode(r.Context(), a, *req.Method, *req.Code, cap, s.client(r)); err != nil {
 			return err
 		}
 	default:
@@ -128,3 +168,5 @@ func (s *server) apiMyEvents(w http.ResponseWriter, r *http.Request, a *signin.A
 	writeJSON(w, http.StatusOK, eventsJSON(list))
 	return nil
 }
+
+func phoneMask(e164 string) string { return phone.Mask(e164) }

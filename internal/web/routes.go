@@ -19,6 +19,10 @@ func (s *server) routes(mux *http.ServeMux) {
 
 	// Sign-in.
 	mux.Handle("POST /api/v1/login", s.api(s.apiLogin))
+	mux.Handle("POST /api/v1/login/second-factor", s.authed(needPending, s.apiSecondFactor))
+	mux.Handle("GET /api/v1/captcha", s.api(s.apiNewCaptcha))
+	mux.Handle("GET /api/v1/captcha/{id}/image.png", s.api(s.apiCaptchaImage))
+	mux.Handle("GET /api/v1/captcha/{id}/audio.wav", s.api(s.apiCaptchaAudio))
 	mux.Handle("POST /api/v1/logout", s.authed(needAny, s.apiLogout))
 	mux.Handle("POST /api/v1/logout/all", s.authed(needFull, s.apiLogoutAll))
 
@@ -29,6 +33,14 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/me/sessions", s.authed(needFull, s.apiMySessions))
 	mux.Handle("DELETE /api/v1/me/sessions/{id}", s.authed(needFull, s.apiEndMySession))
 	mux.Handle("GET /api/v1/me/events", s.authed(needFull, s.apiMyEvents))
+	mux.Handle("POST /api/v1/me/device/pairing", s.authed(needSetup, s.apiStartPairing))
+	mux.Handle("POST /api/v1/me/device/pairing/{id}/confirm", s.authed(needSetup, s.apiConfirmPairing))
+	mux.Handle("DELETE /api/v1/me/device", s.authed(needFull, s.apiRemoveDevice))
+	mux.Handle("POST /api/v1/me/recovery-codes", s.authed(needSetup, s.apiRecoveryCodes))
+
+	// Companion app (device token).
+	mux.Handle("POST /api/v1/device/pair", s.api(s.apiDevicePair))
+	mux.Handle("GET /api/v1/device", s.api(s.apiDeviceMe))
 
 	// Administration.
 	mux.Handle("GET /api/v1/admin/users", s.authed(needAdmin, s.apiListUsers))
@@ -39,6 +51,8 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/admin/users/{id}/reset-password", s.authed(needAdmin, s.apiResetPassword))
 	mux.Handle("GET /api/v1/admin/users/{id}/sessions", s.authed(needAdmin, s.apiUserSessions))
 	mux.Handle("DELETE /api/v1/admin/users/{id}/sessions", s.authed(needAdmin, s.apiEndUserSessions))
+	mux.Handle("POST /api/v1/admin/users/{id}/reset-2fa", s.authed(needAdmin, s.apiResetTwoFactor))
+	mux.Handle("POST /api/v1/admin/users/{id}/unlock", s.authed(needAdmin, s.apiUnlock))
 	mux.Handle("GET /api/v1/admin/audit", s.authed(needAdmin, s.apiAudit))
 
 	// Development mode only.
@@ -46,6 +60,7 @@ func (s *server) routes(mux *http.ServeMux) {
 		mux.Handle("GET /api/v1/dev/clock", s.api(s.apiDevClock))
 		mux.Handle("POST /api/v1/dev/clock", s.api(s.apiDevClockSet))
 		mux.Handle("GET /api/v1/dev/sms", s.api(s.apiDevSMS))
+		mux.Handle("GET /api/v1/dev/captcha/{id}", s.api(s.apiDevCaptcha))
 	}
 
 	// Unknown API paths answer in JSON.

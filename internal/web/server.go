@@ -15,7 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"deadbolt/internal/accounts"
+	"deadbolt/internal/captcha"
 	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/device"
 	"deadbolt/internal/signin"
 )
 
@@ -23,6 +25,9 @@ import (
 type Deps struct {
 	Signin   *signin.Service
 	Accounts *accounts.Service
+	Devices  *device.Service
+	// Captcha is the built-in CAPTCHA; nil when a hosted one is used.
+	Captcha *captcha.Builtin
 	// Events reads the audit log.
 	Events deadbolt.EventStore
 	// Ready reports whether the server can serve (database reachable).

@@ -1,0 +1,319 @@
+// Package device pairs employees' phones (or the CLI companion) as trusted
+// devices: one-time pairing offers shown as QR codes, device registration
+// with an ECDSA P-256 public key, confirmation by the device's current
+// TOTP code, and device authentication by token. It knows nothing of HTTP
+// or SQL.
+package device
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"image/png"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/boombuler/barcode"
+	"github.com/boombuler/barcode/qr"
+
+	"deadbolt/internal/audit"
+	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/seal"
+	"deadbolt/internal/totp"
+)
+
+// Store is the persistence pairing needs.
+type Store interface {
+	deadbolt.UserStore
+	deadbolt.FactorStore
+}
+
+// Service pairs and authenticates devices. It is safe for concurrent use.
+type Service struct {
+	store      Store
+	box        *seal.Box
+	audit      *audit.Log
+	clock      deadbolt.Clock
+	publicURL  string
+	pairingTTL time.Duration
+	issuer     string
+}
+
+// New returns a device service. publicURL is the server's public address
+// (pairing URLs point at its /app).
+func New(store Store, box *seal.Box, audit *audit.Log, clock deadbolt.Clock, publicURL string) *Service {
+	return &Service{store: store, box: box, audit: audit, clock: clock,
+		publicURL: strings.TrimSuffix(publicURL, "/"), pairingTTL: 10 * time.Minute, issuer: "Deadbolt"}
+}
+
+// Offer is a pairing offer to show as a QR code.
+type Offer struct {
+	ID        string
+	Token     string
+	URL       string
+	QRPNG     []byte
+	ExpiresAt time.Time
+}
+
+func randomToken() (string, []byte) {
+	var b [32]byte // 256 bits
+	rand.Read(b[:])
+	tok := base64.RawURLEncoding.EncodeToString(b[:])
+	h := sha256.Sum256([]byte(tok))
+	return tok, h[:]
+}
+
+func hashToken(tok string) ([]byte, bool) {
+	if len(tok) != 43 {
+		return nil, false
+	}
+	if _, err := base64.RawURLEncoding.DecodeString(tok); err != nil {
+		return nil, false
+	}
+	h := sha256.Sum256([]byte(tok))
+	return h[:], true
+}
+
+// StartPairing creates a one-time pairing offer for u (the caller has
+// checked the fresh proof).
+func (s *Service) StartPairing(ctx context.Context, u *deadbolt.User) (*Offer, error) {
+	tok, h := randomToken()
+	now := s.clock.Now()
+	p := &deadbolt.Pairing{ID: deadbolt.NewID(), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.pairingTTL)}
+	if err := s.store.CreatePairing(ctx, p, h); err != nil {
+		return nil, err
+	}
+	o := &Offer{ID: p.ID, Token: tok, URL: s.publicURL + "/app/pair#" + tok, ExpiresAt: p.ExpiresAt}
+	var err error
+	if o.QRPNG, err = QRCode(o.URL, 320); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// QRCode renders text as a PNG QR code of size×size pixels.
+func QRCode(text string, size int) ([]byte, error) {
+	code, err := qr.Encode(text, qr.M, qr.Auto)
+	if err != nil {
+		return nil, err
+	}
+	if code, err = barcode.Scale(code, size, size); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, code); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// PairRequest is what a device sends to register.
+type PairRequest struct {
+	Token     string
+	PublicKey string // base64url DER SPKI of an ECDSA P-256 key
+	Name      string
+	Platform  string
+	WebPush   string // PushSubscription JSON, optional
+}
+
+// Paired is what a device receives once registered.
+type Paired struct {
+	DeviceID    string
+	DeviceToken string
+	Secret      []byte
+	User        *deadbolt.User
+}
+
+// ParsePublicKey decodes a base64url SPKI ECDSA P-256 public key.
+func ParsePublicKey(s string) (*ecdsa.PublicKey, []byte, error) {
+	bad := deadbolt.Errorf(deadbolt.CodeInvalidInput, "public_key must be a base64url ECDSA P-256 SubjectPublicKeyInfo.")
+	der, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+	if err != nil || len(der) > 512 {
+		return nil, nil, bad
+	}
+	pk, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, nil, bad
+	}
+	ec, ok := pk.(*ecdsa.PublicKey)
+	if !ok || ec.Curve != elliptic.P256() {
+		return nil, nil, bad
+	}
+	return ec, der, nil
+}
+
+func cleanText(s string, max int) (string, error) {
+	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max || strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return "", deadbolt.Errorf(deadbolt.CodeInvalidInput, "Names are at most %d characters without control characters.", max)
+	}
+	return s, nil
+}
+
+// Pair registers a device with a pairing token. The token is consumed by
+// one atomic statement: of many devices racing with one token, one wins;
+// the others, like an expired or unknown token, get CodeNotFound.
+func (s *Service) Pair(ctx context.Context, r PairRequest, ip string) (*Paired, error) {
+	h, ok := hashToken(r.Token)
+	if !ok {
+		return nil, deadbolt.Errorf(deadbolt.CodeNotFound, "This pairing code is not valid. Show a new QR code.")
+	}
+	_, der, err := ParsePublicKey(r.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	name, err := cleanText(r.Name, 100)
+	if err != nil {
+		return nil, err
+	}
+	platform, err := cleanText(r.Platform, 40)
+	if err != nil {
+		return nil, err
+	}
+	if len(r.WebPush) > 4096 {
+		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "webpush is too large.")
+	}
+	now := s.clock.Now()
+	p, err := s.store.ConsumePairing(ctx, h, now)
+	if deadbolt.IsCode(err, deadbolt.CodeNotFound) {
+		return nil, deadbolt.Errorf(deadbolt.CodeNotFound, "This pairing code was used or has expired. Show a new QR code.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.store.UserByID(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if !u.Active {
+		return nil, deadbolt.Errorf(deadbolt.CodeNotFound, "This pairing code is not valid.")
+	}
+	secret, err := totp.GenerateSecret(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tok, th := randomToken()
+	d := &deadbolt.Device{ID: deadbolt.NewID(), UserID: u.ID, PairingID: p.ID, Name: name, Platform: platform,
+		PublicKey: der, WebPush: r.WebPush, CreatedAt: now}
+	d.TOTPSecretSealed = s.box.Seal(secret, "totp:"+d.ID)
+	if err := s.store.CreateDevice(ctx, d, th); err != nil {
+		return nil, err
+	}
+	s.audit.Record(ctx, deadbolt.EventDevicePaired, u.ID, "", ip, map[string]string{"device_id": d.ID, "platform": platform})
+	return &Paired{DeviceID: d.ID, DeviceToken: tok, Secret: secret, User: u}, nil
+}
+
+// Confirm makes the device registered through pairingID the trusted
+// device, given the device's current code (the employee types what the
+// phone shows into the browser that showed the QR). It turns the second
+// factor on, replaces any earlier device and voids every recovery code;
+// it returns how many unused codes were voided. A wrong code is
+// CodeInvalidCode; an unknown pairing or one no device used yet is
+// CodeNotFound.
+func (s *Service) Confirm(ctx context.Context, u *deadbolt.User, pairingID, code, ip string) (int, error) {
+	if !deadbolt.ValidID(pairingID) {
+		return 0, deadbolt.Errorf(deadbolt.CodeNotFound, "Pairing not found.")
+	}
+	d, err := s.store.DeviceByPairing(ctx, u.ID, pairingID)
+	if deadbolt.IsCode(err, deadbolt.CodeNotFound) {
+		return 0, deadbolt.Errorf(deadbolt.CodeNotFound, "No device has scanned this QR code yet.")
+	}
+	if err != nil {
+		return 0, err
+	}
+	if !d.ConfirmedAt.IsZero() || !d.DisconnectedAt.IsZero() {
+		return 0, deadbolt.Errorf(deadbolt.CodeNotFound, "This pairing is already finished. Show a new QR code.")
+	}
+	secret, err := s.box.Open(d.TOTPSecretSealed, "totp:"+d.ID)
+	if err != nil {
+		return 0, err
+	}
+	c, err := totp.ParseCode(code)
+	now := s.clock.Now()
+	step, ok := int64(0), false
+	if err == nil {
+		step, ok = totp.Match(secret, c, now, u.TOTPLastStep)
+	}
+	if ok {
+		ok, err = s.store.UseTOTPStep(ctx, u.ID, step)
+		if err != nil {
+			return 0, err
+		}
+	}
+	if !ok {
+		return 0, deadbolt.Errorf(deadbolt.CodeInvalidCode, "The code is not correct. Type the 6 digits the app shows now.")
+	}
+	voided, err := s.store.ConfirmDevice(ctx, u.ID, d.ID, now)
+	if err != nil {
+		return 0, err
+	}
+	s.audit.Record(ctx, deadbolt.EventDeviceConfirmed, u.ID, "", ip, map[string]string{"device_id": d.ID, "name": d.Name})
+	if voided > 0 {
+		s.audit.Record(ctx, deadbolt.EventRecoveryVoided, u.ID, "", ip, map[string]string{"reason": "device_paired"})
+	}
+	return voided, nil
+}
+
+// Remove disconnects the employee's devices (the employee unpairs). The
+// second factor stays on.
+func (s *Service) Remove(ctx context.Context, u *deadbolt.User, ip string) error {
+	trusted, err := s.store.RemoveDevices(ctx, u.ID, s.clock.Now())
+	if err != nil {
+		return err
+	}
+	if !trusted {
+		return deadbolt.Errorf(deadbolt.CodeNotFound, "You have no trusted device.")
+	}
+	s.audit.Record(ctx, deadbolt.EventDeviceRemoved, u.ID, "", ip, nil)
+	return nil
+}
+
+// Authenticate returns the connected device behind a device token and its
+// employee. A disconnected device, an unknown token or a deactivated
+// employee is CodeDeviceDisconnected.
+func (s *Service) Authenticate(ctx context.Context, token string) (*deadbolt.Device, *deadbolt.User, error) {
+	gone := deadbolt.Errorf(deadbolt.CodeDeviceDisconnected, "This device is disconnected. Scan a new QR code from the Security page to pair it again.")
+	h, ok := hashToken(token)
+	if !ok {
+		return nil, nil, gone
+	}
+	d, err := s.store.DeviceByToken(ctx, h)
+	if deadbolt.IsCode(err, deadbolt.CodeNotFound) {
+		return nil, nil, gone
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if !d.DisconnectedAt.IsZero() {
+		return nil, nil, gone
+	}
+	u, err := s.store.UserByID(ctx, d.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !u.Active {
+		return nil, nil, gone
+	}
+	return d, u, nil
+}
+
+// Trusted returns the employee's trusted device, or nil.
+func (s *Service) Trusted(ctx context.Context, u *deadbolt.User) (*deadbolt.Device, error) {
+	d, err := s.store.TrustedDevice(ctx, u.ID)
+	if deadbolt.IsCode(err, deadbolt.CodeNotFound) {
+		return nil, nil
+	}
+	return d, err
+}
+
+// OTPAuthURI returns the otpauth:// URI of a secret, for authenticator apps.
+func (s *Service) OTPAuthURI(u *deadbolt.User, secret []byte) string {
+	return totp.URI(s.issuer, u.Login, secret)
+}

@@ -1,0 +1,301 @@
+package signin
+
+import (
+	"context"
+	"crypto/rand"
+	"math"
+	"time"
+
+	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/recovery"
+	"deadbolt/internal/totp"
+)
+
+// Second-factor methods.
+const (
+	MethodPush     = "push"
+	MethodTOTP     = "totp"
+	MethodSMS      = "sms"
+	MethodRecovery = "recovery"
+)
+
+func failureKey(userID string) string  { return "sf:" + userID }
+func recoveryKey(userID string) string { return "rc:" + userID }
+
+// Methods lists the second-factor methods the employee can use now,
+// preferred first: only what this employee actually has.
+func (s *Service) Methods(ctx context.Context, u *deadbolt.User) ([]string, error) {
+	if s.factors == nil {
+		return nil, nil
+	}
+	var m []string
+	if _, err := s.store.TrustedDevice(ctx, u.ID); err == nil {
+		m = append(m, MethodTOTP)
+	} else if !deadbolt.IsCode(err, deadbolt.CodeNotFound) {
+		return nil, err
+	}
+	n, err := s.store.CountRecoveryCodes(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		m = append(m, MethodRecovery)
+	}
+	return m, nil
+}
+
+// CaptchaAnswer is a solved CAPTCHA sent with a recovery code.
+type CaptchaAnswer struct {
+	ID     string
+	Answer string
+}
+
+// SecondFactor completes a pending sign-in with a code. It answers, in
+// order of the checks: CodeLocked once the second factor is locked;
+// CodeRateLimited during the delays after repeated failures (the code is
+// not checked); CodeInvalidInput for a method this employee does not have;
+// CodeCaptchaRequired for a recovery code without a solved CAPTCHA after
+// the streak of wrong ones (the code is not checked); CodeInvalidCode for a
+// wrong code. Success replaces the pending session with a new full one.
+func (s *Service) SecondFactor(ctx context.Context, a *Auth, method, code string, cap *CaptchaAnswer, c Client) (*Result, error) {
+	if a.Session.State != deadbolt.SessionPending {
+		return nil, deadbolt.Errorf(deadbolt.CodeBadRequest, "This session is not waiting for a second factor.")
+	}
+	if err := s.proveFactor(ctx, a.User, method, code, cap, c); err != nil {
+		return nil, err
+	}
+	sess, tok, h := s.newSession(a.User, deadbolt.SessionFull, method, c)
+	if err := s.store.ReplaceSession(ctx, a.Session.ID, sess, h); err != nil {
+		if deadbolt.IsCode(err, deadbolt.CodeNotFound) {
+			return nil, unauthorized()
+		}
+		return nil, err
+	}
+	s.audit.Record(ctx, deadbolt.EventSignIn, a.User.ID, "", c.IP, map[string]string{"method": method})
+	return &Result{State: StateAuthenticated, Token: tok, Session: sess, User: a.User}, nil
+}
+
+// ReauthCode renews a session's fresh proof with a second-factor code,
+// under the same counting as sign-in.
+func (s *Service) ReauthCode(ctx context.Context, a *Auth, method, code string, cap *CaptchaAnswer, c Client) error {
+	if err := RequireFull(a); err != nil && a.Session.State != deadbolt.SessionSetup {
+		return err
+	}
+	if err := s.proveFactor(ctx, a.User, method, code, cap, c); err != nil {
+		return err
+	}
+	if err := s.store.SetSessionAuth(ctx, a.Session.ID, s.clock.Now()); err != nil {
+		return err
+	}
+	s.audit.Record(ctx, deadbolt.EventReauth, a.User.ID, "", c.IP, map[string]string{"method": method})
+	return nil
+}
+
+// proveFactor checks one second-factor code with every limit.
+func (s *Service) proveFactor(ctx context.Context, u *deadbolt.User, method, code string, cap *CaptchaAnswer, c Client) error {
+	now := s.clock.Now()
+	fails, err := s.store.Counter(ctx, failureKey(u.ID))
+	if err != nil {
+		return err
+	}
+	if fails.N >= int64(s.cfg.SecondFactorLockAt) {
+		return deadbolt.Errorf(deadbolt.CodeLocked, "Your second factor is locked after too many failed attempts. Contact your administrator.")
+	}
+	if wait := s.secondFactorDelay(fails.N); wait > 0 {
+		if until := fails.Last.Add(wait); now.Before(until) {
+			return deadbolt.RateLimited(until.Sub(now), "Too many wrong codes. Wait before trying again.")
+		}
+	}
+	methods, err := s.Methods(ctx, u)
+	if err != nil {
+		return err
+	}
+	if !contains(methods, method) {
+		return deadbolt.Errorf(deadbolt.CodeInvalidInput, "That sign-in method is not available for your account.")
+	}
+	var ok bool
+	switch method {
+	case MethodTOTP:
+		ok, err = s.checkTOTP(ctx, u, code, now)
+	case MethodRecovery:
+		streak, err := s.store.Counter(ctx, recoveryKey(u.ID))
+		if err != nil {
+			return err
+		}
+		if streak.N >= int64(s.cfg.CaptchaAfter) {
+			if err := s.checkCaptcha(ctx, u, cap, c, now); err != nil {
+				return err
+			}
+		}
+		ok, err = s.checkRecovery(ctx, u, code, now)
+	default:
+		return deadbolt.Errorf(deadbolt.CodeInvalidInput, "That sign-in method is not available for your account.")
+	}
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return s.factorFailed(ctx, u, method, c)
+	}
+	if err := s.store.ResetCounter(ctx, failureKey(u.ID)); err != nil {
+		return err
+	}
+	if method == MethodRecovery {
+		if err := s.store.ResetCounter(ctx, recoveryKey(u.ID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// secondFactorDelay is the wait after n consecutive failures.
+func (s *Service) secondFactorDelay(n int64) time.Duration {
+	over := n - int64(s.cfg.SecondFactorFreeFailures)
+	if over < 0 {
+		return 0
+	}
+	if over > 30 {
+		return s.cfg.SecondFactorMaxDelay
+	}
+	return min(time.Duration(math.Pow(2, float64(over)))*time.Second, s.cfg.SecondFactorMaxDelay)
+}
+
+func (s *Service) checkTOTP(ctx context.Context, u *deadbolt.User, code string, now time.Time) (bool, error) {
+	c, err := totp.ParseCode(code)
+	if err != nil {
+		return false, nil
+	}
+	d, err := s.store.TrustedDevice(ctx, u.ID)
+	if err != nil {
+		return false, err
+	}
+	secret, err := s.factors.Seal.Open(d.TOTPSecretSealed, "totp:"+d.ID)
+	if err != nil {
+		return false, err
+	}
+	step, ok := totp.Match(secret, c, now, u.TOTPLastStep)
+	if !ok {
+		return false, nil
+	}
+	// The step is consumed by one atomic statement: a code is accepted once.
+	return s.store.UseTOTPStep(ctx, u.ID, step)
+}
+
+func (s *Service) checkRecovery(ctx context.Context, u *deadbolt.User, code string, now time.Time) (bool, error) {
+	canon, err := recovery.Normalize(code)
+	if err != nil {
+		return false, nil
+	}
+	return s.store.ConsumeRecoveryCode(ctx, u.ID, s.factors.Recovery.Hash(canon), now)
+}
+
+func (s *Service) checkCaptcha(ctx context.Context, u *deadbolt.User, cap *CaptchaAnswer, c Client, now time.Time) error {
+	need := func(msg string) error {
+		e := deadbolt.Errorf(deadbolt.CodeCaptchaRequired, "%s", msg)
+		yes := true
+		e.CaptchaRequired = &yes
+		return e
+	}
+	if cap == nil || cap.ID == "" || cap.Answer == "" {
+		s.audit.Record(ctx, deadbolt.EventCaptchaShown, u.ID, "", c.IP, nil)
+		return need("Solve the CAPTCHA to try another recovery code.")
+	}
+	if s.factors.Captcha == nil {
+		return need("The CAPTCHA is not available.")
+	}
+	ok, err := s.factors.Captcha.Verify(ctx, cap.ID, cap.Answer, now)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return need("The CAPTCHA answer was wrong. Solve the new one.")
+	}
+	return nil
+}
+
+// factorFailed counts a wrong code and answers it.
+func (s *Service) factorFailed(ctx context.Context, u *deadbolt.User, method string, c Client) error {
+	now := s.clock.Now()
+	fails, err := s.store.Hit(ctx, failureKey(u.ID), now, 0)
+	if err != nil {
+		return err
+	}
+	streak, err := s.store.Counter(ctx, recoveryKey(u.ID))
+	if err != nil {
+		return err
+	}
+	if method == MethodRecovery {
+		if streak, err = s.store.Hit(ctx, recoveryKey(u.ID), now, 0); err != nil {
+			return err
+		}
+	}
+	s.audit.Record(ctx, deadbolt.EventSecondFactorFail, u.ID, "", c.IP, map[string]string{"method": method})
+	if fails.N == int64(s.cfg.SecondFactorLockAt) {
+		s.audit.Record(ctx, deadbolt.EventSecondFactorLock, u.ID, "", c.IP, nil)
+	}
+	if fails.N >= int64(s.cfg.SecondFactorLockAt) {
+		return deadbolt.Errorf(deadbolt.CodeLocked, "Your second factor is locked after too many failed attempts. Contact your administrator.")
+	}
+	e := deadbolt.Errorf(deadbolt.CodeInvalidCode, "The code is not correct.")
+	need := streak.N >= int64(s.cfg.CaptchaAfter)
+	e.CaptchaRequired = &need
+	return e
+}
+
+// GenerateRecoveryCodes replaces the employee's recovery codes with a new
+// set and returns them for showing once. It needs a fresh proof and the
+// second factor on.
+func (s *Service) GenerateRecoveryCodes(ctx context.Context, a *Auth, c Client) ([]string, error) {
+	if err := s.RequireFresh(a); err != nil {
+		return nil, err
+	}
+	if !a.User.TwoFactorEnabled() {
+		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "Turn on two-factor authentication by pairing a device first.")
+	}
+	codes, err := recovery.Generate(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	hashes := make([][]byte, len(codes))
+	for i, code := range codes {
+		canon, err := recovery.Normalize(code)
+		if err != nil {
+			return nil, err
+		}
+		hashes[i] = s.factors.Recovery.Hash(canon)
+	}
+	if err := s.store.ReplaceRecoveryCodes(ctx, a.User.ID, hashes, s.clock.Now()); err != nil {
+		return nil, err
+	}
+	s.audit.Record(ctx, deadbolt.EventRecoveryGenerated, a.User.ID, "", c.IP, nil)
+	return codes, nil
+}
+
+// Unlock clears an employee's second-factor failures and recovery streak
+// (an administrator's action; the caller checks the role).
+func (s *Service) Unlock(ctx context.Context, userID string) error {
+	if err := s.store.ResetCounter(ctx, failureKey(userID)); err != nil {
+		return err
+	}
+	return s.store.ResetCounter(ctx, recoveryKey(userID))
+}
+
+// FailureCount returns the employee's consecutive second-factor failures.
+func (s *Service) FailureCount(ctx context.Context, userID string) (int64, error) {
+	c, err := s.store.Counter(ctx, failureKey(userID))
+	return c.N, err
+}
+
+// RecoveryCodesLeft counts the employee's unused recovery codes.
+func (s *Service) RecoveryCodesLeft(ctx context.Context, u *deadbolt.User) (int, error) {
+	return s.store.CountRecoveryCodes(ctx, u.ID)
+}
