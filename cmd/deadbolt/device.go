@@ -3,10 +3,155 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"deadbolt/internal/deviceclient"
+	"deadbolt/internal/totp"
 )
+
+const deviceUsage = `usage:
+  deadbolt device pair URL [--state FILE] [--name NAME] [--force]
+  deadbolt device code [--state FILE]
+  deadbolt device status [--state FILE]
+
+The state file defaults to $DEADBOLT_DEVICE_STATE or ~/.config/deadbolt/device.json.
+`
 
 // cmdDevice runs the terminal companion.
 func cmdDevice(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	return errors.New("device: not available in this build")
+	if len(args) == 0 {
+		fmt.Fprint(stdout, deviceUsage)
+		return errUsage
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("device "+sub, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	statePath := fs.String("state", "", "device state file")
+	var name *string
+	var force *bool
+	if sub == "pair" {
+		host, _ := os.Hostname()
+		if host == "" {
+			host = "terminal"
+		}
+		name = fs.String("name", host, "device name shown on the Security page")
+		force = fs.Bool("force", false, "replace an existing state file")
+	}
+	pos, err := parseInterleaved(fs, args[1:])
+	if err != nil {
+		fmt.Fprint(stdout, deviceUsage)
+		return errUsage
+	}
+	if !((sub == "pair" && len(pos) == 1) || ((sub == "code" || sub == "status") && len(pos) == 0)) {
+		fmt.Fprint(stdout, deviceUsage)
+		return errUsage
+	}
+	path := *statePath
+	if path == "" {
+		path = defaultStatePath(getenv)
+	}
+	if path == "" {
+		return errors.New("no state file: set --state or $DEADBOLT_DEVICE_STATE")
+	}
+	hc := &http.Client{Timeout: 30 * time.Second}
+	switch {
+	case sub == "pair" && len(pos) == 1:
+		return devicePair(ctx, hc, pos[0], *name, path, *force, stdout)
+	case sub == "code" && len(pos) == 0:
+		st, err := deviceclient.Load(path)
+		if err != nil {
+			return err
+		}
+		return printCode(st, time.Now(), stdout)
+	case sub == "status" && len(pos) == 0:
+		st, err := deviceclient.Load(path)
+		if err != nil {
+			return err
+		}
+		err = st.Check(ctx, hc)
+		var ae *deviceclient.APIError
+		switch {
+		case err == nil:
+			fmt.Fprintf(stdout, "connected to %s as %s\n", st.Server, accountLabel(st.Account))
+			return nil
+		case errors.As(err, &ae) && ae.Code == "device_disconnected":
+			fmt.Fprintf(stdout, "disconnected from %s: scan a new QR code on the Security page and run \"deadbolt device pair URL --force\"\n", st.Server)
+			return errors.New("device is disconnected")
+		default:
+			return err
+		}
+	}
+	fmt.Fprint(stdout, deviceUsage)
+	return errUsage
+}
+
+// parseInterleaved parses flags that may come before or after positional
+// arguments and returns the positional ones.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func defaultStatePath(getenv func(string) string) string {
+	if p := getenv("DEADBOLT_DEVICE_STATE"); p != "" {
+		return p
+	}
+	if home := getenv("HOME"); home != "" {
+		return filepath.Join(home, ".config", "deadbolt", "device.json")
+	}
+	return ""
+}
+
+func devicePair(ctx context.Context, hc *http.Client, pairURL, name, path string, force bool, stdout io.Writer) error {
+	if _, err := os.Stat(path); err == nil && !force {
+		return fmt.Errorf("%s already exists; use --force to replace it", path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	st, err := deviceclient.Pair(ctx, hc, pairURL, name)
+	if err != nil {
+		return err
+	}
+	if err := st.Save(path); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Paired with %s as %s (state in %s).\n", st.Server, accountLabel(st.Account), path)
+	fmt.Fprintln(stdout, "Type this code into the browser that showed the QR code to finish pairing:")
+	return printCode(st, time.Now(), stdout)
+}
+
+func printCode(st *deviceclient.State, now time.Time, stdout io.Writer) error {
+	code, err := st.Code(now)
+	if err != nil {
+		return err
+	}
+	left := totp.Period - now.Unix()%totp.Period
+	if left <= 0 {
+		left += totp.Period
+	}
+	fmt.Fprintf(stdout, "%s  (%d seconds left)\n", code, left)
+	return nil
+}
+
+func accountLabel(a deviceclient.Account) string {
+	if a.Name != "" && a.Name != a.Login {
+		return fmt.Sprintf("%s (%s)", a.Login, a.Name)
+	}
+	return a.Login
 }

@@ -71,6 +71,8 @@ Usage:
   deadbolt admin user list
   deadbolt admin user deactivate LOGIN
   deadbolt admin user reset-password LOGIN [--password-stdin]
+  deadbolt device pair URL [--state FILE] [--name NAME]   pair this terminal as a trusted device
+  deadbolt device code|status [--state FILE]
   deadbolt backup DEST [--database PATH]   online copy of a SQLite database
   deadbolt version
 

@@ -307,3 +307,8 @@ func randIndex(n int) int {
 		}
 	}
 }
+
+// Self returns an employee's own current record (no admin role needed).
+func (s *Service) Self(ctx context.Context, userID string) (*deadbolt.User, error) {
+	return s.store.UserByID(ctx, userID)
+}

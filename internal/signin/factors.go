@@ -299,3 +299,10 @@ func (s *Service) FailureCount(ctx context.Context, userID string) (int64, error
 func (s *Service) RecoveryCodesLeft(ctx context.Context, u *deadbolt.User) (int, error) {
 	return s.store.CountRecoveryCodes(ctx, u.ID)
 }
+
+// CaptchaRequired reports whether the employee's next recovery code needs
+// a solved CAPTCHA.
+func (s *Service) CaptchaRequired(ctx context.Context, u *deadbolt.User) (bool, error) {
+	c, err := s.store.Counter(ctx, recoveryKey(u.ID))
+	return c.N >= int64(s.cfg.CaptchaAfter), err
+}

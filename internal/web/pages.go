@@ -32,7 +32,7 @@ func staticFiles() http.Handler {
 	})
 }
 
-var pageNames = []string{"login", "home", "security", "admin", "error"}
+var pageNames = []string{"login", "home", "security", "admin", "error", "verify", "setup", "codes", "reauth"}
 
 func parsePages() *template.Template {
 	funcs := template.FuncMap{"initials": initials}
@@ -82,6 +82,18 @@ type pageData struct {
 	Sessions []sessionRow
 	Events   []eventRow
 	Users    []*deadbolt.User
+	// Second factor.
+	Method    string
+	Methods   []methodLink
+	Captcha   *captchaView
+	SentTo    string
+	Step      int
+	Offer     *offerView
+	Codes     []string
+	CodesFile template.URL
+	Next      string
+	TwoFactor *twoFactorView
+	Banners   []bannerView
 }
 
 type sessionRow struct {
@@ -122,6 +134,7 @@ var flashes = map[string]string{
 	"user_updated":     "The employee was updated.",
 	"logged_out":       "You are signed out.",
 	"logged_out_all":   "You are signed out on all devices, and your trusted device was disconnected.",
+	"device_removed":   "Your trusted device was disconnected.",
 }
 
 func flash(r *http.Request) string { return flashes[r.URL.Query().Get("msg")] }

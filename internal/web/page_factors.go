@@ -1,0 +1,339 @@
+package web
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/policy"
+	"deadbolt/internal/signin"
+)
+
+// methodLink is one entry of "Other login methods".
+type methodLink struct{ Name, Label string }
+
+var methodLabels = map[string]string{
+	signin.MethodPush:     "Approve on your phone",
+	signin.MethodTOTP:     "Verification code from the app",
+	signin.MethodSMS:      "SMS code",
+	signin.MethodRecovery: "Recovery code",
+}
+
+func methodLinks(methods []string) []methodLink {
+	out := make([]methodLink, 0, len(methods))
+	for _, m := range methods {
+		out = append(out, methodLink{Name: m, Label: methodLabels[m]})
+	}
+	return out
+}
+
+type captchaView struct{ ID, Image, Audio string }
+
+type offerView struct{ ID, URL, QR, Expires string }
+
+type twoFactorView struct {
+	Enabled      bool
+	Device       *deadbolt.Device
+	DevicePaired string
+	CodesLeft    int
+	Phone        string
+}
+
+type bannerView struct {
+	Kind     string
+	Closable bool
+	Deadline string
+	Actions  []bannerAction
+}
+
+type bannerAction struct{ Kind, Action, Label string }
+
+var actionLabels = map[policy.Action]string{
+	policy.ActionClose:       "Close",
+	policy.ActionRemindLater: "Remind me later",
+	policy.ActionConfirm:     "Everything is fine",
+}
+
+// pendingAuth returns the pending session of a second-factor page, or
+// redirects (home when already signed in, sign-in otherwise).
+func (s *server) pendingAuth(w http.ResponseWriter, r *http.Request) *signin.Auth {
+	a, err := s.authenticate(r)
+	switch {
+	case err == nil && a.Session.State == deadbolt.SessionPending:
+		return a
+	case err == nil:
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	default:
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	}
+	return nil
+}
+
+func (s *server) verifyPage(w http.ResponseWriter, r *http.Request, a *signin.Auth, method string, status int, errMsg string) {
+	ctx := r.Context()
+	methods, err := s.Signin.Methods(ctx, a.User)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	if len(methods) == 0 {
+		s.pageError(w, r, deadbolt.Errorf(deadbolt.CodeForbidden, "None of your second factors can be used now. Contact your administrator."))
+		return
+	}
+	found := false
+	for _, m := range methods {
+		found = found || m == method
+	}
+	if !found {
+		method = methods[0]
+	}
+	d := &pageData{Title: "Confirm it is you", Method: method, Methods: methodLinks(methods), Error: errMsg}
+	if method == signin.MethodRecovery && s.Captcha != nil {
+		need, err := s.Signin.CaptchaRequired(ctx, a.User)
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		if need {
+			c, err := s.Captcha.New(ctx, s.Clock.Now())
+			if err != nil {
+				s.pageError(w, r, err)
+				return
+			}
+			d.Captcha = &captchaView{ID: c.ID, Image: "/api/v1/captcha/" + c.ID + "/image.png", Audio: "/api/v1/captcha/" + c.ID + "/audio.wav"}
+		}
+	}
+	s.render(w, r, status, "verify", d)
+}
+
+func (s *server) pageVerify(w http.ResponseWriter, r *http.Request) {
+	if a := s.pendingAuth(w, r); a != nil {
+		s.verifyPage(w, r, a, r.URL.Query().Get("method"), http.StatusOK, "")
+	}
+}
+
+func (s *server) pageVerifySubmit(w http.ResponseWriter, r *http.Request) {
+	a := s.pendingAuth(w, r)
+	if a == nil {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	method := r.PostFormValue("method")
+	var cap *signin.CaptchaAnswer
+	if id := r.PostFormValue("captcha_id"); id != "" {
+		cap = &signin.CaptchaAnswer{ID: id, Answer: r.PostFormValue("captcha_answer")}
+	}
+	res, err := s.Signin.SecondFactor(r.Context(), a, method, r.PostFormValue("code"), cap, s.client(r))
+	if err != nil {
+		status, _ := errorBody(err)
+		if status >= 500 || deadbolt.IsCode(err, deadbolt.CodeUnauthorized) {
+			s.pageError(w, r, err)
+			return
+		}
+		s.verifyPage(w, r, a, method, status, deadbolt.ErrorMessage(err))
+		return
+	}
+	s.setSessionCookie(w, res.Token, res.Session.ExpiresAt)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// setupAuth returns a full session, or one limited to setting up 2FA.
+func (s *server) setupAuth(w http.ResponseWriter, r *http.Request) *signin.Auth {
+	a, err := s.authenticate(r)
+	if err == nil && (a.Full() || a.Session.State == deadbolt.SessionSetup) {
+		return a
+	}
+	if err == nil && a.Session.State == deadbolt.SessionPending {
+		http.Redirect(w, r, "/login/verify", http.StatusSeeOther)
+		return nil
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}
+
+// needFresh redirects to the confirmation page when the session's proof is
+// too old, and reports whether it did.
+func (s *server) needFresh(w http.ResponseWriter, r *http.Request, a *signin.Auth, next string) bool {
+	if err := s.Signin.RequireFresh(a); err != nil {
+		http.Redirect(w, r, "/security/reauth?next="+url.QueryEscape(next), http.StatusSeeOther)
+		return true
+	}
+	return false
+}
+
+func (s *server) pageSetup(w http.ResponseWriter, r *http.Request) {
+	a := s.setupAuth(w, r)
+	if a == nil || s.needFresh(w, r, a, "/security/2fa/setup") {
+		return
+	}
+	o, err := s.Devices.StartPairing(r.Context(), a.User)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "setup", &pageData{Title: "Two-factor setup", User: a.User, Step: 1, Error: flashError(r),
+		Offer: &offerView{ID: o.ID, URL: o.URL, QR: pngDataURL(o.QRPNG), Expires: fmtTime(o.ExpiresAt)}})
+}
+
+// flashError maps an error key of a redirect to fixed words.
+func flashError(r *http.Request) string {
+	switch r.URL.Query().Get("error") {
+	case "code":
+		return "That code was not right. Scan the new QR code and type the code the app shows."
+	case "notpaired":
+		return "No device has scanned the QR code yet. Scan it with your phone first."
+	}
+	return ""
+}
+
+func (s *server) pageSetupConfirm(w http.ResponseWriter, r *http.Request) {
+	a := s.setupAuth(w, r)
+	if a == nil || s.needFresh(w, r, a, "/security/2fa/setup") {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	_, err := s.Devices.Confirm(r.Context(), a.User, r.PostFormValue("pairing_id"), r.PostFormValue("code"), s.clientIP(r))
+	switch {
+	case deadbolt.IsCode(err, deadbolt.CodeInvalidCode):
+		http.Redirect(w, r, "/security/2fa/setup?error=code", http.StatusSeeOther)
+		return
+	case deadbolt.IsCode(err, deadbolt.CodeNotFound):
+		http.Redirect(w, r, "/security/2fa/setup?error=notpaired", http.StatusSeeOther)
+		return
+	case err != nil:
+		s.pageError(w, r, err)
+		return
+	}
+	// The second factor is on: the pairing voided any old codes, so the
+	// wizard's next step is a fresh set.
+	u, err := s.Accounts.Self(r.Context(), a.User.ID)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	a.User = u
+	s.showNewCodes(w, r, a)
+}
+
+func (s *server) showNewCodes(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
+	codes, err := s.Signin.GenerateRecoveryCodes(r.Context(), a, s.client(r))
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	text := "Deadbolt recovery codes for " + a.User.Login + "\nEach code works once.\n\n" + strings.Join(codes, "\n") + "\n"
+	s.render(w, r, http.StatusOK, "codes", &pageData{Title: "Recovery codes", User: a.User, Codes: codes,
+		CodesFile: template.URL("data:text/plain;charset=utf-8," + url.PathEscape(text))})
+}
+
+func (s *server) pageRecoveryCodes(w http.ResponseWriter, r *http.Request) {
+	a := s.setupAuth(w, r)
+	if a == nil || s.needFresh(w, r, a, "/security") {
+		return
+	}
+	s.showNewCodes(w, r, a)
+}
+
+func (s *server) pageRemoveDevice(w http.ResponseWriter, r *http.Request) {
+	a := s.pageAuth(w, r)
+	if a == nil || s.needFresh(w, r, a, "/security") {
+		return
+	}
+	if err := s.Devices.Remove(r.Context(), a.User, s.clientIP(r)); err != nil {
+		s.securityFailed(w, r, a, err)
+		return
+	}
+	http.Redirect(w, r, "/security?msg=device_removed", http.StatusSeeOther)
+}
+
+// safeNext keeps redirects after confirmation on our own Security pages.
+func safeNext(next string) string {
+	if strings.HasPrefix(next, "/security") && !strings.HasPrefix(next, "//") && !strings.ContainsAny(next, "\\\r\n") {
+		return next
+	}
+	return "/security"
+}
+
+func (s *server) pageReauth(w http.ResponseWriter, r *http.Request) {
+	a := s.setupAuth(w, r)
+	if a == nil {
+		return
+	}
+	s.reauthPage(w, r, a, http.StatusOK, "")
+}
+
+func (s *server) reauthPage(w http.ResponseWriter, r *http.Request, a *signin.Auth, status int, errMsg string) {
+	methods, err := s.Signin.Methods(r.Context(), a.User)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	next := r.URL.Query().Get("next")
+	if r.Method == http.MethodPost {
+		next = r.PostFormValue("next")
+	}
+	s.render(w, r, status, "reauth", &pageData{Title: "Confirm it is you", User: a.User, Methods: methodLinks(methods),
+		Next: safeNext(next), Error: errMsg})
+}
+
+func (s *server) pageReauthSubmit(w http.ResponseWriter, r *http.Request) {
+	a := s.setupAuth(w, r)
+	if a == nil {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	var err error
+	if a.User.TwoFactorEnabled() {
+		err = s.Signin.ReauthCode(r.Context(), a, r.PostFormValue("method"), r.PostFormValue("code"), nil, s.client(r))
+	} else {
+		err = s.Signin.ReauthPassword(r.Context(), a, r.PostFormValue("password"), s.client(r))
+	}
+	if err != nil {
+		status, _ := errorBody(err)
+		if status >= 500 {
+			s.pageError(w, r, err)
+			return
+		}
+		s.reauthPage(w, r, a, status, deadbolt.ErrorMessage(err))
+		return
+	}
+	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+// twoFactorData fills the two-factor view of a page.
+func (s *server) twoFactorData(r *http.Request, a *signin.Auth) (*twoFactorView, error) {
+	d, err := s.Devices.Trusted(r.Context(), a.User)
+	if err != nil {
+		return nil, err
+	}
+	left, err := s.Signin.RecoveryCodesLeft(r.Context(), a.User)
+	if err != nil {
+		return nil, err
+	}
+	v := &twoFactorView{Enabled: a.User.TwoFactorEnabled(), Device: d, CodesLeft: left}
+	if d != nil {
+		v.DevicePaired = fmtTime(d.ConfirmedAt)
+	}
+	if a.User.Phone != "" {
+		v.Phone = phoneMask(a.User.Phone)
+	}
+	return v, nil
+}
+
+// bannerViews turns banners into what the home page shows.
+func bannerViews(list []policy.Banner) []bannerView {
+	var out []bannerView
+	for _, b := range list {
+		v := bannerView{Kind: string(b.Kind), Closable: b.Closable}
+		if !b.Deadline.IsZero() {
+			v.Deadline = fmtTime(b.Deadline)
+		}
+		for _, act := range b.Actions {
+			v.Actions = append(v.Actions, bannerAction{Kind: string(b.Kind), Action: string(act), Label: actionLabels[act]})
+		}
+		out = append(out, v)
+	}
+	return out
+}
