@@ -337,3 +337,16 @@ func bannerViews(list []policy.Banner) []bannerView {
 	}
 	return out
 }
+
+// bannersFor lists the banners to show the employee now.
+func (s *server) bannersFor(r *http.Request, a *signin.Auth, tf *twoFactorView) ([]policy.Banner, error) {
+	state := policy.State{
+		TwoFactorEnabled:     a.User.TwoFactorEnabled(),
+		TwoFactorSince:       a.User.TwoFactorSince,
+		LastConfirmedAt:      a.User.LastConfirmedAt,
+		DeviceDisconnectedAt: a.User.DeviceDisconnectedAt,
+		RecoveryCodesLeft:    tf.CodesLeft,
+		ExemptUntil:          a.User.ExemptUntil,
+	}
+	return policy.Banners(state, policy.Settings{}, s.Clock.Now()), nil
+}

@@ -29,7 +29,11 @@ func (s *server) securityData(r *http.Request, a *signin.Auth) (*pageData, error
 	if err != nil {
 		return nil, err
 	}
-	d := &pageData{Title: "Security", User: a.User, Flash: flash(r)}
+	tf, err := s.twoFactorData(r, a)
+	if err != nil {
+		return nil, err
+	}
+	d := &pageData{Title: "Security", User: a.User, Flash: flash(r), TwoFactor: tf}
 	for _, sess := range list {
 		d.Sessions = append(d.Sessions, sessionRow{ID: sess.ID, UserAgent: sess.UserAgent, IP: sess.IP,
 			Created: fmtTime(sess.CreatedAt), LastSeen: fmtTime(sess.LastSeenAt), Current: sess.ID == a.Session.ID})

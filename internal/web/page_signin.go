@@ -66,5 +66,15 @@ func (s *server) pageHome(w http.ResponseWriter, r *http.Request) {
 	if a == nil {
 		return
 	}
-	s.render(w, r, http.StatusOK, "home", &pageData{Title: "Home", User: a.User, Flash: flash(r)})
+	tf, err := s.twoFactorData(r, a)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	banners, err := s.bannersFor(r, a, tf)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "home", &pageData{Title: "Home", User: a.User, Flash: flash(r), TwoFactor: tf, Banners: bannerViews(banners)})
 }
