@@ -2,15 +2,13 @@ package web
 
 import (
 	"context"
-	_ "embed"
 	"net/http"
 	"time"
 
 	"deadbolt/internal/deadbolt"
 )
 
-//go:embed ui/openapi.json
-var openAPI []byte
+var openAPI = openAPIDocument()
 
 func (s *server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -1,0 +1,182 @@
+package web
+
+import (
+	"encoding/json"
+	"reflect"
+	"sort"
+	"strings"
+)
+
+// opDoc describes one API operation for the OpenAPI document. Request is
+// the Go type the handler decodes (its JSON schema is derived from it), so
+// the description cannot drift from the code.
+type opDoc struct {
+	Summary string
+	Auth    string // "", "session", "pending", "admin", "device", "dev"
+	Request any
+	Status  int // success status (default 200)
+}
+
+// apiDocs describes every /api/v1 route registered in routes.go; a test
+// checks that the two agree.
+var apiDocs = map[string]opDoc{
+	"GET /api/v1/openapi.json":                     {Summary: "This document."},
+	"POST /api/v1/login":                           {Summary: "Password step of sign-in. Answers state authenticated, second_factor or setup_required with a session token.", Request: loginRequest{}},
+	"POST /api/v1/login/second-factor":             {Summary: "Complete a pending sign-in with a TOTP, SMS or recovery code (recovery codes may need a solved CAPTCHA).", Auth: "pending", Request: secondFactorRequest{}},
+	"GET /api/v1/captcha":                          {Summary: "New built-in CAPTCHA challenge: id, image and audio paths."},
+	"GET /api/v1/captcha/{id}/image.png":           {Summary: "CAPTCHA image (PNG)."},
+	"GET /api/v1/captcha/{id}/audio.wav":           {Summary: "CAPTCHA audio (WAV)."},
+	"POST /api/v1/logout":                          {Summary: "End this session.", Auth: "session"},
+	"POST /api/v1/logout/all":                      {Summary: "End every session of the employee and disconnect the trusted device.", Auth: "session"},
+	"GET /api/v1/me":                               {Summary: "The employee, their two-factor state and banners.", Auth: "session"},
+	"POST /api/v1/me/password":                     {Summary: "Change the password; other sessions end and the trusted device is disconnected.", Auth: "session", Request: passwordRequest{}},
+	"POST /api/v1/me/reauth":                       {Summary: "Fresh proof for factor changes: the password (no 2FA) or a second-factor code.", Auth: "session", Request: reauthRequest{}},
+	"GET /api/v1/me/sessions":                      {Summary: "The employee's sessions.", Auth: "session"},
+	"DELETE /api/v1/me/sessions/{id}":              {Summary: "End one of the employee's sessions.", Auth: "session"},
+	"GET /api/v1/me/events":                        {Summary: "The employee's own security events (filters: type, since, until, before, limit).", Auth: "session"},
+	"POST /api/v1/me/device/pairing":               {Summary: "One-time pairing offer: id, token, url ({public_url}/app/pair#{token}), qr (PNG data URL), expires_at. Needs a fresh proof.", Auth: "session", Status: 201},
+	"POST /api/v1/me/device/pairing/{id}/confirm":  {Summary: "Confirm the paired device with its current code: it becomes the trusted device, 2FA turns on, recovery codes are voided.", Auth: "session", Request: codeRequest{}},
+	"DELETE /api/v1/me/device":                     {Summary: "Disconnect the trusted device. Needs a fresh proof.", Auth: "session"},
+	"POST /api/v1/me/recovery-codes":               {Summary: "Generate a new set of 10 recovery codes; every old code stops working. Needs a fresh proof.", Auth: "session"},
+	"POST /api/v1/device/pair":                     {Summary: "Companion app: register a device's P-256 public key with a pairing token; returns the device token and TOTP secret.", Request: pairRequest{}, Status: 201},
+	"GET /api/v1/device":                           {Summary: "Companion app: this device and its account; 401 device_disconnected once disconnected.", Auth: "device"},
+	"GET /api/v1/admin/users":                      {Summary: "List employees.", Auth: "admin"},
+	"POST /api/v1/admin/users":                     {Summary: "Create an employee.", Auth: "admin", Request: createUserRequest{}, Status: 201},
+	"GET /api/v1/admin/users/{id}":                 {Summary: "One employee (by id or login).", Auth: "admin"},
+	"POST /api/v1/admin/users/{id}/deactivate":     {Summary: "Deactivate: sessions end, the device is disconnected.", Auth: "admin"},
+	"POST /api/v1/admin/users/{id}/activate":       {Summary: "Reactivate an employee.", Auth: "admin"},
+	"POST /api/v1/admin/users/{id}/reset-password": {Summary: "Set a new password; sessions end, the device is disconnected.", Auth: "admin", Request: resetPasswordRequest{}},
+	"GET /api/v1/admin/users/{id}/sessions":        {Summary: "An employee's sessions.", Auth: "admin"},
+	"DELETE /api/v1/admin/users/{id}/sessions":     {Summary: "End every session of an employee.", Auth: "admin"},
+	"POST /api/v1/admin/users/{id}/reset-2fa":      {Summary: "Turn an employee's second factor off (devices disconnected, recovery codes deleted).", Auth: "admin"},
+	"POST /api/v1/admin/users/{id}/unlock":         {Summary: "Clear an employee's second-factor lock, delays and CAPTCHA streak.", Auth: "admin"},
+	"GET /api/v1/admin/audit":                      {Summary: "The audit log (filters: user_id, type, since, until, before, limit; format=jsonl exports JSON lines).", Auth: "admin"},
+	"GET /api/v1/dev/clock":                        {Summary: "Development mode: the clock every time rule reads.", Auth: "dev"},
+	"POST /api/v1/dev/clock":                       {Summary: "Development mode: set ({\"now\"}) or advance ({\"advance\":\"36h\"}) the clock.", Auth: "dev", Request: devClockRequest{}},
+	"GET /api/v1/dev/sms":                          {Summary: "Development mode: the SMS outbox.", Auth: "dev"},
+	"GET /api/v1/dev/captcha/{id}":                 {Summary: "Development mode: the answer of a CAPTCHA.", Auth: "dev"},
+}
+
+// openAPIDocument builds the OpenAPI 3 description of the API.
+func openAPIDocument() []byte {
+	paths := map[string]map[string]any{}
+	keys := make([]string, 0, len(apiDocs))
+	for k := range apiDocs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		d := apiDocs[k]
+		method, path, _ := strings.Cut(k, " ")
+		op := map[string]any{"summary": d.Summary}
+		status := d.Status
+		if status == 0 {
+			status = 200
+		}
+		op["responses"] = map[string]any{
+			itoa(status): map[string]any{"description": "Success."},
+			"default":    map[string]any{"description": "Error envelope.", "content": jsonContent(map[string]any{"$ref": "#/components/schemas/Error"})},
+		}
+		switch d.Auth {
+		case "session", "pending", "admin":
+			op["security"] = []any{map[string]any{"session": []any{}}, map[string]any{"cookie": []any{}}}
+		case "device":
+			op["security"] = []any{map[string]any{"device": []any{}}}
+		}
+		if d.Request != nil {
+			op["requestBody"] = map[string]any{"required": true, "content": jsonContent(schemaOf(reflect.TypeOf(d.Request)))}
+		}
+		var params []any
+		for _, seg := range strings.Split(path, "/") {
+			if strings.HasPrefix(seg, "{") {
+				params = append(params, map[string]any{"name": strings.Trim(seg, "{}"), "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+			}
+		}
+		if params != nil {
+			op["parameters"] = params
+		}
+		if paths[path] == nil {
+			paths[path] = map[string]any{}
+		}
+		paths[path][strings.ToLower(method)] = op
+	}
+	doc := map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{"title": "Deadbolt API", "version": "1",
+			"description": "Self-hosted two-factor sign-in. Request bodies are strict JSON objects (unknown fields, duplicate keys and wrong types are 400; over 64 KiB is 413)."},
+		"paths": paths,
+		"components": map[string]any{
+			"securitySchemes": map[string]any{
+				"session": map[string]any{"type": "http", "scheme": "bearer", "description": "Session token from /login."},
+				"cookie":  map[string]any{"type": "apiKey", "in": "cookie", "name": "__Host-deadbolt_session"},
+				"device":  map[string]any{"type": "http", "scheme": "bearer", "description": "Device token from /device/pair."},
+			},
+			"schemas": map[string]any{"Error": map[string]any{
+				"type": "object", "required": []string{"error"},
+				"properties": map[string]any{"error": map[string]any{"type": "object", "required": []string{"code", "message"},
+					"properties": map[string]any{
+						"code": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"},
+						"retry_after": map[string]any{"type": "integer"}, "captcha_required": map[string]any{"type": "boolean"},
+					}}},
+			}},
+		},
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+func jsonContent(schema any) map[string]any {
+	return map[string]any{"application/json": map[string]any{"schema": schema}}
+}
+
+// schemaOf derives a JSON schema from a request type.
+func schemaOf(t reflect.Type) map[string]any {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return map[string]any{"type": "string"}
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return map[string]any{"type": "integer"}
+	case reflect.Slice:
+		return map[string]any{"type": "array", "items": schemaOf(t.Elem())}
+	case reflect.Struct:
+		props := map[string]any{}
+		var required []string
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "" || name == "-" {
+				if f.Type == reflect.TypeOf(rawJSONObj{}) {
+					props[name] = map[string]any{"type": "object"}
+				}
+				continue
+			}
+			if f.Type.Kind() == reflect.Pointer && f.Type.Elem() == reflect.TypeOf(rawJSONObj{}) {
+				props[name] = map[string]any{"type": "object"}
+				continue
+			}
+			props[name] = schemaOf(f.Type)
+			if f.Type.Kind() != reflect.Pointer {
+				required = append(required, name)
+			}
+		}
+		s := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+		if required != nil {
+			s["required"] = required
+		}
+		return s
+	}
+	return map[string]any{}
+}
