@@ -65,6 +65,10 @@ func checkValue(dec *json.Decoder, t reflect.Type, path string, top bool) error 
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	// A type that decodes itself takes any keys (duplicates still refused).
+	if t != nil && reflect.PointerTo(t).Implements(unmarshalerType) {
+		t = nil
+	}
 	tok, err := dec.Token()
 	if err != nil {
 		return fmt.Errorf("The request body is not valid JSON.")
@@ -127,6 +131,8 @@ func checkValue(dec *json.Decoder, t reflect.Type, path string, top bool) error 
 	}
 	return nil
 }
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 
 // jsonFields maps a struct's exact json names to field types.
 func jsonFields(t reflect.Type) map[string]reflect.Type {
