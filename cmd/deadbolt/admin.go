@@ -24,11 +24,25 @@ const adminUsage = `usage:
   deadbolt admin user deactivate LOGIN
   deadbolt admin user activate LOGIN
   deadbolt admin user reset-password LOGIN [--password-stdin]
+  deadbolt admin user exempt LOGIN --until TIME | --end
+  deadbolt admin workgroup add|list|show|rename|delete|add-member|remove-member|policy … (see "deadbolt admin workgroup")
+  deadbolt admin phone lookup E164
+  deadbolt admin phone remove LOGIN
 Common flags: --database PATH|postgres://… (env DEADBOLT_DATABASE)`
 
 // cmdAdmin runs administrative commands against the database directly, as
 // the server operator.
 func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
+	// Workgroups, their policy and exemptions (workgroup.go).
+	if len(args) > 0 && args[0] == "workgroup" {
+		return cmdAdminWorkgroup(ctx, args[1:], getenv, stdout)
+	}
+	if len(args) > 1 && args[0] == "user" && args[1] == "exempt" {
+		return cmdAdminExempt(ctx, args[2:], getenv, stdout)
+	}
+	if len(args) > 0 && args[0] == "phone" {
+		return cmdAdminPhone(ctx, args[1:], getenv, stdout)
+	}
 	if len(args) < 2 || args[0] != "user" {
 		fmt.Fprintln(stdout, adminUsage)
 		return errUsage

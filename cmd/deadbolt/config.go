@@ -50,6 +50,18 @@ var serveSettings = []setting{
 	{"hash-concurrency", "0", "password hashes run at once (0: one per CPU)"},
 	{"log-level", "info", "debug, info, warn or error"},
 	{"log-format", "text", "text or json"},
+	{"org-timezone", "UTC", "organisation time zone (IANA name); a closed banner comes back at the next midnight there"},
+	{"check-every", "4320h", `period of the "check your login parameters" banner (4320h = 180 days)`},
+	{"sms-provider", "log", "SMS provider: log (development mode only: codes go to the dev outbox), webhook or twilio"},
+	{"sms-webhook-url", "", "http(s) address the webhook SMS provider calls"},
+	{"sms-webhook-method", "POST", "POST or PUT"},
+	{"sms-webhook-format", "json", `json ({"to","text"}) or form (to=…&text=…)`},
+	{"sms-webhook-auth", "", `value of the webhook's Authorization header, e.g. "Bearer …"`},
+	{"twilio-account-sid", "", "Twilio account SID (AC followed by 32 hex digits)"},
+	{"twilio-auth-token", "", "Twilio auth token"},
+	{"twilio-from", "", "Twilio sending number (E.164) or sender ID"},
+	{"phone-region", "US", "region of phone numbers typed without a country code (ISO 3166-1 alpha-2)"},
+	{"sms-hourly-budget", "1000", "most SMS codes the whole service sends per hour; past it SMS pauses and an error is logged"},
 }
 
 // values holds resolved settings by name.
@@ -246,6 +258,12 @@ func serveConfig(v values, stderr io.Writer) (app.Config, string, error) {
 		return c, "", err
 	}
 	c.HashConcurrency = int(conc)
+	if c.OrgLocation, c.CheckEvery, err = policySettings(v); err != nil {
+		return c, "", err
+	}
+	if c.SMS, err = smsSettings(v); err != nil {
+		return c, "", err
+	}
 	if c.MasterKey, err = masterKey(v, app.IsPostgres(c.Database)); err != nil {
 		return c, "", err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -9,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"deadbolt/internal/deviceclient"
@@ -19,12 +22,13 @@ const deviceUsage = `usage:
   deadbolt device pair URL [--state FILE] [--name NAME] [--force]
   deadbolt device code [--state FILE]
   deadbolt device status [--state FILE]
+  deadbolt device watch [--state FILE]     answer sign-in requests in this terminal
 
 The state file defaults to $DEADBOLT_DEVICE_STATE or ~/.config/deadbolt/device.json.
 `
 
 // cmdDevice runs the terminal companion.
-func cmdDevice(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func cmdDevice(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stdout, deviceUsage)
 		return errUsage
@@ -48,7 +52,7 @@ func cmdDevice(ctx context.Context, args []string, getenv func(string) string, s
 		fmt.Fprint(stdout, deviceUsage)
 		return errUsage
 	}
-	if !((sub == "pair" && len(pos) == 1) || ((sub == "code" || sub == "status") && len(pos) == 0)) {
+	if !((sub == "pair" && len(pos) == 1) || ((sub == "code" || sub == "status" || sub == "watch") && len(pos) == 0)) {
 		fmt.Fprint(stdout, deviceUsage)
 		return errUsage
 	}
@@ -69,6 +73,12 @@ func cmdDevice(ctx context.Context, args []string, getenv func(string) string, s
 			return err
 		}
 		return printCode(st, time.Now(), stdout)
+	case sub == "watch":
+		st, err := deviceclient.Load(path)
+		if err != nil {
+			return err
+		}
+		return deviceWatch(ctx, st, stdin, stdout)
 	case sub == "status" && len(pos) == 0:
 		st, err := deviceclient.Load(path)
 		if err != nil {
@@ -154,4 +164,66 @@ func accountLabel(a deviceclient.Account) string {
 		return fmt.Sprintf("%s (%s)", a.Login, a.Name)
 	}
 	return a.Login
+}
+
+// deviceWatch answers sign-in requests in the terminal: it waits for each
+// request (long poll), shows where it comes from, and asks for the number
+// shown on the sign-in screen.
+func deviceWatch(ctx context.Context, st *deviceclient.State, stdin io.Reader, stdout io.Writer) error {
+	hc := &http.Client{Timeout: 60 * time.Second}
+	in := bufio.NewScanner(stdin)
+	fmt.Fprintf(stdout, "Waiting for sign-in requests for %s (Ctrl+C to stop).\n", accountLabel(st.Account))
+	seen := map[string]bool{}
+	for ctx.Err() == nil {
+		reqs, err := st.Requests(ctx, hc, 25*time.Second)
+		var ae *deviceclient.APIError
+		switch {
+		case errors.As(err, &ae) && ae.Code == "device_disconnected":
+			fmt.Fprintln(stdout, "This device was disconnected: scan a new QR code on the Security page and pair again.")
+			return errors.New("device is disconnected")
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			fmt.Fprintf(stdout, "connection problem: %v; retrying\n", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(2 * time.Second):
+			}
+			continue
+		}
+		for _, r := range reqs {
+			if seen[r.ID] {
+				continue
+			}
+			seen[r.ID] = true
+			c := r.Context
+			fmt.Fprintf(stdout, "\nSign-in to %s from %s on %s, IP %s, at %s\n", c["app"], c["browser"], c["os"], c["ip"], c["time"])
+			fmt.Fprint(stdout, "Type the number shown on the sign-in screen to approve, \"d\" to deny, or \"r\" if this wasn't you: ")
+			if !in.Scan() {
+				return nil
+			}
+			answer := strings.TrimSpace(in.Text())
+			var status string
+			switch answer {
+			case "d", "deny":
+				status, err = st.Decide(ctx, hc, r.ID, "deny", nil, false)
+			case "r", "report":
+				status, err = st.Decide(ctx, hc, r.ID, "deny", nil, true)
+			default:
+				n, convErr := strconv.Atoi(answer)
+				if convErr != nil {
+					fmt.Fprintln(stdout, "Not a number: the request was left unanswered.")
+					continue
+				}
+				status, err = st.Decide(ctx, hc, r.ID, "approve", &n, false)
+			}
+			if err != nil {
+				fmt.Fprintf(stdout, "Could not answer: %v\n", err)
+				continue
+			}
+			fmt.Fprintf(stdout, "Request %s.\n", status)
+		}
+	}
+	return nil
 }

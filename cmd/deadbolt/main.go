@@ -42,7 +42,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "admin":
 		err = cmdAdmin(ctx, rest, getenv, stdin, stdout)
 	case "device":
-		err = cmdDevice(ctx, rest, getenv, stdout)
+		err = cmdDevice(ctx, rest, getenv, stdin, stdout)
 	case "backup":
 		err = cmdBackup(ctx, rest, getenv, stdout)
 	case "version":
@@ -71,8 +71,12 @@ Usage:
   deadbolt admin user list
   deadbolt admin user deactivate LOGIN
   deadbolt admin user reset-password LOGIN [--password-stdin]
+  deadbolt admin user exempt LOGIN --until TIME | --end
+  deadbolt admin workgroup add|list|show|add-member|policy …   workgroups and their 2FA policy
+  deadbolt admin phone lookup E164        which account holds a phone number
+  deadbolt admin phone remove LOGIN       free an employee's phone number
   deadbolt device pair URL [--state FILE] [--name NAME]   pair this terminal as a trusted device
-  deadbolt device code|status [--state FILE]
+  deadbolt device code|status|watch [--state FILE]
   deadbolt backup DEST [--database PATH]   online copy of a SQLite database
   deadbolt version
 

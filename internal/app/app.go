@@ -27,13 +27,17 @@ import (
 	"deadbolt/internal/captcha"
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/device"
+	"deadbolt/internal/notify"
 	"deadbolt/internal/password"
+	"deadbolt/internal/policy"
 	"deadbolt/internal/recovery"
 	"deadbolt/internal/seal"
 	"deadbolt/internal/signin"
+	"deadbolt/internal/smscode"
 	"deadbolt/internal/store/postgres"
 	"deadbolt/internal/store/sqlite"
 	"deadbolt/internal/web"
+	"deadbolt/internal/workgroups"
 )
 
 // Config is a validated server configuration.
@@ -56,6 +60,14 @@ type Config struct {
 	Clock deadbolt.Clock
 	// Version is shown in logs.
 	Version string
+	// OrgLocation is the organisation's time zone, which decides when a
+	// calendar day starts for the banners; nil means UTC.
+	OrgLocation *time.Location
+	// CheckEvery is the period of the "check your login parameters"
+	// banner; zero means 180 days.
+	CheckEvery time.Duration
+	// SMS configures text messages.
+	SMS SMSConfig
 }
 
 // App is an assembled server.
@@ -65,8 +77,14 @@ type App struct {
 	Signin   *signin.Service
 	Accounts *accounts.Service
 	Devices  *device.Service
+	Pusher   *device.Pusher
+	Notifier deadbolt.Notifier
 	Captcha  *captcha.Builtin
 	DevClock *deadbolt.DevClock
+	// SMS sends SMS codes and links phone numbers.
+	SMS *smscode.Service
+	// Workgroups manages workgroups, the two-factor policy and banners.
+	Workgroups *workgroups.Service
 	// BootstrapPassword is the made-up password of the first
 	// administrator, set only when this start created it.
 	BootstrapPassword string
@@ -145,9 +163,33 @@ func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
 	}
 	a.Captcha = captcha.NewBuiltin(captchaStore{st}, rand.Reader, 0, 0)
 	a.factors = &signin.Factors{Seal: box, Recovery: recHasher, Captcha: a.Captcha}
+	a.Workgroups, err = workgroups.New(st, auditLog, clock, policy.Settings{Location: c.OrgLocation, CheckEvery: c.CheckEvery})
+	if err != nil {
+		return nil, err
+	}
+	a.factors.Setup = a.Workgroups
+	smsSvc, devOutbox, err := newSMS(c, st, auditLog, clock, box, log)
+	if err != nil {
+		return nil, err
+	}
+	a.SMS = smsSvc
+	if smsSvc.Enabled() {
+		a.factors.SMS = smsSvc
+	}
 	a.Signin = signin.New(st, hasher, auditLog, clock, cfg, a.factors, log)
 	a.Accounts = accounts.New(st, hasher, auditLog, clock, a.Signin)
 	a.Devices = device.New(st, box, auditLog, clock, publicURL(c.PublicURL))
+	if pg, ok := st.(*postgres.Store); ok {
+		a.Notifier = pg.Notifier(ctx, log)
+	} else {
+		a.Notifier = notify.NewHub()
+	}
+	pushCfg := device.DefaultPushConfig()
+	if c.PublicURL != nil {
+		pushCfg.App = c.PublicURL.Host
+	}
+	a.Pusher = device.NewPusher(a.Devices, st, a.Notifier, pushCfg)
+	a.factors.Push, a.factors.Notifier = a.Pusher, a.Notifier
 
 	pw, created, err := a.Accounts.Bootstrap(ctx, c.AdminPassword)
 	if err != nil {
@@ -163,11 +205,16 @@ func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
 		Signin:         a.Signin,
 		Accounts:       a.Accounts,
 		Devices:        a.Devices,
+		Workgroups:     a.Workgroups,
+		Pusher:         a.Pusher,
+		Notifier:       a.Notifier,
 		Captcha:        a.Captcha,
 		Events:         st,
 		Ready:          st.Ping,
 		Clock:          clock,
 		DevClock:       a.DevClock,
+		DevOutbox:      devOutbox,
+		SMS:            a.SMS,
 		Logger:         log,
 		Metrics:        reg,
 		PublicURL:      c.PublicURL,

@@ -104,7 +104,7 @@ func TestSecondFactorFlow(t *testing.T) {
 
 		// TOTP sign-in; the step used to confirm cannot be used again.
 		pending, ans := s.Login(t, "alice", "alice-password")
-		if ans["state"] != "second_factor" || fmt.Sprint(ans["methods"]) != "[totp recovery]" {
+		if ans["state"] != "second_factor" || fmt.Sprint(ans["methods"]) != "[push totp recovery]" {
 			t.Fatalf("login = %v", ans)
 		}
 		if r := s.Do(t, "GET", "/api/v1/me", pending, nil); r.Status != http.StatusForbidden {

@@ -34,4 +34,14 @@ const (
 	EventAdminUnlocked        = "admin.unlocked"
 	EventAdminExempted        = "admin.exempted"
 	EventAdminPhoneRemoved    = "admin.phone_removed"
+
+	// Workgroups and the two-factor policy.
+	EventSetupRequired         = "signin.setup_required"
+	EventAdminWorkgroupCreated = "admin.workgroup_created"
+	EventAdminWorkgroupRenamed = "admin.workgroup_renamed"
+	EventAdminWorkgroupDeleted = "admin.workgroup_deleted"
+	EventAdminMemberAdded      = "admin.workgroup_member_added"
+	EventAdminMemberRemoved    = "admin.workgroup_member_removed"
+	EventAdminPolicyChanged    = "admin.policy_changed"
+	EventAdminExemptionEnded   = "admin.exemption_ended"
 )

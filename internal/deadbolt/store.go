@@ -106,6 +106,9 @@ type Store interface {
 	SettingStore
 	FactorStore
 	CaptchaStore
+	WorkgroupStore
+	PhoneStore
+	PushStore
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store.

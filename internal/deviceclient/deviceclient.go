@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -347,4 +348,54 @@ func (s *State) Save(path string) error {
 	}
 	ok = true
 	return nil
+}
+
+// Request is a sign-in waiting for this device's decision.
+type Request struct {
+	ID        string            `json:"id"`
+	CreatedAt time.Time         `json:"created_at"`
+	ExpiresAt time.Time         `json:"expires_at"`
+	Context   map[string]string `json:"context"`
+}
+
+// Requests returns the pending sign-in requests, waiting up to wait for
+// one to arrive (a long poll; the server answers as soon as one exists).
+func (s *State) Requests(ctx context.Context, hc *http.Client, wait time.Duration) ([]Request, error) {
+	var out struct {
+		Requests []Request `json:"requests"`
+	}
+	u := fmt.Sprintf("%s/api/v1/device/requests?wait=%d", s.Server, int(wait/time.Second))
+	if err := call(ctx, hc, http.MethodGet, u, s.DeviceToken, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Requests, nil
+}
+
+// Decide signs and sends a decision ("approve" with the number typed from
+// the sign-in screen, or "deny", optionally reporting "This wasn't me").
+// It returns the request's final status ("approved" or "denied").
+func (s *State) Decide(ctx context.Context, hc *http.Client, id, decision string, number *int, report bool) (string, error) {
+	n := ""
+	if number != nil {
+		n = strconv.Itoa(*number)
+	}
+	sig, err := s.Sign(id, decision, n)
+	if err != nil {
+		return "", err
+	}
+	body := map[string]any{"decision": decision, "signature": sig}
+	if number != nil {
+		body["number"] = *number
+	}
+	if report {
+		body["report"] = true
+	}
+	b, _ := json.Marshal(body)
+	var out struct {
+		Status string `json:"status"`
+	}
+	if err := call(ctx, hc, http.MethodPost, s.Server+"/api/v1/device/requests/"+url.PathEscape(id), s.DeviceToken, b, &out); err != nil {
+		return "", err
+	}
+	return out.Status, nil
 }

@@ -30,9 +30,15 @@ func (s *Service) Methods(ctx context.Context, u *deadbolt.User) ([]string, erro
 	}
 	var m []string
 	if _, err := s.store.TrustedDevice(ctx, u.ID); err == nil {
+		if s.factors.Push != nil {
+			m = append(m, MethodPush)
+		}
 		m = append(m, MethodTOTP)
 	} else if !deadbolt.IsCode(err, deadbolt.CodeNotFound) {
 		return nil, err
+	}
+	if s.factors.SMS != nil && u.TwoFactorEnabled() && u.Phone != "" {
+		m = append(m, MethodSMS)
 	}
 	n, err := s.store.CountRecoveryCodes(ctx, u.ID)
 	if err != nil {
@@ -61,7 +67,7 @@ func (s *Service) SecondFactor(ctx context.Context, a *Auth, method, code string
 	if a.Session.State != deadbolt.SessionPending {
 		return nil, deadbolt.Errorf(deadbolt.CodeBadRequest, "This session is not waiting for a second factor.")
 	}
-	if err := s.proveFactor(ctx, a.User, method, code, cap, c); err != nil {
+	if err := s.proveFactor(ctx, a.User, smsFor{sessionID: a.Session.ID}, method, code, cap, c); err != nil {
 		return nil, err
 	}
 	sess, tok, h := s.newSession(a.User, deadbolt.SessionFull, method, c)
@@ -81,7 +87,7 @@ func (s *Service) ReauthCode(ctx context.Context, a *Auth, method, code string, 
 	if err := RequireFull(a); err != nil && a.Session.State != deadbolt.SessionSetup {
 		return err
 	}
-	if err := s.proveFactor(ctx, a.User, method, code, cap, c); err != nil {
+	if err := s.proveFactor(ctx, a.User, smsFor{sessionID: a.Session.ID, reauth: true}, method, code, cap, c); err != nil {
 		return err
 	}
 	if err := s.store.SetSessionAuth(ctx, a.Session.ID, s.clock.Now()); err != nil {
@@ -91,8 +97,15 @@ func (s *Service) ReauthCode(ctx context.Context, a *Auth, method, code string, 
 	return nil
 }
 
+// smsFor names the session an SMS code must have been sent for: a pending
+// sign-in, or (reauth) a session renewing its fresh proof.
+type smsFor struct {
+	sessionID string
+	reauth    bool
+}
+
 // proveFactor checks one second-factor code with every limit.
-func (s *Service) proveFactor(ctx context.Context, u *deadbolt.User, method, code string, cap *CaptchaAnswer, c Client) error {
+func (s *Service) proveFactor(ctx context.Context, u *deadbolt.User, target smsFor, method, code string, cap *CaptchaAnswer, c Client) error {
 	now := s.clock.Now()
 	fails, err := s.store.Counter(ctx, failureKey(u.ID))
 	if err != nil {
@@ -117,9 +130,15 @@ func (s *Service) proveFactor(ctx context.Context, u *deadbolt.User, method, cod
 	switch method {
 	case MethodTOTP:
 		ok, err = s.checkTOTP(ctx, u, code, now)
+	case MethodSMS:
+		if target.reauth {
+			ok, err = s.factors.SMS.VerifyReauth(ctx, u, target.sessionID, code)
+		} else {
+			ok, err = s.factors.SMS.VerifyLogin(ctx, u, target.sessionID, code)
+		}
 	case MethodRecovery:
-		streak, err := s.store.Counter(ctx, recoveryKey(u.ID))
-		if err != nil {
+		var streak deadbolt.Counter
+		if streak, err = s.store.Counter(ctx, recoveryKey(u.ID)); err != nil {
 			return err
 		}
 		if streak.N >= int64(s.cfg.CaptchaAfter) {

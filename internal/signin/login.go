@@ -28,6 +28,10 @@ type Result struct {
 	Methods []string
 	// CaptchaRequired tells that a recovery code now needs a CAPTCHA.
 	CaptchaRequired bool
+	// Push is the push request sent at once when push is a method.
+	Push *deadbolt.PushRequest
+	// PushUnavailable says why no push was sent: "rate_limited" or "muted".
+	PushUnavailable string
 }
 
 const (
@@ -114,13 +118,29 @@ func (s *Service) afterPassword(ctx context.Context, u *deadbolt.User, c Client)
 		}
 		res.CaptchaRequired = streak.N >= int64(s.cfg.CaptchaAfter)
 	}
+	// Workgroup policy: past a blocking deadline, setup comes first (see
+	// setup.go).
+	if state == deadbolt.SessionFull {
+		setup, err := s.setupRequired(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		if setup {
+			state, res.State = deadbolt.SessionSetup, StateSetupRequired
+		}
+	}
 	sess, tok, h := s.newSession(u, state, "password", c)
 	if err := s.store.CreateSession(ctx, sess, h); err != nil {
 		return nil, err
 	}
 	res.Token, res.Session = tok, sess
+	if state == deadbolt.SessionPending && len(res.Methods) > 0 && res.Methods[0] == MethodPush {
+		res.Push, res.PushUnavailable = s.sendPush(ctx, u, sess.ID, c)
+	}
 	if state == deadbolt.SessionFull {
 		s.audit.Record(ctx, deadbolt.EventSignIn, u.ID, "", c.IP, map[string]string{"method": "password"})
+	} else if state == deadbolt.SessionSetup {
+		s.audit.Record(ctx, deadbolt.EventSetupRequired, u.ID, "", c.IP, map[string]string{"method": "password"})
 	} else {
 		s.audit.Record(ctx, deadbolt.EventSecondFactorStep, u.ID, "", c.IP, nil)
 	}

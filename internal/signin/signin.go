@@ -7,6 +7,7 @@
 package signin
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -24,6 +25,7 @@ type Store interface {
 	deadbolt.SessionStore
 	deadbolt.CounterStore
 	deadbolt.FactorStore
+	deadbolt.PushStore
 }
 
 // Config holds the sign-in rules. The zero value is not usable: start from
@@ -98,6 +100,35 @@ type Factors struct {
 	Recovery *recovery.Hasher
 	// Captcha checks solved CAPTCHAs.
 	Captcha captcha.Verifier
+	// SMS checks codes sent by text message; nil when no SMS provider is
+	// configured, and then SMS is not offered.
+	SMS SMSVerifier
+	// Push sends push requests to the trusted device; nil turns push off.
+	Push PushSender
+	// Notifier wakes sign-ins waiting for a push decision.
+	Notifier deadbolt.Notifier
+	// Setup tells whether a password sign-in must lead straight to
+	// two-factor setup; nil never does.
+	Setup SetupPolicy
+}
+
+// PushSender sends a push request for a pending sign-in. When pushes are
+// limited or muted it answers CodeRateLimited with the reason in
+// Extra["push_unavailable"].
+type PushSender interface {
+	Send(ctx context.Context, u *deadbolt.User, sessionID, ip, userAgent string) (*deadbolt.PushRequest, error)
+}
+
+// SMSVerifier checks codes sent by text message. Each method reports
+// whether code is the live code sent to the employee's linked number for
+// that session, using it up if so; a wrong code is false with a nil error.
+type SMSVerifier interface {
+	// VerifyLogin checks a code sent for the pending sign-in
+	// pendingSessionID.
+	VerifyLogin(ctx context.Context, u *deadbolt.User, pendingSessionID, code string) (bool, error)
+	// VerifyReauth checks a code sent to renew the fresh proof of session
+	// sessionID.
+	VerifyReauth(ctx context.Context, u *deadbolt.User, sessionID, code string) (bool, error)
 }
 
 // Service runs sign-ins and sessions. It is safe for concurrent use.

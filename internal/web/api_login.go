@@ -30,13 +30,20 @@ func loginJSON(res *signin.Result) map[string]any {
 	if methods == nil {
 		methods = []string{}
 	}
-	return map[string]any{
+	m := map[string]any{
 		"state":            res.State,
 		"session_token":    res.Token,
 		"expires_at":       timeJSON(res.Session.ExpiresAt),
 		"methods":          methods,
 		"captcha_required": res.CaptchaRequired,
 	}
+	if res.Push != nil {
+		m["push"] = pushJSON(res.Push)
+	}
+	if res.PushUnavailable != "" {
+		m["push_unavailable"] = res.PushUnavailable
+	}
+	return m
 }
 
 func (s *server) apiLogout(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {

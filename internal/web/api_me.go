@@ -5,7 +5,6 @@ import (
 
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/phone"
-	"deadbolt/internal/policy"
 	"deadbolt/internal/signin"
 )
 
@@ -20,35 +19,26 @@ func userJSON(u *deadbolt.User) map[string]any {
 	}
 }
 
+// apiMe answers the employee's account, second factor and banners. With
+// a session limited to setup it answers too, so the setup page can show
+// what is required and by when.
 func (s *server) apiMe(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
 	ctx := r.Context()
 	d, err := s.Devices.Trusted(ctx, a.User)
 	if err != nil {
 		return err
 	}
-	left, err := s.Signin.RecoveryCodesLeft(ctx, a.User)
+	st, err := s.policyStatus(ctx, a.User)
 	if err != nil {
 		return err
-	}
-	state := policy.State{
-		TwoFactorEnabled:     a.User.TwoFactorEnabled(),
-		TwoFactorSince:       a.User.TwoFactorSince,
-		LastConfirmedAt:      a.User.LastConfirmedAt,
-		DeviceDisconnectedAt: a.User.DeviceDisconnectedAt,
-		RecoveryCodesLeft:    left,
-		ExemptUntil:          a.User.ExemptUntil,
-	}
-	banners := []any{}
-	for _, b := range policy.Banners(state, policy.Settings{}, s.Clock.Now()) {
-		m := map[string]any{"kind": b.Kind, "closable": b.Closable, "actions": b.Actions}
-		if !b.Deadline.IsZero() {
-			m["deadline"] = timeJSON(b.Deadline)
-		}
-		banners = append(banners, m)
 	}
 	var phone any
 	if a.User.Phone != "" {
 		phone = phoneMask(a.User.Phone)
+	}
+	var exempt any
+	if st.State.Exempt(st.Now) {
+		exempt = timeJSON(a.User.ExemptUntil)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"user": userJSON(a.User),
@@ -59,11 +49,13 @@ func (s *server) apiMe(w http.ResponseWriter, r *http.Request, a *signin.Auth) e
 			"enabled":             a.User.TwoFactorEnabled(),
 			"device":              deviceJSON(d),
 			"phone":               phone,
-			"recovery_codes_left": left,
-			"required":            false,
-			"deadline":            nil,
+			"recovery_codes_left": st.State.RecoveryCodesLeft,
+			"required":            st.Required,
+			"deadline":            timeJSON(st.Deadline),
+			"setup_required":      st.SetupRequired,
+			"exempt_until":        exempt,
 		},
-		"banners": banners,
+		"banners": bannersJSON(st, deviceJSON(d), phone),
 	})
 	return nil
 }

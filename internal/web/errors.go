@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/policy"
 )
 
 // statusOf is the one place an error code becomes an HTTP status.
@@ -28,6 +29,10 @@ func statusOf(code deadbolt.Code) int {
 		return http.StatusMethodNotAllowed
 	case deadbolt.CodeConflict, deadbolt.CodeLoginTaken, deadbolt.CodePhoneInUse:
 		return http.StatusConflict
+	case policy.CodeBannerNotClosable, policy.CodeBannerNotShown:
+		return http.StatusConflict
+	case policy.CodeInvalidAction:
+		return http.StatusBadRequest
 	case deadbolt.CodeLocked:
 		return http.StatusLocked
 	case deadbolt.CodeRateLimited:

@@ -23,6 +23,11 @@ var apiDocs = map[string]opDoc{
 	"GET /api/v1/openapi.json":                     {Summary: "This document."},
 	"POST /api/v1/login":                           {Summary: "Password step of sign-in. Answers state authenticated, second_factor or setup_required with a session token.", Request: loginRequest{}},
 	"POST /api/v1/login/second-factor":             {Summary: "Complete a pending sign-in with a TOTP, SMS or recovery code (recovery codes may need a solved CAPTCHA).", Auth: "pending", Request: secondFactorRequest{}},
+	"POST /api/v1/login/push":                      {Summary: "Send a fresh push request for this pending sign-in (429 while pushes are limited or muted).", Auth: "pending"},
+	"GET /api/v1/login/push/{id}":                  {Summary: "Status of a push request (?wait=25 long-polls while pending); on approval also the full session_token.", Auth: "pending"},
+	"GET /api/v1/device/requests":                  {Summary: "Companion app: pending sign-in requests (?wait=25 long-polls).", Auth: "device"},
+	"GET /api/v1/device/events":                    {Summary: "Companion app: pending sign-in requests as Server-Sent Events (event: request).", Auth: "device"},
+	"POST /api/v1/device/requests/{id}":            {Summary: "Companion app: approve or deny a request, signed with the device key over deadbolt-push-v1\\n{id}\\n{decision}\\n{number}.", Auth: "device", Request: decisionRequest{}},
 	"GET /api/v1/captcha":                          {Summary: "New built-in CAPTCHA challenge: id, image and audio paths."},
 	"GET /api/v1/captcha/{id}/image.png":           {Summary: "CAPTCHA image (PNG)."},
 	"GET /api/v1/captcha/{id}/audio.wav":           {Summary: "CAPTCHA audio (WAV)."},
@@ -55,6 +60,30 @@ var apiDocs = map[string]opDoc{
 	"POST /api/v1/dev/clock":                       {Summary: "Development mode: set ({\"now\"}) or advance ({\"advance\":\"36h\"}) the clock.", Auth: "dev", Request: devClockRequest{}},
 	"GET /api/v1/dev/sms":                          {Summary: "Development mode: the SMS outbox.", Auth: "dev"},
 	"GET /api/v1/dev/captcha/{id}":                 {Summary: "Development mode: the answer of a CAPTCHA.", Auth: "dev"},
+
+	// Workgroups, the two-factor policy and banners.
+	"POST /api/v1/me/banners/{kind}":                         {Summary: "Act on a banner: close or remind_later hides a closable one until the next calendar day (organisation time zone), confirm restarts the check_login_parameters period. 409 banner_not_closable past the deadline, banner_not_shown when not shown. Answers the banners to show now.", Auth: "session", Request: bannerRequest{}},
+	"GET /api/v1/admin/workgroups":                           {Summary: "List workgroups with their policy and member count.", Auth: "admin"},
+	"POST /api/v1/admin/workgroups":                          {Summary: "Create a workgroup; names are unique in any letter case (409 conflict).", Auth: "admin", Request: workgroupRequest{}, Status: 201},
+	"GET /api/v1/admin/workgroups/{id}":                      {Summary: "One workgroup (by id or name) with its policy and members.", Auth: "admin"},
+	"PUT /api/v1/admin/workgroups/{id}":                      {Summary: "Rename a workgroup.", Auth: "admin", Request: workgroupRequest{}},
+	"DELETE /api/v1/admin/workgroups/{id}":                   {Summary: "Delete a workgroup; its members leave it.", Auth: "admin"},
+	"GET /api/v1/admin/workgroups/{id}/members":              {Summary: "A workgroup's members with their two-factor state.", Auth: "admin"},
+	"POST /api/v1/admin/workgroups/{id}/members":             {Summary: "Add an employee (user_id: id or login); 201 when added, 200 when already a member.", Auth: "admin", Request: memberRequest{}, Status: 201},
+	"DELETE /api/v1/admin/workgroups/{id}/members/{user_id}": {Summary: "Remove an employee from a workgroup.", Auth: "admin"},
+	"PUT /api/v1/admin/workgroups/{id}/policy":               {Summary: "Replace the workgroup's two-factor policy: required, deadline and paused_until (RFC 3339 or null), paused (until turned on again), after_deadline banner|block. A later deadline extends it.", Auth: "admin", Request: policyRequest{}},
+	"POST /api/v1/admin/users/{id}/exempt":                   {Summary: "Exempt an employee from the two-factor requirement until an RFC 3339 time.", Auth: "admin", Request: exemptRequest{}},
+	"DELETE /api/v1/admin/users/{id}/exempt":                 {Summary: "End an employee's exemption.", Auth: "admin"},
+	"GET /api/v1/admin/users/{id}/workgroups":                {Summary: "The workgroups an employee is in, with their policies.", Auth: "admin"},
+
+	// Phone number and SMS codes.
+	"POST /api/v1/login/sms":                {Summary: "Send an SMS code for this pending sign-in to the linked number: sent_to (masked) and resend_after (seconds). A resend replaces the previous code and is allowed after 60 s (429 rate_limited with retry_after); 503 unavailable when the provider fails.", Auth: "pending"},
+	"POST /api/v1/me/reauth/sms":            {Summary: "Send an SMS code for POST /me/reauth {\"method\":\"sms\",\"code\"}: sent_to and resend_after.", Auth: "session"},
+	"POST /api/v1/me/phone":                 {Summary: "Send a code to the number to link (needs a fresh proof): sent_to and resend_after. 400 invalid_input with reason for a number that cannot receive SMS; 409 phone_in_use when another account holds it.", Auth: "session", Request: phoneRequest{}},
+	"POST /api/v1/me/phone/confirm":         {Summary: "Link the number with the code sent to it (5 tries per code, valid 5 minutes; needs a fresh proof).", Auth: "session", Request: codeRequest{}},
+	"DELETE /api/v1/me/phone":               {Summary: "Unlink the employee's number (needs a fresh proof).", Auth: "session"},
+	"GET /api/v1/admin/phones/{e164}":       {Summary: "Which account holds a number (E.164, \"+\" may be URL-encoded): {\"user\":{\"id\",\"login\"}}; 404 when it is free.", Auth: "admin"},
+	"DELETE /api/v1/admin/users/{id}/phone": {Summary: "Free an employee's number.", Auth: "admin"},
 }
 
 // openAPIDocument builds the OpenAPI 3 description of the API.

@@ -31,6 +31,11 @@ func methodLinks(methods []string) []methodLink {
 
 type captchaView struct{ ID, Image, Audio string }
 
+type pushView struct {
+	ID     string
+	Number int
+}
+
 type offerView struct{ ID, URL, QR, Expires string }
 
 type twoFactorView struct {
@@ -90,6 +95,17 @@ func (s *server) verifyPage(w http.ResponseWriter, r *http.Request, a *signin.Au
 		method = methods[0]
 	}
 	d := &pageData{Title: "Confirm it is you", Method: method, Methods: methodLinks(methods), Error: errMsg}
+	if method == signin.MethodPush {
+		d.PushNote = "Send a request to your phone to approve this sign-in."
+		if id := r.FormValue("push"); id != "" {
+			p, err := s.Signin.PushFor(ctx, a, id)
+			if err == nil && p.StatusAt(s.Clock.Now()) == deadbolt.PushPending {
+				d.Push = &pushView{ID: p.ID, Number: p.Number}
+			} else if err == nil {
+				d.PushNote = "That request is no longer waiting. Send a new one or use another method."
+			}
+		}
+	}
 	if method == signin.MethodRecovery && s.Captcha != nil {
 		need, err := s.Signin.CaptchaRequired(ctx, a.User)
 		if err != nil {
@@ -349,4 +365,43 @@ func (s *server) bannersFor(r *http.Request, a *signin.Auth, tf *twoFactorView) 
 		ExemptUntil:          a.User.ExemptUntil,
 	}
 	return policy.Banners(state, policy.Settings{}, s.Clock.Now()), nil
+}
+
+// pagePushCheck is the no-JavaScript "I approved it" button.
+func (s *server) pagePushCheck(w http.ResponseWriter, r *http.Request) {
+	a := s.pendingAuth(w, r)
+	if a == nil {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	id := r.PostFormValue("id")
+	out, err := s.Signin.WaitPush(r.Context(), a, id, 0, s.client(r))
+	if err != nil {
+		s.verifyPage(w, r, a, signin.MethodPush, http.StatusOK, deadbolt.ErrorMessage(err))
+		return
+	}
+	switch out.Status {
+	case deadbolt.PushApproved:
+		s.setSessionCookie(w, out.Result.Token, out.Result.Session.ExpiresAt)
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	case deadbolt.PushPending:
+		http.Redirect(w, r, "/login/verify?method=push&push="+url.QueryEscape(id), http.StatusSeeOther)
+	default:
+		s.verifyPage(w, r, a, signin.MethodPush, http.StatusOK, "The request was denied or has expired. Send a new one or use another method.")
+	}
+}
+
+// pagePushNew sends a fresh push request.
+func (s *server) pagePushNew(w http.ResponseWriter, r *http.Request) {
+	a := s.pendingAuth(w, r)
+	if a == nil {
+		return
+	}
+	p, err := s.Signin.NewPush(r.Context(), a, s.client(r))
+	if err != nil {
+		status, _ := errorBody(err)
+		s.verifyPage(w, r, a, signin.MethodPush, status, deadbolt.ErrorMessage(err))
+		return
+	}
+	http.Redirect(w, r, "/login/verify?method=push&push="+url.QueryEscape(p.ID), http.StatusSeeOther)
 }

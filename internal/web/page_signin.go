@@ -31,6 +31,10 @@ func (s *server) pageLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	s.setSessionCookie(w, res.Token, res.Session.ExpiresAt)
 	switch res.State {
 	case signin.StateSecondFactor:
+		if res.Push != nil {
+			http.Redirect(w, r, "/login/verify?method=push&push="+res.Push.ID, http.StatusSeeOther)
+			return
+		}
 		http.Redirect(w, r, "/login/verify", http.StatusSeeOther)
 	default:
 		http.Redirect(w, r, "/", http.StatusSeeOther)

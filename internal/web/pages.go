@@ -86,6 +86,8 @@ type pageData struct {
 	Method    string
 	Methods   []methodLink
 	Captcha   *captchaView
+	Push      *pushView
+	PushNote  string
 	SentTo    string
 	Step      int
 	Offer     *offerView

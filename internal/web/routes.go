@@ -26,6 +26,8 @@ func (s *server) routes(mux router) {
 	// Sign-in.
 	mux.Handle("POST /api/v1/login", s.api(s.apiLogin))
 	mux.Handle("POST /api/v1/login/second-factor", s.authed(needPending, s.apiSecondFactor))
+	mux.Handle("POST /api/v1/login/push", s.authed(needPending, s.apiNewPush))
+	mux.Handle("GET /api/v1/login/push/{id}", s.authed(needPending, s.apiPushStatus))
 	mux.Handle("GET /api/v1/captcha", s.api(s.apiNewCaptcha))
 	mux.Handle("GET /api/v1/captcha/{id}/image.png", s.api(s.apiCaptchaImage))
 	mux.Handle("GET /api/v1/captcha/{id}/audio.wav", s.api(s.apiCaptchaAudio))
@@ -47,6 +49,9 @@ func (s *server) routes(mux router) {
 	// Companion app (device token).
 	mux.Handle("POST /api/v1/device/pair", s.api(s.apiDevicePair))
 	mux.Handle("GET /api/v1/device", s.api(s.apiDeviceMe))
+	mux.Handle("GET /api/v1/device/requests", s.api(s.apiDeviceRequests))
+	mux.Handle("GET /api/v1/device/events", s.api(s.apiDeviceEvents))
+	mux.Handle("POST /api/v1/device/requests/{id}", s.api(s.apiDeviceDecide))
 
 	// Administration.
 	mux.Handle("GET /api/v1/admin/users", s.authed(needAdmin, s.apiListUsers))
@@ -61,6 +66,30 @@ func (s *server) routes(mux router) {
 	mux.Handle("POST /api/v1/admin/users/{id}/unlock", s.authed(needAdmin, s.apiUnlock))
 	mux.Handle("GET /api/v1/admin/audit", s.authed(needAdmin, s.apiAudit))
 
+	// Phone number and SMS codes.
+	mux.Handle("POST /api/v1/login/sms", s.authed(needPending, s.apiLoginSMS))
+	mux.Handle("POST /api/v1/me/reauth/sms", s.authed(needFull, s.apiReauthSMS))
+	mux.Handle("POST /api/v1/me/phone", s.authed(needFull, s.apiStartPhone))
+	mux.Handle("POST /api/v1/me/phone/confirm", s.authed(needFull, s.apiConfirmPhone))
+	mux.Handle("DELETE /api/v1/me/phone", s.authed(needFull, s.apiRemovePhone))
+	mux.Handle("GET /api/v1/admin/phones/{e164}", s.authed(needAdmin, s.apiPhoneHolder))
+	mux.Handle("DELETE /api/v1/admin/users/{id}/phone", s.authed(needAdmin, s.apiAdminRemovePhone))
+
+	// Workgroups, the two-factor policy and banners.
+	mux.Handle("POST /api/v1/me/banners/{kind}", s.authed(needFull, s.apiBannerAction))
+	mux.Handle("GET /api/v1/admin/workgroups", s.authed(needAdmin, s.apiListWorkgroups))
+	mux.Handle("POST /api/v1/admin/workgroups", s.authed(needAdmin, s.apiCreateWorkgroup))
+	mux.Handle("GET /api/v1/admin/workgroups/{id}", s.authed(needAdmin, s.apiGetWorkgroup))
+	mux.Handle("PUT /api/v1/admin/workgroups/{id}", s.authed(needAdmin, s.apiRenameWorkgroup))
+	mux.Handle("DELETE /api/v1/admin/workgroups/{id}", s.authed(needAdmin, s.apiDeleteWorkgroup))
+	mux.Handle("GET /api/v1/admin/workgroups/{id}/members", s.authed(needAdmin, s.apiWorkgroupMembers))
+	mux.Handle("POST /api/v1/admin/workgroups/{id}/members", s.authed(needAdmin, s.apiAddWorkgroupMember))
+	mux.Handle("DELETE /api/v1/admin/workgroups/{id}/members/{user_id}", s.authed(needAdmin, s.apiRemoveWorkgroupMember))
+	mux.Handle("PUT /api/v1/admin/workgroups/{id}/policy", s.authed(needAdmin, s.apiSetWorkgroupPolicy))
+	mux.Handle("POST /api/v1/admin/users/{id}/exempt", s.authed(needAdmin, s.apiExemptUser))
+	mux.Handle("DELETE /api/v1/admin/users/{id}/exempt", s.authed(needAdmin, s.apiEndExemption))
+	mux.Handle("GET /api/v1/admin/users/{id}/workgroups", s.authed(needAdmin, s.apiUserWorkgroups))
+
 	// Development mode only.
 	if s.DevClock != nil {
 		mux.Handle("GET /api/v1/dev/clock", s.api(s.apiDevClock))
@@ -72,6 +101,15 @@ func (s *server) routes(mux router) {
 	// Unknown API paths answer in JSON.
 	mux.Handle("/api/", s.api(apiNotFound))
 
+	// Companion app (PWA, ui/app): one page for /app/ and /app/pair.
+	pwa := newPWA(s.PublicURL)
+	mux.HandleFunc("GET /app", pwa.redirect)
+	mux.HandleFunc("GET /app/{$}", pwa.shell)
+	mux.HandleFunc("GET /app/pair", pwa.shell)
+	mux.HandleFunc("GET /app/manifest.webmanifest", pwa.manifest)
+	mux.HandleFunc("GET /app/sw.js", pwa.serviceWorker)
+	mux.HandleFunc("GET /app/{file}", pwa.asset)
+
 	// Pages.
 	mux.Handle("GET /static/", staticFiles())
 	mux.HandleFunc("GET /{$}", s.pageHome)
@@ -79,6 +117,8 @@ func (s *server) routes(mux router) {
 	mux.HandleFunc("POST /login", s.pageLoginSubmit)
 	mux.HandleFunc("GET /login/verify", s.pageVerify)
 	mux.HandleFunc("POST /login/verify", s.pageVerifySubmit)
+	mux.HandleFunc("POST /login/verify/push", s.pagePushCheck)
+	mux.HandleFunc("POST /login/verify/push/new", s.pagePushNew)
 	mux.HandleFunc("POST /logout", s.pageLogout)
 	mux.HandleFunc("POST /logout/all", s.pageLogoutAll)
 	mux.HandleFunc("GET /security", s.pageSecurity)

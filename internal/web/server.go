@@ -19,6 +19,8 @@ import (
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/device"
 	"deadbolt/internal/signin"
+	"deadbolt/internal/smscode"
+	"deadbolt/internal/workgroups"
 )
 
 // Deps is everything the HTTP layer needs.
@@ -26,6 +28,12 @@ type Deps struct {
 	Signin   *signin.Service
 	Accounts *accounts.Service
 	Devices  *device.Service
+	Pusher   *device.Pusher
+	// Notifier wakes long polls and event streams.
+	Notifier deadbolt.Notifier
+	// Workgroups manages workgroups and their two-factor policy, and
+	// gives each employee's banners.
+	Workgroups *workgroups.Service
 	// Captcha is the built-in CAPTCHA; nil when a hosted one is used.
 	Captcha *captcha.Builtin
 	// Events reads the audit log.
@@ -38,7 +46,10 @@ type Deps struct {
 	DevClock *deadbolt.DevClock
 	// DevOutbox lists the SMS messages sent in development mode.
 	DevOutbox func() []DevMessage
-	Logger    *slog.Logger
+	// SMS sends and checks codes sent by text message and links phone
+	// numbers; nil turns the SMS routes into 503 answers.
+	SMS    *smscode.Service
+	Logger *slog.Logger
 	// Metrics is the registry served at /metrics.
 	Metrics *prometheus.Registry
 	// PublicURL is the address employees reach the server at.

@@ -45,7 +45,8 @@ func scanUser(row scanner) (*deadbolt.User, error) {
 	return u, nil
 }
 
-// CreateUser inserts u; a taken login is CodeLoginTaken.
+// CreateUser inserts u; a taken login is CodeLoginTaken, a phone number
+// already linked to someone else CodePhoneInUse.
 func (s *Store) CreateUser(ctx context.Context, u *deadbolt.User) error {
 	_, err := s.wdb.ExecContext(ctx, `INSERT INTO users (id, login, name, admin, active, password_hash,
 		session_epoch, created_at, updated_at, two_factor_since, totp_last_step, phone,
@@ -54,6 +55,9 @@ func (s *Store) CreateUser(ctx context.Context, u *deadbolt.User) error {
 		u.ID, u.Login, u.Name, u.Admin, u.Active, u.PasswordHash, u.SessionEpoch,
 		tsv(u.CreatedAt), tsv(u.UpdatedAt), ts(u.TwoFactorSince), u.TOTPLastStep, nullStr(u.Phone),
 		ts(u.DeviceDisconnectedAt), ts(u.LastConfirmedAt), ts(u.ExemptUntil))
+	if phoneTaken(err) {
+		return phoneInUse()
+	}
 	if isUnique(err) {
 		return deadbolt.Errorf(deadbolt.CodeLoginTaken, "The login %q is already taken.", u.Login)
 	}

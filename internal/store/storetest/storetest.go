@@ -38,6 +38,8 @@ func Run(t *testing.T, open Opener) {
 		{"Settings", testSettings},
 	}
 	tests = append(tests, factorTests...)
+	tests = append(tests, workgroupTests...)
+	tests = append(tests, smsTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"deadbolt/internal/deadbolttest"
+)
+
+func TestParseFlags(t *testing.T) {
+	ok := []string{"-password", "x"}
+	cases := []struct {
+		name string
+		args []string
+		want string // substring of the error, "" for none
+	}{
+		{"defaults", ok, ""},
+		{"localhost", append([]string{"-url", "http://localhost:1"}, ok...), ""},
+		{"ipv6 loopback", append([]string{"-url", "http://[::1]:8080"}, ok...), ""},
+		{"127.1.2.3", append([]string{"-url", "http://127.1.2.3:8080"}, ok...), ""},
+		{"remote address", append([]string{"-url", "http://10.0.0.1:8080"}, ok...), "loopback"},
+		{"remote name", append([]string{"-url", "https://example.com"}, ok...), "loopback"},
+		{"name that starts like localhost", append([]string{"-url", "http://localhost.example.com"}, ok...), "loopback"},
+		{"unspecified", append([]string{"-url", "http://0.0.0.0:8080"}, ok...), "loopback"},
+		{"scheme", append([]string{"-url", "ftp://127.0.0.1"}, ok...), "http"},
+		{"no password", nil, "-password"},
+		{"scenario", append([]string{"-scenario", "crash"}, ok...), "scenario"},
+		{"zero clients", append([]string{"-clients", "0"}, ok...), "clients"},
+		{"too many clients", append([]string{"-clients", "5000"}, ok...), "clients"},
+		{"long duration", append([]string{"-duration", "2h"}, ok...), "duration"},
+		{"negative duration", append([]string{"-duration", "-1s"}, ok...), "duration"},
+		{"too many users", append([]string{"-users", "20000"}, ok...), "users"},
+		{"too many requests", append([]string{"-requests", "100000000"}, ok...), "requests"},
+		{"stray argument", append(ok, "extra"), "extra"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out strings.Builder
+			_, err := parseFlags(c.args, &out)
+			switch {
+			case c.want == "" && err != nil:
+				t.Errorf("parseFlags(%q) = %v, want no error", c.args, err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Errorf("parseFlags(%q) = %v, want an error about %q", c.args, err, c.want)
+			}
+		})
+	}
+	c, err := parseFlags([]string{"-password", "x", "-clients", "7"}, &strings.Builder{})
+	if err != nil || c.users != 7 {
+		t.Errorf("parseFlags without -users: users = %d, %v; want the client count 7", c.users, err)
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	ms := func(ns ...int) []time.Duration {
+		var out []time.Duration
+		for _, n := range ns {
+			out = append(out, time.Duration(n)*time.Millisecond)
+		}
+		return out
+	}
+	hundred := make([]int, 100)
+	for i := range hundred {
+		hundred[i] = i + 1
+	}
+	cases := []struct {
+		in   []time.Duration
+		q    float64
+		want time.Duration
+	}{
+		{nil, .5, 0},
+		{ms(7), .5, 7 * time.Millisecond},
+		{ms(7), 1, 7 * time.Millisecond},
+		{ms(1, 2, 3, 4), .5, 2 * time.Millisecond},
+		{ms(1, 2, 3, 4), .9, 4 * time.Millisecond},
+		{ms(hundred...), .5, 50 * time.Millisecond},
+		{ms(hundred...), .9, 90 * time.Millisecond},
+		{ms(hundred...), .99, 99 * time.Millisecond},
+		{ms(hundred...), 1, 100 * time.Millisecond},
+	}
+	for _, c := range cases {
+		if got := percentile(c.in, c.q); got != c.want {
+			t.Errorf("percentile(%d values, %v) = %v, want %v", len(c.in), c.q, got, c.want)
+		}
+	}
+}
+
+// figures reads the printed request and error counts.
+func figures(t *testing.T, out string) (requests, errors int) {
+	t.Helper()
+	r := regexp.MustCompile(`requests  (\d+) \(`).FindStringSubmatch(out)
+	e := regexp.MustCompile(`errors    (\d+) `).FindStringSubmatch(out)
+	if r == nil || e == nil || !strings.Contains(out, "p99") {
+		t.Fatalf("output lacks the figures:\n%s", out)
+	}
+	requests, _ = strconv.Atoi(r[1])
+	errors, _ = strconv.Atoi(e[1])
+	return requests, errors
+}
+
+func TestScenarios(t *testing.T) {
+	s := deadbolttest.StartServer(t, deadbolttest.Options{})
+	for _, args := range [][]string{
+		{"-scenario", "me", "-clients", "4", "-duration", "500ms"},
+		{"-scenario", "login", "-clients", "3", "-users", "5", "-duration", "500ms"},
+		{"-scenario", "me", "-clients", "2", "-duration", "10s", "-requests", "25"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var out, errs strings.Builder
+			full := append([]string{"-url", s.URL, "-login", "admin", "-password", deadbolttest.AdminPassword}, args...)
+			start := time.Now()
+			code := run(context.Background(), full, &out, &errs)
+			if code != 0 {
+				t.Fatalf("run(%q) = %d\n%s%s", full, code, out.String(), errs.String())
+			}
+			n, e := figures(t, out.String())
+			if n == 0 || e != 0 {
+				t.Errorf("run(%q): %d requests, %d errors; want some requests and no errors\n%s", full, n, e, out.String())
+			}
+			if args[len(args)-2] == "-requests" && (n != 25 || time.Since(start) > 8*time.Second) {
+				t.Errorf("run(%q) made %d requests in %v, want exactly 25, well before the duration", full, n, time.Since(start))
+			}
+		})
+	}
+	// The login scenario leaves its employees deactivated and none of
+	// their sessions alive.
+	admin := s.AdminToken(t)
+	r := s.Do(t, "GET", "/api/v1/admin/users", admin, nil)
+	var list struct {
+		Users []struct {
+			Login  string `json:"login"`
+			Active bool   `json:"active"`
+		} `json:"users"`
+	}
+	if err := json.Unmarshal(r.Body, &list); err != nil {
+		t.Fatal(err)
+	}
+	loadUsers := 0
+	for _, u := range list.Users {
+		if strings.HasPrefix(u.Login, "load-") {
+			loadUsers++
+			if u.Active {
+				t.Errorf("load employee %s is still active", u.Login)
+			}
+		}
+	}
+	if loadUsers != 5 {
+		t.Errorf("found %d load employees, want the 5 created", loadUsers)
+	}
+}
+
+// TestErrorsReported runs against a server that fails every third request:
+// the failures must show in the figures and the exit status.
+func TestErrorsReported(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/v1/login":
+			w.Write([]byte(`{"state":"authenticated","session_token":"t"}`))
+		case "/api/v1/me":
+			if n.Add(1)%3 == 0 {
+				http.Error(w, `{"error":{"code":"internal"}}`, http.StatusInternalServerError)
+				return
+			}
+			w.Write([]byte(`{}`))
+		default:
+			w.Write([]byte(`{}`))
+		}
+	}))
+	defer srv.Close()
+	var out, errs strings.Builder
+	code := run(context.Background(), []string{"-url", srv.URL, "-password", "x", "-clients", "2", "-requests", "30"}, &out, &errs)
+	if code != 1 {
+		t.Errorf("run with failing requests = %d, want 1\n%s", code, out.String())
+	}
+	reqs, e := figures(t, out.String())
+	if reqs != 30 || e != 10 || !strings.Contains(out.String(), "500×10") {
+		t.Errorf("figures: %d requests, %d errors, want 30 and 10:\n%s", reqs, e, out.String())
+	}
+
+	// A refused sign-in stops the run before it starts.
+	out.Reset()
+	errs.Reset()
+	s := deadbolttest.StartServer(t, deadbolttest.Options{})
+	if code := run(context.Background(), []string{"-url", s.URL, "-password", "wrong-password"}, &out, &errs); code != 1 || !strings.Contains(errs.String(), "401") {
+		t.Errorf("run with a wrong password = %d, stderr %q; want 1 and the 401", code, errs.String())
+	}
+}

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+	"time"
+	_ "time/tzdata" // the organisation time zone must work on hosts without a zone database
+
+	"deadbolt/internal/accounts"
+	"deadbolt/internal/app"
+	"deadbolt/internal/audit"
+	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/policy"
+	"deadbolt/internal/workgroups"
+)
+
+const workgroupUsage = `usage:
+  deadbolt admin workgroup add NAME
+  deadbolt admin workgroup list
+  deadbolt admin workgroup show WORKGROUP
+  deadbolt admin workgroup rename WORKGROUP NAME
+  deadbolt admin workgroup delete WORKGROUP
+  deadbolt admin workgroup add-member WORKGROUP LOGIN
+  deadbolt admin workgroup remove-member WORKGROUP LOGIN
+  deadbolt admin workgroup policy WORKGROUP [--required] [--deadline TIME] [--paused-until TIME] [--paused] [--after-deadline banner|block]
+  deadbolt admin user exempt LOGIN --until TIME | --end
+WORKGROUP is a workgroup's id or name. TIME is RFC 3339 (2026-12-01T00:00:00Z)
+or a date (2026-12-01, meaning its midnight UTC). policy replaces the whole
+policy: a later --deadline extends it, --paused-until turns it off until then,
+--required=false turns it off.
+Common flags: --database PATH|postgres://… (env DEADBOLT_DATABASE)`
+
+// policySettings reads the organisation's time zone and the period of the
+// login parameters check.
+func policySettings(v values) (*time.Location, time.Duration, error) {
+	name := v["org-timezone"]
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "" || name == "Local" {
+		return nil, 0, settingError("org-timezone", fmt.Errorf("%q is not an IANA time zone such as UTC or Europe/Paris", name))
+	}
+	every, err := v.duration("check-every")
+	if err != nil {
+		return nil, 0, err
+	}
+	return loc, every, nil
+}
+
+// cliTime parses a time given on the command line: RFC 3339, or a bare date
+// meaning its midnight UTC.
+func cliTime(field, s string) (time.Time, error) {
+	if d, err := time.Parse(time.DateOnly, s); err == nil {
+		return workgroups.ParseTime(field, d.Format(time.RFC3339))
+	}
+	return workgroups.ParseTime(field, s)
+}
+
+// adminWorkgroups opens the database named by --database (or
+// DEADBOLT_DATABASE) and returns the workgroup service over it, acting as
+// the server operator.
+func adminWorkgroups(ctx context.Context, database string, getenv func(string) string) (*workgroups.Service, func(), error) {
+	if database == "" {
+		database = getenv("DEADBOLT_DATABASE")
+	}
+	if database == "" {
+		database = "deadbolt.db"
+	}
+	st, err := app.OpenStore(ctx, database)
+	if err != nil {
+		return nil, nil, err
+	}
+	clock := deadbolt.SystemClock{}
+	svc, err := workgroups.New(st, audit.New(st, clock, slog.New(slog.DiscardHandler)), clock, policy.Settings{})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return svc, func() { st.Close() }, nil
+}
+
+// cmdAdminWorkgroup runs "deadbolt admin workgroup …".
+func cmdAdminWorkgroup(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stdout, workgroupUsage)
+		return errUsage
+	}
+	verb := args[0]
+	fs := flag.NewFlagSet("admin workgroup", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	db := fs.String("database", "", "database (env DEADBOLT_DATABASE, default deadbolt.db)")
+	required := fs.Bool("required", false, "require two-factor authentication")
+	deadline := fs.String("deadline", "", "setup deadline")
+	pausedUntil := fs.String("paused-until", "", "turn the requirement off until then")
+	paused := fs.Bool("paused", false, "turn the requirement off until turned on again")
+	after := fs.String("after-deadline", "banner", "banner or block")
+	pos, err := parseInterleaved(fs, args[1:])
+	if err != nil {
+		return errUsage
+	}
+	need := func(n int) error {
+		if len(pos) != n {
+			fmt.Fprintln(stdout, workgroupUsage)
+			return errUsage
+		}
+		return nil
+	}
+	policyFlags := false
+	fs.Visit(func(f *flag.Flag) { policyFlags = policyFlags || f.Name != "database" })
+	if policyFlags && verb != "policy" {
+		fmt.Fprintln(stdout, workgroupUsage)
+		return errUsage
+	}
+	switch verb {
+	case "add", "list", "show", "rename", "delete", "add-member", "remove-member", "policy":
+	default:
+		fmt.Fprintln(stdout, workgroupUsage)
+		return errUsage
+	}
+	want := map[string]int{"add": 1, "list": 0, "show": 1, "rename": 2, "delete": 1,
+		"add-member": 2, "remove-member": 2, "policy": 1}
+	if err := need(want[verb]); err != nil {
+		return err
+	}
+	svc, closeStore, err := adminWorkgroups(ctx, *db, getenv)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	op := accounts.Actor{IP: "cli"}
+
+	switch verb {
+	case "add":
+		w, err := svc.Create(ctx, op, pos[0])
+		if err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "created workgroup %s (id %s)\n", w.Name, w.ID)
+	case "list":
+		list, err := svc.List(ctx, op)
+		if err != nil {
+			return cliError(err)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tMEMBERS\tPOLICY")
+		for _, w := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", w.ID, w.Name, w.Members, describePolicy(w.Policy))
+		}
+		return tw.Flush()
+	case "show":
+		w, err := svc.Get(ctx, op, pos[0])
+		if err != nil {
+			return cliError(err)
+		}
+		members, err := svc.Members(ctx, op, w.ID)
+		if err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "%s (id %s)\npolicy: %s\n", w.Name, w.ID, describePolicy(w.Policy))
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "LOGIN\tNAME\t2FA\tEXEMPT UNTIL")
+		for _, u := range members {
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", u.Login, u.Name, u.TwoFactorEnabled(), orDash(u.ExemptUntil))
+		}
+		return tw.Flush()
+	case "rename":
+		w, err := svc.Rename(ctx, op, pos[0], pos[1])
+		if err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "renamed workgroup %s to %s\n", w.ID, w.Name)
+	case "delete":
+		if err := svc.Delete(ctx, op, pos[0]); err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "deleted workgroup %s\n", pos[0])
+	case "add-member":
+		added, u, err := svc.AddMember(ctx, op, pos[0], pos[1])
+		if err != nil {
+			return cliError(err)
+		}
+		if added {
+			fmt.Fprintf(stdout, "added %s to %s\n", u.Login, pos[0])
+		} else {
+			fmt.Fprintf(stdout, "%s is already in %s\n", u.Login, pos[0])
+		}
+	case "remove-member":
+		if err := svc.RemoveMember(ctx, op, pos[0], pos[1]); err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "removed %s from %s\n", pos[1], pos[0])
+	case "policy":
+		p := policy.Policy{Required: *required, Paused: *paused, AfterDeadline: policy.AfterDeadline(*after)}
+		if p.Deadline, err = cliTime("deadline", *deadline); err != nil {
+			return cliError(err)
+		}
+		if p.PausedUntil, err = cliTime("paused_until", *pausedUntil); err != nil {
+			return cliError(err)
+		}
+		w, err := svc.SetPolicy(ctx, op, pos[0], p)
+		if err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "policy of %s: %s\n", w.Name, describePolicy(w.Policy))
+	}
+	return nil
+}
+
+// cmdAdminExempt runs "deadbolt admin user exempt LOGIN --until TIME|--end".
+func cmdAdminExempt(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("admin user exempt", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	db := fs.String("database", "", "database (env DEADBOLT_DATABASE, default deadbolt.db)")
+	until := fs.String("until", "", "end of the exemption")
+	end := fs.Bool("end", false, "end the exemption now")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil || len(pos) != 1 || (*until == "") == !*end {
+		fmt.Fprintln(stdout, workgroupUsage)
+		return errUsage
+	}
+	svc, closeStore, err := adminWorkgroups(ctx, *db, getenv)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	op := accounts.Actor{IP: "cli"}
+	if *end {
+		u, err := svc.EndExemption(ctx, op, pos[0])
+		if err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "%s is no longer exempt\n", u.Login)
+		return nil
+	}
+	t, err := cliTime("until", *until)
+	if err != nil {
+		return cliError(err)
+	}
+	u, err := svc.Exempt(ctx, op, pos[0], t)
+	if err != nil {
+		return cliError(err)
+	}
+	fmt.Fprintf(stdout, "%s is exempt from the two-factor requirement until %s\n", u.Login, u.ExemptUntil.Format(time.RFC3339))
+	return nil
+}
+
+func orDash(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// describePolicy renders a policy on one line.
+func describePolicy(p deadbolt.WorkgroupPolicy) string {
+	var parts []string
+	switch {
+	case p.Paused:
+		parts = append(parts, "off until turned on again")
+	case !p.PausedUntil.IsZero():
+		parts = append(parts, "off until "+orDash(p.PausedUntil))
+	case p.Required:
+		parts = append(parts, "2FA required")
+	default:
+		return "2FA not required"
+	}
+	if !p.Deadline.IsZero() {
+		parts = append(parts, "deadline "+orDash(p.Deadline))
+	}
+	if p.AfterDeadline == string(policy.AfterDeadlineBlock) {
+		parts = append(parts, "then sign-in leads to setup")
+	}
+	return strings.Join(parts, ", ")
+}

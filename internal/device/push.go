@@ -1,0 +1,243 @@
+package device
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"math/big"
+	"strconv"
+	"time"
+
+	"deadbolt/internal/deadbolt"
+)
+
+// PushConfig holds the push rules (SPEC §4).
+type PushConfig struct {
+	Lifetime  time.Duration // a request lives this long
+	PerWindow int           // at most this many requests per employee …
+	Window    time.Duration // … per this window
+	Mute      time.Duration // "This wasn't me" stops pushes this long
+	App       string        // what is being signed into, shown on the phone
+}
+
+// DefaultPushConfig returns the product defaults.
+func DefaultPushConfig() PushConfig {
+	return PushConfig{Lifetime: 2 * time.Minute, PerWindow: 5, Window: 15 * time.Minute, Mute: 60 * time.Minute, App: "Deadbolt"}
+}
+
+// PushStore is the persistence push needs.
+type PushStore interface {
+	Store
+	deadbolt.PushStore
+	deadbolt.CounterStore
+}
+
+// Pusher sends and decides push requests. It is safe for concurrent use.
+type Pusher struct {
+	svc    *Service
+	store  PushStore
+	notify deadbolt.Notifier
+	cfg    PushConfig
+	// Deliver, if set, is called after a request is created (Web Push).
+	Deliver func(ctx context.Context, d *deadbolt.Device, p *deadbolt.PushRequest)
+}
+
+// NewPusher returns a Pusher over the device service's store.
+func NewPusher(svc *Service, store PushStore, n deadbolt.Notifier, cfg PushConfig) *Pusher {
+	return &Pusher{svc: svc, store: store, notify: n, cfg: cfg}
+}
+
+// DeviceTopic is the wake-up topic of an employee's devices.
+func DeviceTopic(userID string) string { return "device:" + userID }
+
+// RequestTopic is the wake-up topic of one push request.
+func RequestTopic(id string) string { return "push:" + id }
+
+// Reasons push is unavailable, in the push_unavailable field of /login.
+const (
+	UnavailableRateLimited = "rate_limited"
+	UnavailableMuted       = "muted"
+)
+
+func unavailable(reason string, wait time.Duration, msg string) error {
+	e := deadbolt.RateLimited(wait, msg)
+	e.Extra = map[string]any{"push_unavailable": reason}
+	return e
+}
+
+// UnavailableReason returns the push_unavailable reason carried by err, or "".
+func UnavailableReason(err error) string {
+	if e, ok := err.(*deadbolt.Error); ok && e.Extra != nil {
+		if r, ok := e.Extra["push_unavailable"].(string); ok {
+			return r
+		}
+	}
+	return ""
+}
+
+func muteKey(userID string) string { return "push:mute:" + userID }
+func sentKey(userID string) string { return "push:sent:" + userID }
+
+// Send creates a push request for the pending session and wakes the
+// employee's device. While the employee muted pushes ("This wasn't me") or
+// after PerWindow requests in Window, it answers CodeRateLimited carrying
+// the reason (UnavailableReason). CodeNotFound when no trusted device.
+func (p *Pusher) Send(ctx context.Context, u *deadbolt.User, sessionID, ip, userAgent string) (*deadbolt.PushRequest, error) {
+	d, err := p.store.TrustedDevice(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := p.svc.clock.Now()
+	mute, err := p.store.Counter(ctx, muteKey(u.ID))
+	if err != nil {
+		return nil, err
+	}
+	if mute.N > 0 && now.Before(mute.Last.Add(p.cfg.Mute)) {
+		return nil, unavailable(UnavailableMuted, mute.Last.Add(p.cfg.Mute).Sub(now),
+			"Push approvals are paused after you reported a sign-in that was not you. Use another method.")
+	}
+	sent, err := p.store.Hit(ctx, sentKey(u.ID), now, p.cfg.Window)
+	if err != nil {
+		return nil, err
+	}
+	if sent.N > int64(p.cfg.PerWindow) {
+		return nil, unavailable(UnavailableRateLimited, sent.First.Add(p.cfg.Window).Sub(now),
+			"Too many push requests. Wait, or use another method.")
+	}
+	n, err := rand.Int(rand.Reader, big.NewInt(90))
+	if err != nil {
+		return nil, err
+	}
+	browser, os := ParseUserAgent(userAgent)
+	req := &deadbolt.PushRequest{
+		ID: deadbolt.NewID(), UserID: u.ID, SessionID: sessionID, DeviceID: d.ID, Number: 10 + int(n.Int64()),
+		Status: deadbolt.PushPending, CreatedAt: now, ExpiresAt: now.Add(p.cfg.Lifetime),
+		Context: map[string]string{"app": p.cfg.App, "browser": browser, "os": os, "ip": ip, "time": now.Format(time.RFC3339)},
+	}
+	if err := p.store.CreatePushRequest(ctx, req); err != nil {
+		return nil, err
+	}
+	p.notify.Publish(ctx, DeviceTopic(u.ID))
+	if p.Deliver != nil {
+		p.Deliver(ctx, d, req)
+	}
+	return req, nil
+}
+
+// Pending lists the live requests waiting for the device.
+func (p *Pusher) Pending(ctx context.Context, d *deadbolt.Device) ([]*deadbolt.PushRequest, error) {
+	list, err := p.store.PendingPushRequests(ctx, d.UserID, p.svc.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := list[:0]
+	for _, r := range list {
+		if r.DeviceID == d.ID {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// Decision is what the device sends about a request.
+type Decision struct {
+	Decision  string // "approve" | "deny"
+	Number    *int   // the number typed on the phone; may be nil for deny
+	Report    bool   // "This wasn't me"
+	Signature string // base64url raw r||s over SignedMessage
+}
+
+// SignedMessage is what the device signs for a decision.
+func SignedMessage(id, decision string, number *int) []byte {
+	n := ""
+	if number != nil {
+		n = strconv.Itoa(*number)
+	}
+	return []byte("deadbolt-push-v1\n" + id + "\n" + decision + "\n" + n)
+}
+
+// VerifySignature checks a decision's signature with the device key.
+func VerifySignature(der []byte, msg []byte, sig string) bool {
+	raw, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || len(raw) != 64 {
+		return false
+	}
+	pk, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return false
+	}
+	ec, ok := pk.(*ecdsa.PublicKey)
+	if !ok {
+		return false
+	}
+	h := sha256.Sum256(msg)
+	r, s := new(big.Int).SetBytes(raw[:32]), new(big.Int).SetBytes(raw[32:])
+	return ecdsa.Verify(ec, h[:], r, s)
+}
+
+// Decide records the device's decision on a request. The signature must
+// verify with the device key (CodeUnauthorized otherwise); the request must
+// be this device's and still pending (CodeNotFound / CodeConflict). An
+// approval with the wrong number ends the request as denied. A report
+// denies, records a security event and mutes pushes. It returns the final
+// status.
+func (p *Pusher) Decide(ctx context.Context, d *deadbolt.Device, id string, dec Decision, ip string) (string, error) {
+	if !deadbolt.ValidID(id) {
+		return "", deadbolt.Errorf(deadbolt.CodeNotFound, "Request not found.")
+	}
+	if dec.Decision != "approve" && dec.Decision != "deny" {
+		return "", deadbolt.Errorf(deadbolt.CodeInvalidInput, `decision must be "approve" or "deny".`)
+	}
+	if dec.Report && dec.Decision != "deny" {
+		return "", deadbolt.Errorf(deadbolt.CodeInvalidInput, "A report is a denial.")
+	}
+	if dec.Decision == "approve" && dec.Number == nil {
+		return "", deadbolt.Errorf(deadbolt.CodeInvalidInput, "Type the number shown on the sign-in screen.")
+	}
+	if !VerifySignature(d.PublicKey, SignedMessage(id, dec.Decision, dec.Number), dec.Signature) {
+		return "", deadbolt.Errorf(deadbolt.CodeUnauthorized, "The signature does not match this device's key.")
+	}
+	req, err := p.store.PushRequest(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if req.DeviceID != d.ID {
+		return "", deadbolt.Errorf(deadbolt.CodeNotFound, "Request not found.")
+	}
+	now := p.svc.clock.Now()
+	status := deadbolt.PushDenied
+	wrong := false
+	if dec.Decision == "approve" {
+		if *dec.Number == req.Number {
+			status = deadbolt.PushApproved
+		} else {
+			wrong = true
+		}
+	}
+	ok, err := p.store.DecidePushRequest(ctx, id, d.ID, status, dec.Report, now)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", deadbolt.Errorf(deadbolt.CodeConflict, "This request was already answered or has expired.")
+	}
+	p.notify.Publish(ctx, RequestTopic(id))
+	p.notify.Publish(ctx, DeviceTopic(d.UserID))
+	switch {
+	case dec.Report:
+		if _, err := p.store.Hit(ctx, muteKey(d.UserID), now, 0); err != nil {
+			return "", err
+		}
+		p.svc.audit.Record(ctx, deadbolt.EventPushReported, d.UserID, "", ip, map[string]string{"request_id": id, "ip": req.Context["ip"]})
+	case status == deadbolt.PushDenied:
+		reason := "denied"
+		if wrong {
+			reason = "wrong_number"
+		}
+		p.svc.audit.Record(ctx, deadbolt.EventPushDenied, d.UserID, "", ip, map[string]string{"request_id": id, "reason": reason})
+	}
+	return status, nil
+}

@@ -1,0 +1,33 @@
+package signin
+
+import (
+	"context"
+
+	"deadbolt/internal/deadbolt"
+)
+
+// SetupPolicy tells whether an employee's password sign-in must lead
+// straight to two-factor setup: a workgroup requires two-factor
+// authentication with after_deadline "block", its deadline has passed, and
+// the employee has no second factor and no exemption. The workgroup service
+// implements it. Implementations must be safe for concurrent use.
+type SetupPolicy interface {
+	SetupRequired(ctx context.Context, u *deadbolt.User) (bool, error)
+}
+
+// setupRequired asks the configured SetupPolicy; without one, sign-in never
+// leads to setup.
+//
+// A session opened this way has the state deadbolt.SessionSetup: it reaches
+// only what setting up two-factor authentication needs (the employee's own
+// status, pairing a device and confirming it, recovery codes). It stays
+// limited after the device is confirmed; the employee then signs in again,
+// this time with the new second factor, to get a full session. Upgrading
+// the setup session in place would turn a password alone into a full
+// session for whoever holds it.
+func (s *Service) setupRequired(ctx context.Context, u *deadbolt.User) (bool, error) {
+	if s.factors == nil || s.factors.Setup == nil || u.TwoFactorEnabled() {
+		return false, nil
+	}
+	return s.factors.Setup.SetupRequired(ctx, u)
+}

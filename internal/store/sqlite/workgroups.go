@@ -1,0 +1,278 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"deadbolt/internal/deadbolt"
+)
+
+const workgroupCols = `w.id, w.name, w.created_at, w.required, w.deadline, w.paused_until, w.paused,
+	w.after_deadline, w.policy_updated_at,
+	(SELECT count(*) FROM workgroup_members m WHERE m.workgroup_id = w.id)`
+
+func scanWorkgroup(row scanner) (*deadbolt.Workgroup, error) {
+	w := &deadbolt.Workgroup{}
+	var created int64
+	var deadline, paused, updated sql.NullInt64
+	err := row.Scan(&w.ID, &w.Name, &created, &w.Policy.Required, &deadline, &paused, &w.Policy.Paused,
+		&w.Policy.AfterDeadline, &updated, &w.Members)
+	if err != nil {
+		return nil, err
+	}
+	w.CreatedAt = time.UnixMicro(created).UTC()
+	w.Policy.Deadline, w.Policy.PausedUntil, w.Policy.UpdatedAt = fromTS(deadline), fromTS(paused), fromTS(updated)
+	return w, nil
+}
+
+func workgroupTaken(name string) error {
+	return deadbolt.Errorf(deadbolt.CodeConflict, "A workgroup named %q already exists.", name)
+}
+
+// CreateWorkgroup inserts w; a name taken under FoldName is CodeConflict.
+func (s *Store) CreateWorkgroup(ctx context.Context, w *deadbolt.Workgroup) error {
+	p := w.Policy
+	_, err := s.wdb.ExecContext(ctx, `INSERT INTO workgroups (id, name, name_key, created_at, required,
+		deadline, paused_until, paused, after_deadline, policy_updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		w.ID, w.Name, deadbolt.FoldName(w.Name), tsv(w.CreatedAt), p.Required,
+		ts(p.Deadline), ts(p.PausedUntil), p.Paused, p.AfterDeadline, ts(p.UpdatedAt))
+	if isUnique(err) {
+		return workgroupTaken(w.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create workgroup: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) workgroupWhere(ctx context.Context, where string, arg any) (*deadbolt.Workgroup, error) {
+	w, err := scanWorkgroup(s.rdb.QueryRowContext(ctx, `SELECT `+workgroupCols+` FROM workgroups w WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Workgroup")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: workgroup: %w", err)
+	}
+	return w, nil
+}
+
+// Workgroup returns the workgroup with id.
+func (s *Store) Workgroup(ctx context.Context, id string) (*deadbolt.Workgroup, error) {
+	return s.workgroupWhere(ctx, "w.id = ?", id)
+}
+
+// WorkgroupByName returns the workgroup whose name folds to the same key.
+func (s *Store) WorkgroupByName(ctx context.Context, name string) (*deadbolt.Workgroup, error) {
+	return s.workgroupWhere(ctx, "w.name_key = ?", deadbolt.FoldName(name))
+}
+
+func (s *Store) listWorkgroups(ctx context.Context, query string, args ...any) ([]*deadbolt.Workgroup, error) {
+	rows, err := s.rdb.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list workgroups: %w", err)
+	}
+	defer rows.Close()
+	out := []*deadbolt.Workgroup{}
+	for rows.Next() {
+		w, err := scanWorkgroup(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list workgroups: %w", err)
+		}
+		out = append(out, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list workgroups: %w", err)
+	}
+	return out, nil
+}
+
+// ListWorkgroups lists every workgroup by folded name.
+func (s *Store) ListWorkgroups(ctx context.Context) ([]*deadbolt.Workgroup, error) {
+	return s.listWorkgroups(ctx, `SELECT `+workgroupCols+` FROM workgroups w ORDER BY w.name_key, w.id`)
+}
+
+// UserWorkgroups lists the workgroups of a user by folded name.
+func (s *Store) UserWorkgroups(ctx context.Context, userID string) ([]*deadbolt.Workgroup, error) {
+	return s.listWorkgroups(ctx, `SELECT `+workgroupCols+` FROM workgroups w
+		JOIN workgroup_members um ON um.workgroup_id = w.id AND um.user_id = ?
+		ORDER BY w.name_key, w.id`, userID)
+}
+
+// RenameWorkgroup renames a workgroup; a taken name is CodeConflict.
+func (s *Store) RenameWorkgroup(ctx context.Context, id, name string) error {
+	res, err := s.wdb.ExecContext(ctx, `UPDATE workgroups SET name = ?, name_key = ? WHERE id = ?`,
+		name, deadbolt.FoldName(name), id)
+	if isUnique(err) {
+		return workgroupTaken(name)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: rename workgroup: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("Workgroup")
+	}
+	return nil
+}
+
+// DeleteWorkgroup deletes a workgroup; its memberships go with it.
+func (s *Store) DeleteWorkgroup(ctx context.Context, id string) error {
+	res, err := s.wdb.ExecContext(ctx, `DELETE FROM workgroups WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("sqlite: delete workgroup: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("Workgroup")
+	}
+	return nil
+}
+
+// SetWorkgroupPolicy replaces a workgroup's policy.
+func (s *Store) SetWorkgroupPolicy(ctx context.Context, id string, p deadbolt.WorkgroupPolicy) error {
+	res, err := s.wdb.ExecContext(ctx, `UPDATE workgroups SET required = ?, deadline = ?, paused_until = ?,
+		paused = ?, after_deadline = ?, policy_updated_at = ? WHERE id = ?`,
+		p.Required, ts(p.Deadline), ts(p.PausedUntil), p.Paused, p.AfterDeadline, ts(p.UpdatedAt), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: set workgroup policy: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("Workgroup")
+	}
+	return nil
+}
+
+// AddWorkgroupMember adds a membership unless it exists.
+func (s *Store) AddWorkgroupMember(ctx context.Context, workgroupID, userID string, now time.Time) (bool, error) {
+	var added bool
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var wg, user int
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM workgroups WHERE id = ?),
+			(SELECT count(*) FROM users WHERE id = ?)`, workgroupID, userID).Scan(&wg, &user); err != nil {
+			return fmt.Errorf("sqlite: add workgroup member: %w", err)
+		}
+		if wg == 0 {
+			return notFound("Workgroup")
+		}
+		if user == 0 {
+			return notFound("User")
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO workgroup_members (workgroup_id, user_id, added_at)
+			VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, workgroupID, userID, tsv(now))
+		if err != nil {
+			return fmt.Errorf("sqlite: add workgroup member: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		added = n == 1
+		return nil
+	})
+	return added, err
+}
+
+// RemoveWorkgroupMember ends a membership.
+func (s *Store) RemoveWorkgroupMember(ctx context.Context, workgroupID, userID string) error {
+	res, err := s.wdb.ExecContext(ctx, `DELETE FROM workgroup_members WHERE workgroup_id = ? AND user_id = ?`,
+		workgroupID, userID)
+	if err != nil {
+		return fmt.Errorf("sqlite: remove workgroup member: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("Membership")
+	}
+	return nil
+}
+
+// WorkgroupMembers lists a workgroup's members by login.
+func (s *Store) WorkgroupMembers(ctx context.Context, workgroupID string) ([]*deadbolt.User, error) {
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: workgroup members: %w", err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM workgroups WHERE id = ?`, workgroupID).Scan(&n); err != nil {
+		return nil, fmt.Errorf("sqlite: workgroup members: %w", err)
+	}
+	if n == 0 {
+		return nil, notFound("Workgroup")
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+userCols+` FROM users u
+		JOIN workgroup_members m ON m.user_id = u.id AND m.workgroup_id = ?
+		ORDER BY u.login`, workgroupID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: workgroup members: %w", err)
+	}
+	defer rows.Close()
+	out := []*deadbolt.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: workgroup members: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: workgroup members: %w", err)
+	}
+	return out, nil
+}
+
+// SetBannerDismissed records when the user last closed a banner kind.
+func (s *Store) SetBannerDismissed(ctx context.Context, userID, kind string, at time.Time) error {
+	res, err := s.wdb.ExecContext(ctx, `INSERT INTO banner_dismissals (user_id, kind, dismissed_at)
+		SELECT id, ?2, ?3 FROM users WHERE id = ?1
+		ON CONFLICT (user_id, kind) DO UPDATE SET dismissed_at = excluded.dismissed_at`, userID, kind, tsv(at))
+	if err != nil {
+		return fmt.Errorf("sqlite: set banner dismissed: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("User")
+	}
+	return nil
+}
+
+// BannerDismissals returns when the user last closed each banner kind.
+func (s *Store) BannerDismissals(ctx context.Context, userID string) (map[string]time.Time, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT kind, dismissed_at FROM banner_dismissals WHERE user_id = ?`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: banner dismissals: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var kind string
+		var at int64
+		if err := rows.Scan(&kind, &at); err != nil {
+			return nil, fmt.Errorf("sqlite: banner dismissals: %w", err)
+		}
+		out[kind] = time.UnixMicro(at).UTC()
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: banner dismissals: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) setUserTime(ctx context.Context, what, column, userID string, t time.Time) error {
+	res, err := s.wdb.ExecContext(ctx, `UPDATE users SET `+column+` = ? WHERE id = ?`, ts(t), userID)
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("User")
+	}
+	return nil
+}
+
+// SetLastConfirmed stores the user's last "Everything is fine".
+func (s *Store) SetLastConfirmed(ctx context.Context, userID string, at time.Time) error {
+	return s.setUserTime(ctx, "set last confirmed", "last_confirmed_at", userID, at)
+}
+
+// SetExemptUntil stores (or, with the zero time, clears) the end of the
+// user's exemption.
+func (s *Store) SetExemptUntil(ctx context.Context, userID string, until time.Time) error {
+	return s.setUserTime(ctx, "set exempt until", "exempt_until", userID, until)
+}

@@ -1,0 +1,196 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/device"
+	"deadbolt/internal/signin"
+)
+
+// maxWait bounds long polls.
+const maxWait = 30 * time.Second
+
+// waitParam reads ?wait= seconds (0 when absent).
+func waitParam(r *http.Request) (time.Duration, error) {
+	v := r.URL.Query().Get("wait")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > int(maxWait/time.Second) {
+		return 0, deadbolt.Errorf(deadbolt.CodeBadRequest, "wait must be a number of seconds from 0 to %d.", int(maxWait/time.Second))
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+func pushJSON(p *deadbolt.PushRequest) map[string]any {
+	return map[string]any{"id": p.ID, "number": p.Number, "expires_at": timeJSON(p.ExpiresAt)}
+}
+
+func (s *server) apiNewPush(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
+	if err := decodeJSON(w, r, &struct{}{}, true); err != nil {
+		return err
+	}
+	p, err := s.Signin.NewPush(r.Context(), a, s.client(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, pushJSON(p))
+	return nil
+}
+
+func (s *server) apiPushStatus(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
+	wait, err := waitParam(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.Signin.WaitPush(r.Context(), a, r.PathValue("id"), wait, s.client(r))
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"status": out.Status}
+	if out.Result != nil {
+		s.setSessionCookie(w, out.Result.Token, out.Result.Session.ExpiresAt)
+		body["state"] = out.Result.State
+		body["session_token"] = out.Result.Token
+	}
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+func deviceRequestJSON(p *deadbolt.PushRequest) map[string]any {
+	// The number is never sent to the device: the employee carries it over.
+	return map[string]any{"id": p.ID, "created_at": timeJSON(p.CreatedAt), "expires_at": timeJSON(p.ExpiresAt), "context": p.Context}
+}
+
+func deviceRequestsJSON(list []*deadbolt.PushRequest) map[string]any {
+	out := make([]any, 0, len(list))
+	for _, p := range list {
+		out = append(out, deviceRequestJSON(p))
+	}
+	return map[string]any{"requests": out}
+}
+
+// apiDeviceRequests answers the device's long poll: pending requests at
+// once, or after a wake-up, or an empty list when wait runs out.
+func (s *server) apiDeviceRequests(w http.ResponseWriter, r *http.Request) error {
+	d, _, err := s.deviceAuth(r)
+	if err != nil {
+		return err
+	}
+	wait, err := waitParam(r)
+	if err != nil {
+		return err
+	}
+	wake, stop := s.Notifier.Subscribe(device.DeviceTopic(d.UserID))
+	defer stop()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		list, err := s.Pusher.Pending(r.Context(), d)
+		if err != nil {
+			return err
+		}
+		if len(list) > 0 || wait == 0 {
+			writeJSON(w, http.StatusOK, deviceRequestsJSON(list))
+			return nil
+		}
+		select {
+		case <-wake:
+			// A disconnection also wakes the device's topic.
+			if d, _, err = s.deviceAuth(r); err != nil {
+				return err
+			}
+		case <-timer.C:
+			writeJSON(w, http.StatusOK, deviceRequestsJSON(nil))
+			return nil
+		case <-r.Context().Done():
+			return nil
+		}
+	}
+}
+
+// apiDeviceEvents streams pending requests as Server-Sent Events: each new
+// request once as "event: request", and a comment every 15 s to keep
+// proxies from closing the stream.
+func (s *server) apiDeviceEvents(w http.ResponseWriter, r *http.Request) error {
+	d, _, err := s.deviceAuth(r)
+	if err != nil {
+		return err
+	}
+	rc := http.NewResponseController(w)
+	wake, stop := s.Notifier.Subscribe(device.DeviceTopic(d.UserID))
+	defer stop()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	sent := map[string]bool{}
+	keepalive := time.NewTicker(15 * time.Second)
+	defer keepalive.Stop()
+	for {
+		rc.SetWriteDeadline(time.Now().Add(time.Minute))
+		list, err := s.Pusher.Pending(r.Context(), d)
+		if err != nil {
+			return nil
+		}
+		for _, p := range list {
+			if sent[p.ID] {
+				continue
+			}
+			sent[p.ID] = true
+			b, _ := json.Marshal(deviceRequestJSON(p))
+			fmt.Fprintf(w, "event: request\ndata: %s\n\n", b)
+		}
+		if err := rc.Flush(); err != nil {
+			return nil
+		}
+		select {
+		case <-wake:
+			if _, _, err := s.deviceAuth(r); err != nil {
+				fmt.Fprintf(w, "event: disconnected\ndata: {}\n\n")
+				rc.Flush()
+				return nil
+			}
+		case <-keepalive.C:
+			fmt.Fprint(w, ": keepalive\n\n")
+		case <-r.Context().Done():
+			return nil
+		}
+	}
+}
+
+type decisionRequest struct {
+	Decision  string `json:"decision"`
+	Number    *int   `json:"number"`
+	Report    bool   `json:"report"`
+	Signature string `json:"signature"`
+}
+
+func (s *server) apiDeviceDecide(w http.ResponseWriter, r *http.Request) error {
+	d, _, err := s.deviceAuth(r)
+	if err != nil {
+		return err
+	}
+	var req decisionRequest
+	if err := decodeJSON(w, r, &req, false); err != nil {
+		return err
+	}
+	status, err := s.Pusher.Decide(r.Context(), d, r.PathValue("id"), device.Decision{
+		Decision: req.Decision, Number: req.Number, Report: req.Report, Signature: req.Signature,
+	}, s.clientIP(r))
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"status": status}
+	if req.Decision == "approve" && status == deadbolt.PushDenied {
+		body["wrong_number"] = true
+	}
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}

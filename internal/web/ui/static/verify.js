@@ -1,0 +1,35 @@
+// Waits for the push approval without reloading: a long poll that the
+// server answers as soon as the phone decides.
+(function () {
+  var el = document.getElementById("push-number");
+  if (!el) { return; }
+  var id = el.getAttribute("data-push-id");
+  var status = document.getElementById("push-status");
+  document.querySelectorAll(".no-js-only").forEach(function (n) { n.hidden = true; });
+  var failures = 0;
+  function say(text) { status.textContent = text; }
+  function wait() {
+    fetch("/api/v1/login/push/" + encodeURIComponent(id) + "?wait=25", { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+      .then(function (res) {
+        failures = 0;
+        if (!res.ok) {
+          say(res.body && res.body.error ? res.body.error.message : "Something went wrong. Try another method.");
+          if (res.body && res.body.error && res.body.error.code === "unauthorized") { window.location.href = "/login"; }
+          return;
+        }
+        switch (res.body.status) {
+          case "approved": say("Approved. Signing you in…"); window.location.href = "/"; return;
+          case "denied": say("The request was denied on your phone. Send a new request or use another method."); return;
+          case "expired": say("The request expired. Send a new request or use another method."); return;
+          default: wait();
+        }
+      })
+      .catch(function () {
+        failures++;
+        say("Connection lost. Retrying…");
+        setTimeout(wait, Math.min(30000, 500 * Math.pow(2, failures)));
+      });
+  }
+  wait();
+})();

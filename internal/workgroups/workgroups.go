@@ -1,0 +1,419 @@
+// Package workgroups manages workgroups, their members and their two-factor
+// policy on behalf of administrators (require two-factor authentication by a
+// deadline, extend it, turn it off for a while, exempt one employee), and
+// answers for each employee what the policy asks of them now: whether
+// setup is required, by when, and which home-page banners to show.
+//
+// The rules themselves live in package policy; this package loads what they
+// read from the store, calls them with the injected clock's time, and stores
+// what they decide. Every administrative action is checked against the
+// acting employee and recorded in the audit log.
+package workgroups
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"deadbolt/internal/accounts"
+	"deadbolt/internal/audit"
+	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/policy"
+)
+
+// Store is the persistence the service needs.
+type Store interface {
+	deadbolt.UserStore
+	deadbolt.FactorStore
+	deadbolt.WorkgroupStore
+}
+
+// Service manages workgroups and answers policy questions. It is safe for
+// concurrent use.
+type Service struct {
+	store Store
+	audit *audit.Log
+	clock deadbolt.Clock
+	set   policy.Settings
+}
+
+// New returns a workgroup service with the organisation-wide settings set
+// (time zone, check period). It returns a *deadbolt.Error with
+// deadbolt.CodeInvalidInput when set is not valid.
+func New(store Store, audit *audit.Log, clock deadbolt.Clock, set policy.Settings) (*Service, error) {
+	if err := set.Validate(); err != nil {
+		return nil, err
+	}
+	return &Service{store: store, audit: audit, clock: clock, set: set}, nil
+}
+
+// Settings returns the organisation-wide settings in force.
+func (s *Service) Settings() policy.Settings { return s.set }
+
+// MaxNameLen is the longest workgroup name, in characters.
+const MaxNameLen = 100
+
+// ValidateName trims a workgroup name and checks it: 1 to MaxNameLen
+// characters of valid UTF-8 without control characters. A bad name is a
+// *deadbolt.Error with deadbolt.CodeInvalidInput. It is safe for concurrent
+// use.
+func ValidateName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxNameLen ||
+		strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		return "", invalid("name", "A workgroup name is 1 to %d characters, without control characters.", MaxNameLen)
+	}
+	return name, nil
+}
+
+// Times an administrator may set lie in this range; outside it a date is
+// certainly a typing mistake, and the zero time means "none".
+var (
+	minTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+)
+
+// ParseTime parses the RFC 3339 time an administrator gave for field
+// (deadline, paused_until, until) and returns it in UTC. The empty string is
+// the zero time ("none"). Anything else that is not an RFC 3339 time between
+// 1970 and 9999 is a *deadbolt.Error with deadbolt.CodeInvalidInput naming
+// the field. It is safe for concurrent use.
+func ParseTime(field, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, invalid(field, "%s must be an RFC 3339 time such as 2026-12-01T00:00:00Z.", field)
+	}
+	if t.IsZero() {
+		return time.Time{}, invalid(field, "%s must be between the years 1970 and 9999.", field)
+	}
+	return checkTime(field, t)
+}
+
+// checkTime returns t in UTC, or CodeInvalidInput when it is neither zero
+// nor between minTime and maxTime.
+func checkTime(field string, t time.Time) (time.Time, error) {
+	if t.IsZero() {
+		return t, nil
+	}
+	if t.Before(minTime) || t.After(maxTime) {
+		return time.Time{}, invalid(field, "%s must be between the years 1970 and 9999.", field)
+	}
+	return t.UTC(), nil
+}
+
+func invalid(field, format string, args ...any) *deadbolt.Error {
+	e := deadbolt.Errorf(deadbolt.CodeInvalidInput, format, args...)
+	e.Extra = map[string]any{"field": field}
+	return e
+}
+
+// PolicyOf returns the policy rules' view of a stored workgroup policy. It
+// is safe for concurrent use.
+func PolicyOf(p deadbolt.WorkgroupPolicy) policy.Policy {
+	return policy.Policy{
+		Required:      p.Required,
+		Deadline:      p.Deadline,
+		PausedUntil:   p.PausedUntil,
+		Paused:        p.Paused,
+		AfterDeadline: policy.AfterDeadline(p.AfterDeadline),
+	}
+}
+
+// check returns CodeForbidden unless the actor may administer workgroups:
+// the operator at the command line (nil User) or an active administrator.
+func check(a accounts.Actor) error {
+	if a.User != nil && (!a.User.Admin || !a.User.Active) {
+		return deadbolt.Errorf(deadbolt.CodeForbidden, "Only administrators can do this.")
+	}
+	return nil
+}
+
+func actorID(a accounts.Actor) string {
+	if a.User == nil {
+		return ""
+	}
+	return a.User.ID
+}
+
+// workgroup finds a workgroup by id or, failing that, by name.
+func (s *Service) workgroup(ctx context.Context, idOrName string) (*deadbolt.Workgroup, error) {
+	if deadbolt.ValidID(idOrName) {
+		w, err := s.store.Workgroup(ctx, idOrName)
+		if !deadbolt.IsCode(err, deadbolt.CodeNotFound) {
+			return w, err
+		}
+	}
+	name := strings.TrimSpace(idOrName)
+	if name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxNameLen {
+		return nil, deadbolt.Errorf(deadbolt.CodeNotFound, "Workgroup not found.")
+	}
+	return s.store.WorkgroupByName(ctx, name)
+}
+
+// user finds an employee by id or login.
+func (s *Service) user(ctx context.Context, idOrLogin string) (*deadbolt.User, error) {
+	if deadbolt.ValidID(idOrLogin) {
+		return s.store.UserByID(ctx, idOrLogin)
+	}
+	login := deadbolt.NormalizeLogin(idOrLogin)
+	if accounts.ValidateLogin(login) != nil {
+		return nil, deadbolt.Errorf(deadbolt.CodeNotFound, "User not found.")
+	}
+	return s.store.UserByLogin(ctx, login)
+}
+
+// Create creates a workgroup without members or requirement. A bad name is
+// CodeInvalidInput; a name already used, in any letter case, CodeConflict;
+// a non-administrator CodeForbidden.
+func (s *Service) Create(ctx context.Context, actor accounts.Actor, name string) (*deadbolt.Workgroup, error) {
+	if err := check(actor); err != nil {
+		return nil, err
+	}
+	name, err := ValidateName(name)
+	if err != nil {
+		return nil, err
+	}
+	w := &deadbolt.Workgroup{ID: deadbolt.NewID(), Name: name, CreatedAt: s.clock.Now(),
+		Policy: deadbolt.WorkgroupPolicy{AfterDeadline: string(policy.AfterDeadlineBanner)}}
+	if err := s.store.CreateWorkgroup(ctx, w); err != nil {
+		return nil, err
+	}
+	s.audit.Record(ctx, deadbolt.EventAdminWorkgroupCreated, "", actorID(actor), actor.IP,
+		map[string]string{"workgroup_id": w.ID, "name": w.Name})
+	return w, nil
+}
+
+// List lists every workgroup with its policy and member count, by name.
+// A non-administrator is CodeForbidden.
+func (s *Service) List(ctx context.Context, actor accounts.Actor) ([]*deadbolt.Workgroup, error) {
+	if err := check(actor); err != nil {
+		return nil, err
+	}
+	return s.store.ListWorkgroups(ctx)
+}
+
+// Get returns one workgroup by id or name (any letter case); CodeNotFound
+// if there is none, CodeForbidden for a non-administrator.
+func (s *Service) Get(ctx context.Context, actor accounts.Actor, idOrName string) (*deadbolt.Workgroup, error) {
+	if err := check(actor); err != nil {
+		return nil, err
+	}
+	return s.workgroup(ctx, idOrName)
+}
+
+// Rename renames a workgroup. Errors as for Get and Create.
+func (s *Service) Rename(ctx context.Context, actor accounts.Actor, idOrName, name string) (*deadbolt.Workgroup, error) {
+	w, err := s.Get(ctx, actor, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	name, err = ValidateName(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.RenameWorkgroup(ctx, w.ID, name); err != nil {
+		return nil, err
+	}
+	s.audit.Record(ctx, deadbolt.EventAdminWorkgroupRenamed, "", actorID(actor), actor.IP,
+		map[string]string{"workgroup_id": w.ID, "name": name, "previous_name": w.Name})
+	w.Name = name
+	return w, nil
+}
+
+// Delete deletes a workgroup; its members stay, without its requirement.
+// Errors as for Get.
+func (s *Service) Delete(ctx context.Context, actor accounts.Actor, idOrName string) error {
+	w, err := s.Get(ctx, actor, idOrName)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteWorkgroup(ctx, w.ID); err != nil {
+		return err
+	}
+	s.audit.Record(ctx, deadbolt.EventAdminWorkgroupDeleted, "", actorID(actor), actor.IP,
+		map[string]string{"workgroup_id": w.ID, "name": w.Name})
+	return nil
+}
+
+// Members lists a workgroup's members by login. Errors as for Get.
+func (s *Service) Members(ctx context.Context, actor accounts.Actor, idOrName string) ([]*deadbolt.User, error) {
+	w, err := s.Get(ctx, actor, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.WorkgroupMembers(ctx, w.ID)
+}
+
+// AddMember puts an employee (by id or login) into a workgroup and reports
+// whether they were not in it already; adding twice is harmless.
+// CodeNotFound for an unknown workgroup or employee, CodeForbidden for a
+// non-administrator.
+func (s *Service) AddMember(ctx context.Context, actor accounts.Actor, workgroup, user string) (bool, *deadbolt.User, error) {
+	w, err := s.Get(ctx, actor, workgroup)
+	if err != nil {
+		return false, nil, err
+	}
+	u, err := s.user(ctx, user)
+	if err != nil {
+		return false, nil, err
+	}
+	added, err := s.store.AddWorkgroupMember(ctx, w.ID, u.ID, s.clock.Now())
+	if err != nil {
+		return false, nil, err
+	}
+	if added {
+		s.audit.Record(ctx, deadbolt.EventAdminMemberAdded, u.ID, actorID(actor), actor.IP,
+			map[string]string{"workgroup_id": w.ID, "name": w.Name})
+	}
+	return added, u, nil
+}
+
+// RemoveMember takes an employee (by id or login) out of a workgroup.
+// CodeNotFound for an unknown workgroup or employee or one not in the
+// workgroup, CodeForbidden for a non-administrator.
+func (s *Service) RemoveMember(ctx context.Context, actor accounts.Actor, workgroup, user string) error {
+	w, err := s.Get(ctx, actor, workgroup)
+	if err != nil {
+		return err
+	}
+	u, err := s.user(ctx, user)
+	if err != nil {
+		return err
+	}
+	if err := s.store.RemoveWorkgroupMember(ctx, w.ID, u.ID); err != nil {
+		if deadbolt.IsCode(err, deadbolt.CodeNotFound) {
+			return deadbolt.Errorf(deadbolt.CodeNotFound, "%s is not a member of %s.", u.Login, w.Name)
+		}
+		return err
+	}
+	s.audit.Record(ctx, deadbolt.EventAdminMemberRemoved, u.ID, actorID(actor), actor.IP,
+		map[string]string{"workgroup_id": w.ID, "name": w.Name})
+	return nil
+}
+
+// UserWorkgroups lists the workgroups an employee (by id or login) is in.
+// CodeNotFound for an unknown employee, CodeForbidden for a
+// non-administrator.
+func (s *Service) UserWorkgroups(ctx context.Context, actor accounts.Actor, user string) ([]*deadbolt.Workgroup, error) {
+	if err := check(actor); err != nil {
+		return nil, err
+	}
+	u, err := s.user(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.UserWorkgroups(ctx, u.ID)
+}
+
+// SetPolicy replaces a workgroup's two-factor policy. It is how an
+// administrator requires two-factor authentication, sets or extends the
+// deadline (a later Deadline), turns the requirement off until a date
+// (PausedUntil) or until turned on again (Paused), and chooses what happens
+// after the deadline. p must pass policy.Policy.Validate, and its times lie
+// between 1970 and 9999 (or be zero); otherwise CodeInvalidInput. A
+// deadline in the past is allowed and makes the requirement overdue at
+// once. Errors otherwise as for Get.
+func (s *Service) SetPolicy(ctx context.Context, actor accounts.Actor, idOrName string, p policy.Policy) (*deadbolt.Workgroup, error) {
+	w, err := s.Get(ctx, actor, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	after, _ := policy.ParseAfterDeadline(string(p.AfterDeadline))
+	if p.Deadline, err = checkTime("deadline", p.Deadline); err != nil {
+		return nil, err
+	}
+	if p.PausedUntil, err = checkTime("paused_until", p.PausedUntil); err != nil {
+		return nil, err
+	}
+	stored := deadbolt.WorkgroupPolicy{
+		Required: p.Required, Deadline: p.Deadline, PausedUntil: p.PausedUntil, Paused: p.Paused,
+		AfterDeadline: string(after), UpdatedAt: s.clock.Now(),
+	}
+	if err := s.store.SetWorkgroupPolicy(ctx, w.ID, stored); err != nil {
+		return nil, err
+	}
+	detail := map[string]string{
+		"workgroup_id":   w.ID,
+		"name":           w.Name,
+		"required":       boolString(stored.Required),
+		"deadline":       timeString(stored.Deadline),
+		"paused_until":   timeString(stored.PausedUntil),
+		"paused":         boolString(stored.Paused),
+		"after_deadline": stored.AfterDeadline,
+	}
+	if !stored.Deadline.Equal(w.Policy.Deadline) {
+		detail["previous_deadline"] = timeString(w.Policy.Deadline)
+	}
+	s.audit.Record(ctx, deadbolt.EventAdminPolicyChanged, "", actorID(actor), actor.IP, detail)
+	w.Policy = stored
+	return w, nil
+}
+
+// Exempt exempts an employee (by id or login) from the two-factor
+// requirement until until: no two_factor_required banner and no setup
+// block meanwhile (the "contact support" path). An exemption replaces an
+// earlier one. until must be later than now and before the year 10000,
+// otherwise CodeInvalidInput; CodeNotFound for an unknown employee,
+// CodeForbidden for a non-administrator.
+func (s *Service) Exempt(ctx context.Context, actor accounts.Actor, user string, until time.Time) (*deadbolt.User, error) {
+	if err := check(actor); err != nil {
+		return nil, err
+	}
+	u, err := s.user(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	if until, err = checkTime("until", until); err != nil {
+		return nil, err
+	}
+	if !until.After(s.clock.Now()) {
+		return nil, invalid("until", "until must be in the future.")
+	}
+	if err := s.store.SetExemptUntil(ctx, u.ID, until); err != nil {
+		return nil, err
+	}
+	s.audit.Record(ctx, deadbolt.EventAdminExempted, u.ID, actorID(actor), actor.IP,
+		map[string]string{"until": timeString(until)})
+	u.ExemptUntil = until
+	return u, nil
+}
+
+// EndExemption ends an employee's exemption at once. Errors as for Exempt,
+// but for until.
+func (s *Service) EndExemption(ctx context.Context, actor accounts.Actor, user string) (*deadbolt.User, error) {
+	if err := check(actor); err != nil {
+		return nil, err
+	}
+	u, err := s.user(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.SetExemptUntil(ctx, u.ID, time.Time{}); err != nil {
+		return nil, err
+	}
+	s.audit.Record(ctx, deadbolt.EventAdminExemptionEnded, u.ID, actorID(actor), actor.IP, nil)
+	u.ExemptUntil = time.Time{}
+	return u, nil
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+func timeString(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
