@@ -48,25 +48,15 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 		return errUsage
 	}
 	verb, rest := args[1], args[2:]
-	// Positional LOGIN first, flags after (or before).
-	var positional []string
-	var flags []string
-	for _, a := range rest {
-		if strings.HasPrefix(a, "-") {
-			flags = append(flags, a)
-		} else if len(flags) > 0 && strings.HasPrefix(flags[len(flags)-1], "--name") && !strings.Contains(flags[len(flags)-1], "=") {
-			flags = append(flags, a)
-		} else {
-			positional = append(positional, a)
-		}
-	}
 	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	db := fs.String("database", "", "database (env DEADBOLT_DATABASE, default deadbolt.db)")
 	name := fs.String("name", "", "full name")
 	isAdmin := fs.Bool("admin", false, "make an administrator")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from standard input")
-	if err := fs.Parse(flags); err != nil {
+	// LOGIN may come before or after the flags.
+	positional, err := parseInterleaved(fs, rest)
+	if err != nil {
 		return errUsage
 	}
 	database := *db

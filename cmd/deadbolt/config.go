@@ -251,7 +251,15 @@ func serveConfig(v values, stderr io.Writer) (app.Config, string, error) {
 	c.Hash = password.DefaultParams
 	c.Hash.Memory, c.Hash.Time, c.Hash.Threads = uint32(mem), uint32(tm), uint8(th)
 	if err := c.Hash.Validate(); err != nil {
-		return c, "", settingError("hash-memory", err)
+		// Name the setting that is out of range.
+		culprit := "hash-memory"
+		switch {
+		case c.Hash.Time < 1:
+			culprit = "hash-time"
+		case c.Hash.Threads < 1:
+			culprit = "hash-threads"
+		}
+		return c, "", settingError(culprit, err)
 	}
 	conc, err := v.uint("hash-concurrency", 1024)
 	if err != nil {
@@ -264,10 +272,10 @@ func serveConfig(v values, stderr io.Writer) (app.Config, string, error) {
 	if c.SMS, err = smsSettings(v); err != nil {
 		return c, "", err
 	}
-	if c.MasterKey, err = masterKey(v, app.IsPostgres(c.Database)); err != nil {
+	if c.Logger, err = newLogger(v, stderr); err != nil {
 		return c, "", err
 	}
-	if c.Logger, err = newLogger(v, stderr); err != nil {
+	if c.MasterKey, err = masterKey(v, app.IsPostgres(c.Database)); err != nil {
 		return c, "", err
 	}
 	return c, listen, nil

@@ -37,6 +37,7 @@ import (
 	"deadbolt/internal/store/postgres"
 	"deadbolt/internal/store/sqlite"
 	"deadbolt/internal/web"
+	"deadbolt/internal/webpush"
 	"deadbolt/internal/workgroups"
 )
 
@@ -78,6 +79,8 @@ type App struct {
 	Accounts *accounts.Service
 	Devices  *device.Service
 	Pusher   *device.Pusher
+	// WebPush delivers push requests as Web Push notifications.
+	WebPush  *webpush.Sender
 	Notifier deadbolt.Notifier
 	Captcha  *captcha.Builtin
 	DevClock *deadbolt.DevClock
@@ -190,6 +193,16 @@ func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
 	}
 	a.Pusher = device.NewPusher(a.Devices, st, a.Notifier, pushCfg)
 	a.factors.Push, a.factors.Notifier = a.Pusher, a.Notifier
+	vapidPublic, vapidPrivate, err := webpush.Keys(ctx, st, box)
+	if err != nil {
+		return nil, err
+	}
+	a.WebPush, err = webpush.NewSender(st, webpush.Config{PublicKey: vapidPublic, PrivateKey: vapidPrivate,
+		Subscriber: webpush.Subscriber(c.PublicURL), AllowLoopback: c.Dev, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	a.Pusher.Deliver = a.WebPush.Deliver
 
 	pw, created, err := a.Accounts.Bootstrap(ctx, c.AdminPassword)
 	if err != nil {
@@ -220,6 +233,7 @@ func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
 		PublicURL:      c.PublicURL,
 		TrustedProxies: c.TrustedProxies,
 		Version:        c.Version,
+		VAPIDPublicKey: vapidPublic,
 	})
 	return a, nil
 }
@@ -275,7 +289,12 @@ func (a *App) sweep(ctx context.Context) {
 }
 
 // Close releases the store.
-func (a *App) Close() error { return a.Store.Close() }
+func (a *App) Close() error {
+	if a.WebPush != nil {
+		a.WebPush.Close() // deliveries in flight finish before the store closes
+	}
+	return a.Store.Close()
+}
 
 func publicURL(u *url.URL) string {
 	if u == nil {

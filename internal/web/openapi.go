@@ -72,7 +72,7 @@ var apiDocs = map[string]opDoc{
 	"POST /api/v1/admin/workgroups/{id}/members":             {Summary: "Add an employee (user_id: id or login); 201 when added, 200 when already a member.", Auth: "admin", Request: memberRequest{}, Status: 201},
 	"DELETE /api/v1/admin/workgroups/{id}/members/{user_id}": {Summary: "Remove an employee from a workgroup.", Auth: "admin"},
 	"PUT /api/v1/admin/workgroups/{id}/policy":               {Summary: "Replace the workgroup's two-factor policy: required, deadline and paused_until (RFC 3339 or null), paused (until turned on again), after_deadline banner|block. A later deadline extends it.", Auth: "admin", Request: policyRequest{}},
-	"POST /api/v1/admin/users/{id}/exempt":                   {Summary: "Exempt an employee from the two-factor requirement until an RFC 3339 time.", Auth: "admin", Request: exemptRequest{}},
+	"POST /api/v1/admin/users/{id}/exempt":                   {Summary: "Exempt an employee from the second factor until an RFC 3339 time: no requirement, no setup block, and sign-in with the password alone.", Auth: "admin", Request: exemptRequest{}},
 	"DELETE /api/v1/admin/users/{id}/exempt":                 {Summary: "End an employee's exemption.", Auth: "admin"},
 	"GET /api/v1/admin/users/{id}/workgroups":                {Summary: "The workgroups an employee is in, with their policies.", Auth: "admin"},
 
@@ -84,6 +84,9 @@ var apiDocs = map[string]opDoc{
 	"DELETE /api/v1/me/phone":               {Summary: "Unlink the employee's number (needs a fresh proof).", Auth: "session"},
 	"GET /api/v1/admin/phones/{e164}":       {Summary: "Which account holds a number (E.164, \"+\" may be URL-encoded): {\"user\":{\"id\",\"login\"}}; 404 when it is free.", Auth: "admin"},
 	"DELETE /api/v1/admin/users/{id}/phone": {Summary: "Free an employee's number.", Auth: "admin"},
+
+	// Web Push.
+	"GET /api/v1/device/vapid": {Summary: "Companion app: the server's VAPID public key (public_key: unpadded base64url uncompressed P-256 point), the applicationServerKey to subscribe to Web Push with. Public; 404 when Web Push is off."},
 }
 
 // openAPIDocument builds the OpenAPI 3 description of the API.

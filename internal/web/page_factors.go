@@ -77,6 +77,11 @@ func (s *server) pendingAuth(w http.ResponseWriter, r *http.Request) *signin.Aut
 }
 
 func (s *server) verifyPage(w http.ResponseWriter, r *http.Request, a *signin.Auth, method string, status int, errMsg string) {
+	s.verifyPageWith(w, r, a, method, status, errMsg, nil)
+}
+
+// verifyPageWith renders the second-factor page; more fills in extras.
+func (s *server) verifyPageWith(w http.ResponseWriter, r *http.Request, a *signin.Auth, method string, status int, errMsg string, more func(*pageData)) {
 	ctx := r.Context()
 	methods, err := s.Signin.Methods(ctx, a.User)
 	if err != nil {
@@ -120,6 +125,12 @@ func (s *server) verifyPage(w http.ResponseWriter, r *http.Request, a *signin.Au
 			}
 			d.Captcha = &captchaView{ID: c.ID, Image: "/api/v1/captcha/" + c.ID + "/image.png", Audio: "/api/v1/captcha/" + c.ID + "/audio.wav"}
 		}
+	}
+	if method == signin.MethodSMS && d.Method == signin.MethodSMS && a.User.Phone != "" && d.SentTo == "" {
+		d.PhoneMasked = phoneMask(a.User.Phone)
+	}
+	if more != nil {
+		more(d)
 	}
 	s.render(w, r, status, "verify", d)
 }

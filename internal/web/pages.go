@@ -32,7 +32,7 @@ func staticFiles() http.Handler {
 	})
 }
 
-var pageNames = []string{"login", "home", "security", "admin", "error", "verify", "setup", "codes", "reauth"}
+var pageNames = []string{"login", "home", "security", "admin", "error", "verify", "setup", "codes", "reauth", "phone"}
 
 func parsePages() *template.Template {
 	funcs := template.FuncMap{"initials": initials}
@@ -83,19 +83,23 @@ type pageData struct {
 	Events   []eventRow
 	Users    []*deadbolt.User
 	// Second factor.
-	Method    string
-	Methods   []methodLink
-	Captcha   *captchaView
-	Push      *pushView
-	PushNote  string
-	SentTo    string
-	Step      int
-	Offer     *offerView
-	Codes     []string
-	CodesFile template.URL
-	Next      string
-	TwoFactor *twoFactorView
-	Banners   []bannerView
+	Method  string
+	Methods []methodLink
+	Captcha *captchaView
+	Push    *pushView
+	// SMS.
+	ResendAfter int
+	PhoneInput  string
+	PhoneMasked string
+	PushNote    string
+	SentTo      string
+	Step        int
+	Offer       *offerView
+	Codes       []string
+	CodesFile   template.URL
+	Next        string
+	TwoFactor   *twoFactorView
+	Banners     []bannerView
 }
 
 type sessionRow struct {
@@ -137,6 +141,8 @@ var flashes = map[string]string{
 	"logged_out":       "You are signed out.",
 	"logged_out_all":   "You are signed out on all devices, and your trusted device was disconnected.",
 	"device_removed":   "Your trusted device was disconnected.",
+	"phone_linked":     "Your phone number is linked. It can receive sign-in codes.",
+	"phone_removed":    "Your phone number was removed.",
 }
 
 func flash(r *http.Request) string { return flashes[r.URL.Query().Get("msg")] }

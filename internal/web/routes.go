@@ -53,6 +53,9 @@ func (s *server) routes(mux router) {
 	mux.Handle("GET /api/v1/device/events", s.api(s.apiDeviceEvents))
 	mux.Handle("POST /api/v1/device/requests/{id}", s.api(s.apiDeviceDecide))
 
+	// Web Push: the VAPID key the companion app subscribes with.
+	mux.Handle("GET /api/v1/device/vapid", s.api(s.apiVAPIDKey))
+
 	// Administration.
 	mux.Handle("GET /api/v1/admin/users", s.authed(needAdmin, s.apiListUsers))
 	mux.Handle("POST /api/v1/admin/users", s.authed(needAdmin, s.apiCreateUser))
@@ -118,6 +121,7 @@ func (s *server) routes(mux router) {
 	mux.HandleFunc("GET /login/verify", s.pageVerify)
 	mux.HandleFunc("POST /login/verify", s.pageVerifySubmit)
 	mux.HandleFunc("POST /login/verify/push", s.pagePushCheck)
+	mux.HandleFunc("POST /login/verify/sms", s.pageSendLoginSMS)
 	mux.HandleFunc("POST /login/verify/push/new", s.pagePushNew)
 	mux.HandleFunc("POST /logout", s.pageLogout)
 	mux.HandleFunc("POST /logout/all", s.pageLogoutAll)
@@ -130,6 +134,10 @@ func (s *server) routes(mux router) {
 	mux.HandleFunc("POST /security/2fa/confirm", s.pageSetupConfirm)
 	mux.HandleFunc("POST /security/2fa/device/remove", s.pageRemoveDevice)
 	mux.HandleFunc("POST /security/recovery-codes", s.pageRecoveryCodes)
+	mux.HandleFunc("GET /security/phone", s.pagePhone)
+	mux.HandleFunc("POST /security/phone", s.pagePhoneSubmit)
+	mux.HandleFunc("POST /security/phone/confirm", s.pagePhoneConfirm)
+	mux.HandleFunc("POST /security/phone/remove", s.pagePhoneRemove)
 	mux.HandleFunc("GET /admin", s.pageAdmin)
 	mux.HandleFunc("POST /admin/users", s.pageAdminCreateUser)
 	mux.HandleFunc("POST /admin/users/{id}/deactivate", s.pageAdminSetActive(false))

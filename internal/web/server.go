@@ -58,6 +58,9 @@ type Deps struct {
 	TrustedProxies []netip.Prefix
 	// Version is printed on pages and in /healthz.
 	Version string
+	// VAPIDPublicKey is the Web Push applicationServerKey (unpadded
+	// base64url); empty makes GET /api/v1/device/vapid answer 404.
+	VAPIDPublicKey string
 }
 
 // DevMessage is one SMS in the development outbox.

@@ -357,12 +357,13 @@ func (s *Service) SetPolicy(ctx context.Context, actor accounts.Actor, idOrName 
 	return w, nil
 }
 
-// Exempt exempts an employee (by id or login) from the two-factor
-// requirement until until: no two_factor_required banner and no setup
-// block meanwhile (the "contact support" path). An exemption replaces an
-// earlier one. until must be later than now and before the year 10000,
-// otherwise CodeInvalidInput; CodeNotFound for an unknown employee,
-// CodeForbidden for a non-administrator.
+// Exempt exempts an employee (by id or login) from the second factor until
+// until (the "contact support" path): no two_factor_required banner and no
+// setup block meanwhile, and the sign-in service lets an employee who has
+// two-factor authentication on sign in with the password alone until then.
+// An exemption replaces an earlier one. until must be later than now and
+// before the year 10000, otherwise CodeInvalidInput; CodeNotFound for an
+// unknown employee, CodeForbidden for a non-administrator.
 func (s *Service) Exempt(ctx context.Context, actor accounts.Actor, user string, until time.Time) (*deadbolt.User, error) {
 	if err := check(actor); err != nil {
 		return nil, err

@@ -229,10 +229,21 @@ async function pair(token) {
       return pairFailed(e);
     }
   }
+  // The TOTP secret is kept only inside a non-extractable HMAC key, so no
+  // script can read it back.
+  const t = answer.totp || {};
+  let totpKey;
+  try {
+    totpKey = await importSecret(base32Decode(t.secret || ""), t.algorithm || "SHA1");
+  } catch {
+    setStatus("pair-status", "error", "The server sent a verification code setting this app does not support.");
+    show("welcome");
+    return;
+  }
   const device = {
     device_id: answer.device_id,
     device_token: answer.device_token,
-    totp: answer.totp,
+    totp: { key: totpKey, algorithm: t.algorithm || "SHA1", digits: t.digits || 6, period: t.period || 30 },
     account: answer.account,
     keys,
     push: Boolean(body.webpush),
@@ -265,12 +276,7 @@ function renderAccount(account) {
 async function startMain(device) {
   state.device = device;
   renderAccount(device.account);
-  try {
-    const t = device.totp || {};
-    state.totpKey = await importSecret(base32Decode(t.secret || ""), t.algorithm || "SHA1");
-  } catch {
-    state.totpKey = null;
-  }
+  state.totpKey = (device.totp && device.totp.key) || null;
   $("#pairing-hint").hidden = true;
   show("main");
   state.lastStep = null;

@@ -1,3 +1,22 @@
+// Counts down the wait before another SMS code may be asked for.
+(function () {
+  var note = document.getElementById("resend-note");
+  if (!note) { return; }
+  var left = parseInt(note.getAttribute("data-seconds"), 10) || 0;
+  var button = document.getElementById("send-sms");
+  if (button && left > 0) { button.disabled = true; }
+  var timer = setInterval(function () {
+    left--;
+    if (left <= 0) {
+      clearInterval(timer);
+      note.textContent = "You can ask for a new code now.";
+      if (button) { button.disabled = false; }
+      return;
+    }
+    note.textContent = "You can ask for a new code in " + left + " seconds.";
+  }, 1000);
+})();
+
 // Waits for the push approval without reloading: a long poll that the
 // server answers as soon as the phone decides.
 (function () {
