@@ -36,6 +36,15 @@ type Service struct {
 	audit  *audit.Log
 	clock  deadbolt.Clock
 	unlock Unlocker
+	// OnDisconnect, if set, is called after an action disconnected the
+	// employee's devices (deactivation, password reset, 2FA reset).
+	OnDisconnect func(ctx context.Context, userID string)
+}
+
+func (s *Service) disconnected(ctx context.Context, userID string) {
+	if s.OnDisconnect != nil {
+		s.OnDisconnect(ctx, userID)
+	}
 }
 
 // New returns an account service. unlock may be nil when second factors
@@ -61,6 +70,7 @@ func (s *Service) ResetTwoFactor(ctx context.Context, actor Actor, idOrLogin str
 		}
 	}
 	s.audit.Record(ctx, deadbolt.EventAdminTwoFactorReset, u.ID, actor.id(), actor.IP, nil)
+	s.disconnected(ctx, u.ID)
 	return nil
 }
 
@@ -214,6 +224,9 @@ func (s *Service) SetActive(ctx context.Context, actor Actor, idOrLogin string, 
 		typ = deadbolt.EventAdminUserActivated
 	}
 	s.audit.Record(ctx, typ, u.ID, actor.id(), actor.IP, nil)
+	if !active {
+		s.disconnected(ctx, u.ID)
+	}
 	u.Active = active
 	return u, nil
 }
@@ -239,6 +252,7 @@ func (s *Service) ResetPassword(ctx context.Context, actor Actor, idOrLogin, pw 
 	s.audit.Record(ctx, deadbolt.EventAdminPasswordReset, u.ID, actor.id(), actor.IP, nil)
 	if disconnected {
 		s.audit.Record(ctx, deadbolt.EventDeviceDisconnect, u.ID, actor.id(), actor.IP, map[string]string{"reason": "password_reset"})
+		s.disconnected(ctx, u.ID)
 	}
 	return nil
 }

@@ -203,6 +203,13 @@ func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
 		return nil, err
 	}
 	a.Pusher.Deliver = a.WebPush.Deliver
+	a.Devices.Notifier = a.Notifier
+	a.factors.OnDisconnect = a.Devices.WakeDevices
+	a.Accounts.OnDisconnect = a.Devices.WakeDevices
+	a.Devices.ValidateWebPush = func(sub string) error {
+		_, err := webpush.ParseSubscription(sub, c.Dev)
+		return err
+	}
 
 	pw, created, err := a.Accounts.Bootstrap(ctx, c.AdminPassword)
 	if err != nil {

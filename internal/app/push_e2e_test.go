@@ -272,3 +272,45 @@ func TestPushAcrossNodes(t *testing.T) {
 		t.Fatal("node A not woken by node B's approval")
 	}
 }
+
+// TestDisconnectionWakesDevice: an open app's long poll learns at once
+// that "log out of all devices" disconnected it.
+func TestDisconnectionWakesDevice(t *testing.T) {
+	deadbolttest.ForEachStore(t, func(t *testing.T, store deadbolttest.Store) {
+		s := deadbolttest.StartServer(t, deadbolttest.Options{Store: store})
+		admin := s.AdminToken(t)
+		s.CreateUser(t, admin, "erin", "erin-password")
+		tok, _ := s.Login(t, "erin", "erin-password")
+		dev := pairCLI(t, s, tok)
+		polled := make(chan *deadbolttest.Response, 1)
+		go func() { polled <- s.Do(t, "GET", "/api/v1/device/requests?wait=25", dev.DeviceToken, nil) }()
+		time.Sleep(100 * time.Millisecond)
+		if r := s.Do(t, "POST", "/api/v1/logout/all", tok, nil); r.Status != http.StatusOK {
+			t.Fatalf("logout all: %d", r.Status)
+		}
+		select {
+		case r := <-polled:
+			if r.Status != http.StatusUnauthorized || r.ErrorCode() != "device_disconnected" {
+				t.Errorf("long poll after logout-all: %d %s", r.Status, r.Body)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the waiting device was not told of its disconnection")
+		}
+	})
+}
+
+func TestDeviceWebPushUpdate(t *testing.T) {
+	s := deadbolttest.StartServer(t, deadbolttest.Options{})
+	admin := s.AdminToken(t)
+	dev := pairCLI(t, s, admin)
+	bad := map[string]any{"webpush": map[string]any{"endpoint": "ftp://example.com/x", "keys": map[string]string{"p256dh": "x", "auth": "y"}}}
+	if r := s.Do(t, "PUT", "/api/v1/device/webpush", dev.DeviceToken, bad); r.Status != http.StatusBadRequest {
+		t.Errorf("bad subscription: %d %s", r.Status, r.Body)
+	}
+	if r := s.Do(t, "PUT", "/api/v1/device/webpush", dev.DeviceToken, map[string]any{"webpush": nil}); r.Status != http.StatusOK || r.JSON(t)["subscribed"] != false {
+		t.Errorf("remove subscription: %d %s", r.Status, r.Body)
+	}
+	if r := s.Do(t, "PUT", "/api/v1/device/webpush", "", map[string]any{"webpush": nil}); r.Status != http.StatusUnauthorized {
+		t.Errorf("without a device token: %d", r.Status)
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"image"
+	"image/draw"
 	"image/png"
 	"strings"
 	"time"
@@ -33,6 +35,7 @@ import (
 type Store interface {
 	deadbolt.UserStore
 	deadbolt.FactorStore
+	SetDeviceWebPush(ctx context.Context, deviceID, subscription string) error
 }
 
 // Service pairs and authenticates devices. It is safe for concurrent use.
@@ -44,6 +47,13 @@ type Service struct {
 	publicURL  string
 	pairingTTL time.Duration
 	issuer     string
+
+	// ValidateWebPush, if set, checks a PushSubscription before it is
+	// kept (CodeInvalidInput when it is unusable).
+	ValidateWebPush func(subscription string) error
+	// Notifier, if set, wakes the employee's open companion apps when
+	// their device is disconnected.
+	Notifier deadbolt.Notifier
 }
 
 // New returns a device service. publicURL is the server's public address
@@ -98,17 +108,30 @@ func (s *Service) StartPairing(ctx context.Context, u *deadbolt.User) (*Offer, e
 	return o, nil
 }
 
-// QRCode renders text as a PNG QR code of size×size pixels.
+// QRCode renders text as a PNG QR code of size×size pixels, with the
+// white quiet zone around it that scanners need.
 func QRCode(text string, size int) ([]byte, error) {
 	code, err := qr.Encode(text, qr.M, qr.Auto)
 	if err != nil {
 		return nil, err
 	}
-	if code, err = barcode.Scale(code, size, size); err != nil {
+	modules := code.Bounds().Dx()
+	quiet := 4 // modules of white border, as the QR standard asks
+	px := size / (modules + 2*quiet)
+	if px < 1 {
+		px = 1
+	}
+	inner := px * modules
+	if code, err = barcode.Scale(code, inner, inner); err != nil {
 		return nil, err
 	}
+	full := inner + 2*quiet*px
+	img := image.NewGray(image.Rect(0, 0, full, full))
+	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	off := quiet * px
+	draw.Draw(img, image.Rect(off, off, off+inner, off+inner), code, image.Point{}, draw.Src)
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, code); err != nil {
+	if err := png.Encode(&buf, img); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
@@ -177,8 +200,8 @@ func (s *Service) Pair(ctx context.Context, r PairRequest, ip string) (*Paired, 
 	if err != nil {
 		return nil, err
 	}
-	if len(r.WebPush) > 4096 {
-		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "webpush is too large.")
+	if err := s.checkWebPush(r.WebPush); err != nil {
+		return nil, err
 	}
 	now := s.clock.Now()
 	p, err := s.store.ConsumePairing(ctx, h, now)
@@ -272,7 +295,38 @@ func (s *Service) Remove(ctx context.Context, u *deadbolt.User, ip string) error
 		return deadbolt.Errorf(deadbolt.CodeNotFound, "You have no trusted device.")
 	}
 	s.audit.Record(ctx, deadbolt.EventDeviceRemoved, u.ID, "", ip, nil)
+	s.WakeDevices(ctx, u.ID)
 	return nil
+}
+
+// WakeDevices wakes the employee's open companion apps so that they
+// re-check their connection (after a disconnection).
+func (s *Service) WakeDevices(ctx context.Context, userID string) {
+	if s.Notifier != nil {
+		s.Notifier.Publish(ctx, DeviceTopic(userID))
+	}
+}
+
+func (s *Service) checkWebPush(sub string) error {
+	if sub == "" {
+		return nil
+	}
+	if len(sub) > 4096 {
+		return deadbolt.Errorf(deadbolt.CodeInvalidInput, "webpush is too large.")
+	}
+	if s.ValidateWebPush != nil {
+		return s.ValidateWebPush(sub)
+	}
+	return nil
+}
+
+// SetWebPush replaces the device's Web Push subscription ("" removes it),
+// for apps that subscribe after pairing.
+func (s *Service) SetWebPush(ctx context.Context, d *deadbolt.Device, sub string) error {
+	if err := s.checkWebPush(sub); err != nil {
+		return err
+	}
+	return s.store.SetDeviceWebPush(ctx, d.ID, sub)
 }
 
 // Authenticate returns the connected device behind a device token and its

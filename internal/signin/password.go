@@ -39,6 +39,7 @@ func (s *Service) ChangePassword(ctx context.Context, a *Auth, current, next str
 	s.audit.Record(ctx, deadbolt.EventPasswordChanged, a.User.ID, "", c.IP, nil)
 	if disconnected {
 		s.audit.Record(ctx, deadbolt.EventDeviceDisconnect, a.User.ID, "", c.IP, map[string]string{"reason": "password_changed"})
+		s.deviceDisconnected(ctx, a.User.ID)
 	}
 	return nil
 }

@@ -107,6 +107,7 @@ func (s *Service) LogoutAll(ctx context.Context, a *Auth, c Client) error {
 	s.audit.Record(ctx, deadbolt.EventLogoutAll, a.User.ID, "", c.IP, nil)
 	if disconnected {
 		s.audit.Record(ctx, deadbolt.EventDeviceDisconnect, a.User.ID, "", c.IP, map[string]string{"reason": "logout_all"})
+		s.deviceDisconnected(ctx, a.User.ID)
 	}
 	return nil
 }
@@ -127,4 +128,11 @@ func (s *Service) EndSession(ctx context.Context, a *Auth, id string, c Client) 
 	}
 	s.audit.Record(ctx, deadbolt.EventSessionEnded, a.User.ID, "", c.IP, map[string]string{"session_id": id})
 	return nil
+}
+
+// deviceDisconnected tells open companion apps their device is gone.
+func (s *Service) deviceDisconnected(ctx context.Context, userID string) {
+	if s.factors != nil && s.factors.OnDisconnect != nil {
+		s.factors.OnDisconnect(ctx, userID)
+	}
 }

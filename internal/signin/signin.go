@@ -107,6 +107,9 @@ type Factors struct {
 	Push PushSender
 	// Notifier wakes sign-ins waiting for a push decision.
 	Notifier deadbolt.Notifier
+	// OnDisconnect, if set, is called after the employee's trusted device
+	// was disconnected (so open companion apps learn it at once).
+	OnDisconnect func(ctx context.Context, userID string)
 	// Setup tells whether a password sign-in must lead straight to
 	// two-factor setup; nil never does.
 	Setup SetupPolicy

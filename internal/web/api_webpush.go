@@ -16,3 +16,29 @@ func (s *server) apiVAPIDKey(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"public_key": s.VAPIDPublicKey})
 	return nil
 }
+
+// apiDeviceSetWebPush replaces the device's Web Push subscription after
+// pairing (a PushSubscription object), or removes it (null).
+func (s *server) apiDeviceSetWebPush(w http.ResponseWriter, r *http.Request) error {
+	d, _, err := s.deviceAuth(r)
+	if err != nil {
+		return err
+	}
+	var req webPushRequest
+	if err := decodeJSON(w, r, &req, false); err != nil {
+		return err
+	}
+	sub := ""
+	if req.WebPush != nil {
+		sub = string(req.WebPush.raw)
+	}
+	if err := s.Devices.SetWebPush(r.Context(), d, sub); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "subscribed": sub != ""})
+	return nil
+}
+
+type webPushRequest struct {
+	WebPush *rawJSONObj `json:"webpush"`
+}

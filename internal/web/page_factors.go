@@ -36,7 +36,11 @@ type pushView struct {
 	Number int
 }
 
-type offerView struct{ ID, URL, QR, Expires string }
+type offerView struct {
+	ID, URL, Expires string
+	// QR is a data: URL of our own PNG, safe to put in src.
+	QR template.URL
+}
 
 type twoFactorView struct {
 	Enabled      bool
@@ -201,7 +205,7 @@ func (s *server) pageSetup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "setup", &pageData{Title: "Two-factor setup", User: a.User, Step: 1, Error: flashError(r),
-		Offer: &offerView{ID: o.ID, URL: o.URL, QR: pngDataURL(o.QRPNG), Expires: fmtTime(o.ExpiresAt)}})
+		Offer: &offerView{ID: o.ID, URL: o.URL, QR: template.URL(pngDataURL(o.QRPNG)), Expires: fmtTime(o.ExpiresAt)}})
 }
 
 // flashError maps an error key of a redirect to fixed words.
@@ -367,15 +371,30 @@ func bannerViews(list []policy.Banner) []bannerView {
 
 // bannersFor lists the banners to show the employee now.
 func (s *server) bannersFor(r *http.Request, a *signin.Auth, tf *twoFactorView) ([]policy.Banner, error) {
-	state := policy.State{
-		TwoFactorEnabled:     a.User.TwoFactorEnabled(),
-		TwoFactorSince:       a.User.TwoFactorSince,
-		LastConfirmedAt:      a.User.LastConfirmedAt,
-		DeviceDisconnectedAt: a.User.DeviceDisconnectedAt,
-		RecoveryCodesLeft:    tf.CodesLeft,
-		ExemptUntil:          a.User.ExemptUntil,
+	st, err := s.policyStatus(r.Context(), a.User)
+	if err != nil {
+		return nil, err
 	}
-	return policy.Banners(state, policy.Settings{}, s.Clock.Now()), nil
+	return st.Banners, nil
+}
+
+// pageBannerAction closes, postpones or confirms a banner from the home
+// page.
+func (s *server) pageBannerAction(w http.ResponseWriter, r *http.Request) {
+	a := s.pageAuth(w, r)
+	if a == nil {
+		return
+	}
+	svc, err := s.workgroupsService()
+	if err == nil {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		_, _, err = svc.Act(r.Context(), a.User, r.PathValue("kind"), r.PostFormValue("action"), s.clientIP(r))
+	}
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 // pagePushCheck is the no-JavaScript "I approved it" button.

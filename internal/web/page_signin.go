@@ -36,6 +36,8 @@ func (s *server) pageLoginSubmit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		http.Redirect(w, r, "/login/verify", http.StatusSeeOther)
+	case signin.StateSetupRequired:
+		http.Redirect(w, r, "/security/2fa/setup", http.StatusSeeOther)
 	default:
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	}

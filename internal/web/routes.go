@@ -55,6 +55,7 @@ func (s *server) routes(mux router) {
 
 	// Web Push: the VAPID key the companion app subscribes with.
 	mux.Handle("GET /api/v1/device/vapid", s.api(s.apiVAPIDKey))
+	mux.Handle("PUT /api/v1/device/webpush", s.api(s.apiDeviceSetWebPush))
 
 	// Administration.
 	mux.Handle("GET /api/v1/admin/users", s.authed(needAdmin, s.apiListUsers))
@@ -125,6 +126,7 @@ func (s *server) routes(mux router) {
 	mux.HandleFunc("POST /login/verify/push/new", s.pagePushNew)
 	mux.HandleFunc("POST /logout", s.pageLogout)
 	mux.HandleFunc("POST /logout/all", s.pageLogoutAll)
+	mux.HandleFunc("POST /banners/{kind}", s.pageBannerAction)
 	mux.HandleFunc("GET /security", s.pageSecurity)
 	mux.HandleFunc("POST /security/password", s.pagePasswordSubmit)
 	mux.HandleFunc("POST /security/sessions/{id}/end", s.pageEndSession)

@@ -1,7 +1,8 @@
 // The device's state in IndexedDB: one record holding the device id and
-// token, the TOTP parameters, the account, and the device's ECDSA key pair
-// (CryptoKey objects are stored as they are; the private key was created
-// non-extractable and stays so).
+// token, the account, the TOTP parameters with the secret as an HMAC key,
+// and the device's ECDSA key pair. CryptoKey objects are stored as they
+// are; the TOTP key and the private key were created non-extractable and
+// stay so.
 
 const DB_NAME = "deadbolt";
 const STORE = "device";

@@ -24,8 +24,8 @@ export function base32Decode(text) {
   return new Uint8Array(out);
 }
 
-// importSecret turns the raw secret into an HMAC key for the algorithm
-// ("SHA1", "SHA256" or "SHA512").
+// importSecret turns the raw secret into a non-extractable HMAC key for the
+// algorithm ("SHA1", "SHA256" or "SHA512").
 export function importSecret(secret, algorithm = "SHA1") {
   const hash = { SHA1: "SHA-1", SHA256: "SHA-256", SHA512: "SHA-512" }[algorithm.toUpperCase()];
   if (!hash) {

@@ -1,6 +1,13 @@
 package device
 
-import "testing"
+import (
+	"bytes"
+	"image/png"
+	"testing"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+)
 
 func TestParseUserAgent(t *testing.T) {
 	tests := []struct{ ua, browser, os string }{
@@ -18,5 +25,25 @@ func TestParseUserAgent(t *testing.T) {
 		if b != tc.browser || o != tc.os {
 			t.Errorf("ParseUserAgent(%q) = %q, %q; want %q, %q", tc.ua, b, o, tc.browser, tc.os)
 		}
+	}
+}
+
+func TestQRCodeDecodes(t *testing.T) {
+	const text = "http://127.0.0.1:8080/app/pair#abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+	b, err := QRCode(text, 320)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	if err != nil || res.GetText() != text {
+		t.Fatalf("QRCode round trip = %v, %v; want %q", res, err, text)
 	}
 }
