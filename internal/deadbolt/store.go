@@ -109,6 +109,7 @@ type Store interface {
 	WorkgroupStore
 	PhoneStore
 	PushStore
+	OverviewStore
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store.

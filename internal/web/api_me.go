@@ -23,15 +23,11 @@ func userJSON(u *deadbolt.User) map[string]any {
 // a session limited to setup it answers too, so the setup page can show
 // what is required and by when.
 func (s *server) apiMe(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
-	ctx := r.Context()
-	d, err := s.Devices.Trusted(ctx, a.User)
+	st, err := s.policyStatus(r.Context(), a.User)
 	if err != nil {
 		return err
 	}
-	st, err := s.policyStatus(ctx, a.User)
-	if err != nil {
-		return err
-	}
+	d := st.Device
 	var phone any
 	if a.User.Phone != "" {
 		phone = phoneMask(a.User.Phone)

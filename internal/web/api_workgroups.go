@@ -345,7 +345,11 @@ func (s *server) policyStatus(ctx context.Context, u *deadbolt.User) (workgroups
 		LastConfirmedAt: u.LastConfirmedAt, DeviceDisconnectedAt: u.DeviceDisconnectedAt,
 		RecoveryCodesLeft: left, ExemptUntil: u.ExemptUntil,
 	}
-	return workgroups.Status{Now: now, State: st, Banners: policy.Banners(st, policy.Settings{}, now)}, nil
+	d, err := s.Devices.Trusted(ctx, u)
+	if err != nil {
+		return workgroups.Status{}, err
+	}
+	return workgroups.Status{Now: now, State: st, Banners: policy.Banners(st, policy.Settings{}, now), Device: d}, nil
 }
 
 // bannersJSON renders banners for the API. A two_factor_required banner

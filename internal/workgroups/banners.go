@@ -26,6 +26,9 @@ type Status struct {
 	SetupRequired bool
 	// Banners are the banners to show now.
 	Banners []policy.Banner
+	// Device is the employee's trusted device, nil if none (read with the
+	// rest, for pages that show it).
+	Device *deadbolt.Device
 }
 
 // policies loads the policies of the employee's workgroups.
@@ -47,26 +50,28 @@ func (s *Service) policies(ctx context.Context, userID string) ([]policy.Policy,
 // banners u closed. u should be freshly read (the session's employee is).
 // It returns store errors only.
 func (s *Service) State(ctx context.Context, u *deadbolt.User, now time.Time) (policy.State, error) {
-	ps, err := s.policies(ctx, u.ID)
+	st, _, err := s.state(ctx, u, now)
+	return st, err
+}
+
+// state is State plus the trusted device, read in the same statement.
+func (s *Service) state(ctx context.Context, u *deadbolt.User, now time.Time) (policy.State, *deadbolt.Device, error) {
+	o, err := s.store.FactorOverview(ctx, u.ID)
 	if err != nil {
-		return policy.State{}, err
+		return policy.State{}, nil, err
 	}
-	left, err := s.store.CountRecoveryCodes(ctx, u.ID)
-	if err != nil {
-		return policy.State{}, err
-	}
-	stored, err := s.store.BannerDismissals(ctx, u.ID)
-	if err != nil {
-		return policy.State{}, err
+	ps := make([]policy.Policy, 0, len(o.Policies))
+	for _, p := range o.Policies {
+		ps = append(ps, PolicyOf(p))
 	}
 	var dismissed map[policy.BannerKind]time.Time
-	for kind, at := range stored {
+	for kind, at := range o.Dismissals {
 		k, err := policy.ParseBannerKind(kind)
 		if err != nil {
 			continue // a kind no longer shown
 		}
 		if dismissed == nil {
-			dismissed = make(map[policy.BannerKind]time.Time, len(stored))
+			dismissed = make(map[policy.BannerKind]time.Time, len(o.Dismissals))
 		}
 		dismissed[k] = at
 	}
@@ -77,9 +82,9 @@ func (s *Service) State(ctx context.Context, u *deadbolt.User, now time.Time) (p
 		TwoFactorSince:       u.TwoFactorSince,
 		LastConfirmedAt:      u.LastConfirmedAt,
 		DeviceDisconnectedAt: u.DeviceDisconnectedAt,
-		RecoveryCodesLeft:    left,
+		RecoveryCodesLeft:    o.RecoveryCodesLeft,
 		Dismissed:            dismissed,
-	}, nil
+	}, o.Device, nil
 }
 
 // status derives a Status from a state.
@@ -100,11 +105,13 @@ func (s *Service) status(st policy.State, now time.Time) Status {
 // included. It returns store errors only.
 func (s *Service) Status(ctx context.Context, u *deadbolt.User) (Status, error) {
 	now := s.clock.Now()
-	st, err := s.State(ctx, u, now)
+	st, d, err := s.state(ctx, u, now)
 	if err != nil {
 		return Status{}, err
 	}
-	return s.status(st, now), nil
+	out := s.status(st, now)
+	out.Device = d
+	return out, nil
 }
 
 // Act records u's action on a banner (kind and action as sent by the page

@@ -28,6 +28,7 @@ type Store interface {
 	deadbolt.UserStore
 	deadbolt.FactorStore
 	deadbolt.WorkgroupStore
+	deadbolt.OverviewStore
 }
 
 // Service manages workgroups and answers policy questions. It is safe for

@@ -62,7 +62,8 @@ func (s *Store) Events(ctx context.Context, f deadbolt.EventFilter) ([]*deadbolt
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	q += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", limit)
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, limit)
 	rows, err := s.rdb.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: events: %w", err)

@@ -32,8 +32,8 @@ var migrations embed.FS
 // concurrent use.
 type Store struct {
 	path string
-	rdb  *sql.DB // readers
-	wdb  *sql.DB // the single writer
+	rdb  *db // readers
+	wdb  *db // the single writer
 
 	sessionByToken *sql.Stmt
 }
@@ -90,7 +90,7 @@ func Open(ctx context.Context, path string, migrate bool) (*Store, error) {
 	rdb.SetMaxOpenConns(n)
 	rdb.SetMaxIdleConns(n)
 	rdb.SetConnMaxLifetime(0)
-	s := &Store{path: path, rdb: rdb, wdb: wdb}
+	s := &Store{path: path, rdb: newDB(rdb), wdb: newDB(wdb)}
 	if s.sessionByToken, err = rdb.PrepareContext(ctx, sessionByTokenSQL); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: prepare: %w", err)

@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 	tests = append(tests, factorTests...)
 	tests = append(tests, workgroupTests...)
 	tests = append(tests, smsTests...)
+	tests = append(tests, overviewTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
