@@ -110,6 +110,7 @@ type Store interface {
 	PhoneStore
 	PushStore
 	OverviewStore
+	CompletionStore
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store.

@@ -67,17 +67,18 @@ func (s *Service) SecondFactor(ctx context.Context, a *Auth, method, code string
 	if a.Session.State != deadbolt.SessionPending {
 		return nil, deadbolt.Errorf(deadbolt.CodeBadRequest, "This session is not waiting for a second factor.")
 	}
-	if err := s.proveFactor(ctx, a.User, smsFor{sessionID: a.Session.ID}, method, code, cap, c); err != nil {
+	p, err := s.proveFactor(ctx, a.User, smsFor{sessionID: a.Session.ID}, method, code, cap, c)
+	if err != nil {
 		return nil, err
 	}
 	sess, tok, h := s.newSession(a.User, deadbolt.SessionFull, method, c)
-	if err := s.store.ReplaceSession(ctx, a.Session.ID, sess, h); err != nil {
-		if deadbolt.IsCode(err, deadbolt.CodeNotFound) {
-			return nil, unauthorized()
-		}
+	comp := p.completion(a.User, s.clock.Now())
+	comp.OldSessionID, comp.NewSession, comp.TokenHash = a.Session.ID, sess, h
+	comp.Event = &deadbolt.Event{Type: deadbolt.EventSignIn, At: comp.Now, UserID: a.User.ID, IP: c.IP,
+		Detail: map[string]string{"method": method}}
+	if err := s.complete(ctx, a.User, method, comp, c); err != nil {
 		return nil, err
 	}
-	s.audit.Record(ctx, deadbolt.EventSignIn, a.User.ID, "", c.IP, map[string]string{"method": method})
 	return &Result{State: StateAuthenticated, Token: tok, Session: sess, User: a.User}, nil
 }
 
@@ -87,14 +88,43 @@ func (s *Service) ReauthCode(ctx context.Context, a *Auth, method, code string, 
 	if err := RequireFull(a); err != nil && a.Session.State != deadbolt.SessionSetup {
 		return err
 	}
-	if err := s.proveFactor(ctx, a.User, smsFor{sessionID: a.Session.ID, reauth: true}, method, code, cap, c); err != nil {
+	p, err := s.proveFactor(ctx, a.User, smsFor{sessionID: a.Session.ID, reauth: true}, method, code, cap, c)
+	if err != nil {
 		return err
 	}
-	if err := s.store.SetSessionAuth(ctx, a.Session.ID, s.clock.Now()); err != nil {
+	comp := p.completion(a.User, s.clock.Now())
+	comp.AuthSessionID, comp.AuthAt = a.Session.ID, comp.Now
+	comp.Event = &deadbolt.Event{Type: deadbolt.EventReauth, At: comp.Now, UserID: a.User.ID, IP: c.IP,
+		Detail: map[string]string{"method": method}}
+	return s.complete(ctx, a.User, method, comp, c)
+}
+
+// complete commits a proven second factor in one transaction; a proof
+// used up meanwhile (a replayed code, a lost race) counts as a failure.
+func (s *Service) complete(ctx context.Context, u *deadbolt.User, method string, comp *deadbolt.Completion, c Client) error {
+	ok, err := s.store.CompleteSecondFactor(ctx, comp)
+	if deadbolt.IsCode(err, deadbolt.CodeNotFound) {
+		return unauthorized()
+	}
+	if err != nil {
 		return err
 	}
-	s.audit.Record(ctx, deadbolt.EventReauth, a.User.ID, "", c.IP, map[string]string{"method": method})
+	if !ok {
+		return s.factorFailed(ctx, u, method, c)
+	}
 	return nil
+}
+
+// proof is a checked second-factor code, not yet used up: the completion
+// consumes it in the same transaction that opens the session.
+type proof struct {
+	recoveryHash []byte
+	totpStep     int64
+	reset        []string // counters a success clears
+}
+
+func (p *proof) completion(u *deadbolt.User, now time.Time) *deadbolt.Completion {
+	return &deadbolt.Completion{UserID: u.ID, RecoveryHash: p.recoveryHash, TOTPStep: p.totpStep, Now: now, ResetCounters: p.reset}
 }
 
 // smsFor names the session an SMS code must have been sent for: a pending
@@ -104,32 +134,37 @@ type smsFor struct {
 	reauth    bool
 }
 
-// proveFactor checks one second-factor code with every limit.
-func (s *Service) proveFactor(ctx context.Context, u *deadbolt.User, target smsFor, method, code string, cap *CaptchaAnswer, c Client) error {
+// proveFactor checks one second-factor code with every limit and returns
+// the proof to consume. SMS codes are used up here, by the SMS service.
+func (s *Service) proveFactor(ctx context.Context, u *deadbolt.User, target smsFor, method, code string, cap *CaptchaAnswer, c Client) (*proof, error) {
 	now := s.clock.Now()
 	fails, err := s.store.Counter(ctx, failureKey(u.ID))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if fails.N >= int64(s.cfg.SecondFactorLockAt) {
-		return deadbolt.Errorf(deadbolt.CodeLocked, "Your second factor is locked after too many failed attempts. Contact your administrator.")
+		return nil, deadbolt.Errorf(deadbolt.CodeLocked, "Your second factor is locked after too many failed attempts. Contact your administrator.")
 	}
 	if wait := s.secondFactorDelay(fails.N); wait > 0 {
 		if until := fails.Last.Add(wait); now.Before(until) {
-			return deadbolt.RateLimited(until.Sub(now), "Too many wrong codes. Wait before trying again.")
+			return nil, deadbolt.RateLimited(until.Sub(now), "Too many wrong codes. Wait before trying again.")
 		}
 	}
 	methods, err := s.Methods(ctx, u)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !contains(methods, method) {
-		return deadbolt.Errorf(deadbolt.CodeInvalidInput, "That sign-in method is not available for your account.")
+		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "That sign-in method is not available for your account.")
+	}
+	p := &proof{}
+	if fails.N > 0 {
+		p.reset = append(p.reset, failureKey(u.ID))
 	}
 	var ok bool
 	switch method {
 	case MethodTOTP:
-		ok, err = s.checkTOTP(ctx, u, code, now)
+		p.totpStep, ok, err = s.checkTOTP(ctx, u, code, now)
 	case MethodSMS:
 		if target.reauth {
 			ok, err = s.factors.SMS.VerifyReauth(ctx, u, target.sessionID, code)
@@ -139,32 +174,27 @@ func (s *Service) proveFactor(ctx context.Context, u *deadbolt.User, target smsF
 	case MethodRecovery:
 		var streak deadbolt.Counter
 		if streak, err = s.store.Counter(ctx, recoveryKey(u.ID)); err != nil {
-			return err
+			return nil, err
 		}
 		if streak.N >= int64(s.cfg.CaptchaAfter) {
 			if err := s.checkCaptcha(ctx, u, cap, c, now); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		ok, err = s.checkRecovery(ctx, u, code, now)
+		if streak.N > 0 {
+			p.reset = append(p.reset, recoveryKey(u.ID))
+		}
+		p.recoveryHash, ok = s.checkRecovery(code)
 	default:
-		return deadbolt.Errorf(deadbolt.CodeInvalidInput, "That sign-in method is not available for your account.")
+		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "That sign-in method is not available for your account.")
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !ok {
-		return s.factorFailed(ctx, u, method, c)
+		return nil, s.factorFailed(ctx, u, method, c)
 	}
-	if err := s.store.ResetCounter(ctx, failureKey(u.ID)); err != nil {
-		return err
-	}
-	if method == MethodRecovery {
-		if err := s.store.ResetCounter(ctx, recoveryKey(u.ID)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return p, nil
 }
 
 func contains(list []string, s string) bool {
@@ -188,33 +218,34 @@ func (s *Service) secondFactorDelay(n int64) time.Duration {
 	return min(time.Duration(math.Pow(2, float64(over)))*time.Second, s.cfg.SecondFactorMaxDelay)
 }
 
-func (s *Service) checkTOTP(ctx context.Context, u *deadbolt.User, code string, now time.Time) (bool, error) {
+// checkTOTP matches a code against the trusted device's secret and
+// returns its time step; the completion then moves the employee's last
+// used step forward by one atomic statement, so a code is accepted once.
+func (s *Service) checkTOTP(ctx context.Context, u *deadbolt.User, code string, now time.Time) (int64, bool, error) {
 	c, err := totp.ParseCode(code)
 	if err != nil {
-		return false, nil
+		return 0, false, nil
 	}
 	d, err := s.store.TrustedDevice(ctx, u.ID)
 	if err != nil {
-		return false, err
+		return 0, false, err
 	}
 	secret, err := s.factors.Seal.Open(d.TOTPSecretSealed, "totp:"+d.ID)
 	if err != nil {
-		return false, err
+		return 0, false, err
 	}
 	step, ok := totp.Match(secret, c, now, u.TOTPLastStep)
-	if !ok {
-		return false, nil
-	}
-	// The step is consumed by one atomic statement: a code is accepted once.
-	return s.store.UseTOTPStep(ctx, u.ID, step)
+	return step, ok, nil
 }
 
-func (s *Service) checkRecovery(ctx context.Context, u *deadbolt.User, code string, now time.Time) (bool, error) {
+// checkRecovery returns the keyed hash of a well-formed recovery code; the
+// completion uses the code up by one atomic statement.
+func (s *Service) checkRecovery(code string) ([]byte, bool) {
 	canon, err := recovery.Normalize(code)
 	if err != nil {
-		return false, nil
+		return nil, false
 	}
-	return s.store.ConsumeRecoveryCode(ctx, u.ID, s.factors.Recovery.Hash(canon), now)
+	return s.factors.Recovery.Hash(canon), true
 }
 
 func (s *Service) checkCaptcha(ctx context.Context, u *deadbolt.User, cap *CaptchaAnswer, c Client, now time.Time) error {

@@ -26,6 +26,7 @@ type Store interface {
 	deadbolt.CounterStore
 	deadbolt.FactorStore
 	deadbolt.PushStore
+	deadbolt.CompletionStore
 }
 
 // Config holds the sign-in rules. The zero value is not usable: start from

@@ -1,0 +1,43 @@
+package deadbolt
+
+import (
+	"context"
+	"time"
+)
+
+// Completion is everything a successful second-factor proof changes,
+// written in one transaction (one durable commit per sign-in):
+//
+//  1. the proof is used up, by one atomic statement: the recovery code
+//     with RecoveryHash, or the TOTP step (the last used step only moves
+//     forward) — at most one of the two;
+//  2. the pending session OldSessionID is replaced by NewSession (a
+//     sign-in), or the session AuthSessionID records a fresh proof at
+//     AuthAt (a reauth);
+//  3. the counters ResetCounters are deleted;
+//  4. Event is appended to the audit log.
+type Completion struct {
+	UserID       string
+	RecoveryHash []byte
+	TOTPStep     int64
+	Now          time.Time
+
+	OldSessionID string
+	NewSession   *Session
+	TokenHash    []byte
+
+	AuthSessionID string
+	AuthAt        time.Time
+
+	ResetCounters []string
+	Event         *Event
+}
+
+// CompletionStore commits second-factor successes.
+type CompletionStore interface {
+	// CompleteSecondFactor applies c in one transaction. It reports false,
+	// changing nothing, when the proof was already used (a replayed code or
+	// a lost race); it answers CodeNotFound, changing nothing, when the
+	// session to replace or renew is gone.
+	CompleteSecondFactor(ctx context.Context, c *Completion) (bool, error)
+}

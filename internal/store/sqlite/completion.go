@@ -1,0 +1,84 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"deadbolt/internal/deadbolt"
+)
+
+// errProofUsed rolls a completion back when its proof was already used.
+var errProofUsed = errors.New("proof already used")
+
+// CompleteSecondFactor commits a second-factor success in one transaction.
+func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion) (bool, error) {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		switch {
+		case c.RecoveryHash != nil:
+			res, err := tx.ExecContext(ctx, `UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND hash = ? AND used_at IS NULL`,
+				tsv(c.Now), c.UserID, c.RecoveryHash)
+			if err != nil {
+				return fmt.Errorf("sqlite: complete second factor: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return errProofUsed
+			}
+		case c.TOTPStep > 0:
+			res, err := tx.ExecContext(ctx, `UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`,
+				c.TOTPStep, c.UserID, c.TOTPStep)
+			if err != nil {
+				return fmt.Errorf("sqlite: complete second factor: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return errProofUsed
+			}
+		}
+		switch {
+		case c.OldSessionID != "":
+			res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, c.OldSessionID)
+			if err != nil {
+				return fmt.Errorf("sqlite: complete second factor: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return notFound("Session")
+			}
+			if err := insertSession(ctx, tx, c.NewSession, c.TokenHash); err != nil {
+				return err
+			}
+		case c.AuthSessionID != "":
+			res, err := tx.ExecContext(ctx, `UPDATE sessions SET auth_at = ? WHERE id = ?`, tsv(c.AuthAt), c.AuthSessionID)
+			if err != nil {
+				return fmt.Errorf("sqlite: complete second factor: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return notFound("Session")
+			}
+		}
+		for _, key := range c.ResetCounters {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM counters WHERE key = ?`, key); err != nil {
+				return fmt.Errorf("sqlite: complete second factor: %w", err)
+			}
+		}
+		if e := c.Event; e != nil {
+			detail, err := json.Marshal(e.Detail)
+			if err != nil || e.Detail == nil {
+				detail = []byte("{}")
+			}
+			var id int64
+			if err := tx.QueryRowContext(ctx, `INSERT INTO events (type, at, user_id, actor_id, ip, detail)
+				VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, e.Type, tsv(e.At), e.UserID, e.ActorID, e.IP, string(detail)).Scan(&id); err != nil {
+				return fmt.Errorf("sqlite: complete second factor: %w", err)
+			}
+			e.ID = strconv.FormatInt(id, 10)
+		}
+		return nil
+	})
+	if errors.Is(err, errProofUsed) {
+		return false, nil
+	}
+	return err == nil, err
+}
