@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"deadbolt/internal/audit"
-	"deadbolt/internal/captcha"
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/password"
 	"deadbolt/internal/recovery"
@@ -100,7 +99,7 @@ type Factors struct {
 	// Recovery hashes recovery codes with the server's key.
 	Recovery *recovery.Hasher
 	// Captcha checks solved CAPTCHAs.
-	Captcha captcha.Verifier
+	Captcha CaptchaVerifier
 	// SMS checks codes sent by text message; nil when no SMS provider is
 	// configured, and then SMS is not offered.
 	SMS SMSVerifier
@@ -114,6 +113,13 @@ type Factors struct {
 	// Setup tells whether a password sign-in must lead straight to
 	// two-factor setup; nil never does.
 	Setup SetupPolicy
+}
+
+// CaptchaVerifier checks a solved CAPTCHA: (false, nil) for a wrong,
+// unknown, expired or used one; an error only when the check could not be
+// made. The built-in and hosted CAPTCHAs implement it.
+type CaptchaVerifier interface {
+	Verify(ctx context.Context, id, answer string, now time.Time) (bool, error)
 }
 
 // PushSender sends a push request for a pending sign-in. When pushes are
