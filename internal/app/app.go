@@ -203,6 +203,9 @@ func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
 		return nil, err
 	}
 	a.Pusher.Deliver = a.WebPush.Deliver
+	notices := device.NewNotifications(a.Devices)
+	notices.Push = a.WebPush.Notice
+	auditLog.OnRecord = notices.Record
 	a.Devices.Notifier = a.Notifier
 	a.factors.OnDisconnect = a.Devices.WakeDevices
 	a.Accounts.OnDisconnect = a.Devices.WakeDevices

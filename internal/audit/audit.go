@@ -14,6 +14,9 @@ type Log struct {
 	store deadbolt.EventStore
 	clock deadbolt.Clock
 	log   *slog.Logger
+	// OnRecord, if set, is called after each event is stored (to notify
+	// the employee's device of factor changes). Set it before use.
+	OnRecord func(ctx context.Context, e *deadbolt.Event)
 }
 
 // New returns a Log writing to store.
@@ -29,5 +32,9 @@ func (l *Log) Record(ctx context.Context, typ, userID, actorID, ip string, detai
 	// cancelled right after.
 	if err := l.store.AppendEvent(context.WithoutCancel(ctx), e); err != nil {
 		l.log.Error("audit: cannot record event", "type", typ, "user_id", userID, "err", err)
+		return
+	}
+	if l.OnRecord != nil {
+		l.OnRecord(ctx, e)
 	}
 }

@@ -131,6 +131,11 @@ func (s *server) apiDeviceEvents(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	sent := map[string]bool{}
+	// Notices: only those recorded after the stream opened.
+	lastNotice := ""
+	if recent, err := s.Events.Events(r.Context(), deadbolt.EventFilter{UserID: d.UserID, Limit: 1}); err == nil && len(recent) > 0 {
+		lastNotice = recent[0].ID
+	}
 	keepalive := time.NewTicker(15 * time.Second)
 	defer keepalive.Stop()
 	for {
@@ -146,6 +151,13 @@ func (s *server) apiDeviceEvents(w http.ResponseWriter, r *http.Request) error {
 			sent[p.ID] = true
 			b, _ := json.Marshal(deviceRequestJSON(p))
 			fmt.Fprintf(w, "event: request\ndata: %s\n\n", b)
+		}
+		if notices, err := device.Notices(r.Context(), s.Events, d.UserID, lastNotice, 20); err == nil && len(notices) > 0 {
+			lastNotice = notices[0].ID
+			for i := len(notices) - 1; i >= 0; i-- {
+				b, _ := json.Marshal(noticeJSON(notices[i]))
+				fmt.Fprintf(w, "event: notice\ndata: %s\n\n", b)
+			}
 		}
 		if err := rc.Flush(); err != nil {
 			return nil
@@ -192,5 +204,34 @@ func (s *server) apiDeviceDecide(w http.ResponseWriter, r *http.Request) error {
 		body["wrong_number"] = true
 	}
 	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+func noticeJSON(e *deadbolt.Event) map[string]any {
+	return map[string]any{"id": e.ID, "type": e.Type, "at": timeJSON(e.At)}
+}
+
+// apiDeviceNotices lists the factor changes the device's employee should
+// know of (newest first; ?after=ID for newer ones only).
+func (s *server) apiDeviceNotices(w http.ResponseWriter, r *http.Request) error {
+	d, _, err := s.deviceAuth(r)
+	if err != nil {
+		return err
+	}
+	after := r.URL.Query().Get("after")
+	if after != "" {
+		if _, err := strconv.ParseUint(after, 10, 63); err != nil {
+			return deadbolt.Errorf(deadbolt.CodeBadRequest, "after must be a notice id.")
+		}
+	}
+	list, err := device.Notices(r.Context(), s.Events, d.UserID, after, 20)
+	if err != nil {
+		return err
+	}
+	out := make([]any, 0, len(list))
+	for _, e := range list {
+		out = append(out, noticeJSON(e))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"notices": out})
 	return nil
 }

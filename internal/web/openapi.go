@@ -29,6 +29,7 @@ var apiDocs = map[string]opDoc{
 	"GET /api/v1/device/events":                    {Summary: "Companion app: pending sign-in requests as Server-Sent Events (event: request).", Auth: "device"},
 	"POST /api/v1/device/requests/{id}":            {Summary: "Companion app: approve or deny a request, signed with the device key over deadbolt-push-v1\\n{id}\\n{decision}\\n{number}.", Auth: "device", Request: decisionRequest{}},
 	"PUT /api/v1/device/webpush":                   {Summary: "Companion app: replace the device's Web Push subscription ({\"webpush\": PushSubscription} or {\"webpush\": null}).", Auth: "device", Request: webPushRequest{}},
+	"GET /api/v1/device/notices":                   {Summary: "Companion app: recent changes to the employee's factors (phone linked or removed, new recovery codes, …), newest first; ?after=ID for newer ones. Also streamed as event: notice.", Auth: "device"},
 	"GET /api/v1/captcha":                          {Summary: "New built-in CAPTCHA challenge: id, image and audio paths."},
 	"GET /api/v1/captcha/{id}/image.png":           {Summary: "CAPTCHA image (PNG)."},
 	"GET /api/v1/captcha/{id}/audio.wav":           {Summary: "CAPTCHA audio (WAV)."},

@@ -51,6 +51,7 @@ func (s *server) routes(mux router) {
 	mux.Handle("GET /api/v1/device", s.api(s.apiDeviceMe))
 	mux.Handle("GET /api/v1/device/requests", s.api(s.apiDeviceRequests))
 	mux.Handle("GET /api/v1/device/events", s.api(s.apiDeviceEvents))
+	mux.Handle("GET /api/v1/device/notices", s.api(s.apiDeviceNotices))
 	mux.Handle("POST /api/v1/device/requests/{id}", s.api(s.apiDeviceDecide))
 
 	// Web Push: the VAPID key the companion app subscribes with.
@@ -140,8 +141,30 @@ func (s *server) routes(mux router) {
 	mux.HandleFunc("POST /security/phone", s.pagePhoneSubmit)
 	mux.HandleFunc("POST /security/phone/confirm", s.pagePhoneConfirm)
 	mux.HandleFunc("POST /security/phone/remove", s.pagePhoneRemove)
+
+	// Administration console (pages, page_admin*.go).
 	mux.HandleFunc("GET /admin", s.pageAdmin)
 	mux.HandleFunc("POST /admin/users", s.pageAdminCreateUser)
+	mux.HandleFunc("GET /admin/users/{id}", s.pageAdminUser)
 	mux.HandleFunc("POST /admin/users/{id}/deactivate", s.pageAdminSetActive(false))
 	mux.HandleFunc("POST /admin/users/{id}/activate", s.pageAdminSetActive(true))
+	mux.HandleFunc("POST /admin/users/{id}/reset-password", s.pageAdminResetPassword)
+	mux.HandleFunc("POST /admin/users/{id}/reset-2fa", s.pageAdminResetTwoFactor())
+	mux.HandleFunc("POST /admin/users/{id}/unlock", s.pageAdminUnlock())
+	mux.HandleFunc("POST /admin/users/{id}/exempt", s.pageAdminExempt())
+	mux.HandleFunc("POST /admin/users/{id}/exempt/end", s.pageAdminEndExemption())
+	mux.HandleFunc("POST /admin/users/{id}/phone/remove", s.pageAdminRemovePhone)
+	mux.HandleFunc("POST /admin/users/{id}/sessions/end", s.pageAdminEndSessions)
+	mux.HandleFunc("GET /admin/import", s.pageAdminImport)
+	mux.HandleFunc("POST /admin/import", s.pageAdminImportSubmit)
+	mux.HandleFunc("GET /admin/workgroups", s.pageAdminWorkgroups)
+	mux.HandleFunc("POST /admin/workgroups", s.pageAdminCreateWorkgroup)
+	mux.HandleFunc("GET /admin/workgroups/{id}", s.pageAdminWorkgroup)
+	mux.HandleFunc("POST /admin/workgroups/{id}/rename", s.pageAdminRenameWorkgroup())
+	mux.HandleFunc("POST /admin/workgroups/{id}/delete", s.pageAdminDeleteWorkgroup())
+	mux.HandleFunc("POST /admin/workgroups/{id}/members", s.pageAdminAddMember())
+	mux.HandleFunc("POST /admin/workgroups/{id}/members/{user_id}/remove", s.pageAdminRemoveMember())
+	mux.HandleFunc("POST /admin/workgroups/{id}/policy", s.pageAdminSetPolicy())
+	mux.HandleFunc("GET /admin/phones", s.pageAdminPhones)
+	mux.HandleFunc("GET /admin/audit", s.pageAdminAudit)
 }

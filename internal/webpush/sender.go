@@ -171,7 +171,34 @@ func Payload(requestID string) []byte {
 // delivery is best effort and the app fetches pending requests when
 // opened. After Close it does nothing.
 func (s *Sender) Deliver(ctx context.Context, d *deadbolt.Device, p *deadbolt.PushRequest) {
-	if d == nil || p == nil || d.WebPush == "" {
+	if d == nil || p == nil {
+		return
+	}
+	s.enqueue(ctx, d, "request "+p.ID, Payload(p.ID))
+}
+
+// NoticePayload is the body of a notice: only its kind (e.g.
+// "phone.linked"), never the details.
+func NoticePayload(kind string) []byte {
+	b, _ := json.Marshal(struct {
+		Notice string `json:"notice"`
+	}{kind})
+	return b
+}
+
+// Notice tells device d, in the background, that a factor of its employee
+// changed. Like Deliver it returns at once and does nothing without a
+// subscription.
+func (s *Sender) Notice(ctx context.Context, d *deadbolt.Device, kind string) {
+	if d == nil {
+		return
+	}
+	s.enqueue(ctx, d, "notice "+kind, NoticePayload(kind))
+}
+
+// enqueue sends payload to d's subscription in the background.
+func (s *Sender) enqueue(ctx context.Context, d *deadbolt.Device, label string, payload []byte) {
+	if d.WebPush == "" {
 		return
 	}
 	sub, err := ParseSubscription(d.WebPush, s.cfg.AllowLoopback)
@@ -182,7 +209,7 @@ func (s *Sender) Deliver(ctx context.Context, d *deadbolt.Device, p *deadbolt.Pu
 	select {
 	case s.waiting <- struct{}{}:
 	default:
-		s.log.Warn("webpush: too many notifications waiting; dropped", "device_id", d.ID, "request_id", p.ID)
+		s.log.Warn("webpush: too many notifications waiting; dropped", "device_id", d.ID, "what", label)
 		return
 	}
 	s.mu.Lock()
@@ -194,7 +221,7 @@ func (s *Sender) Deliver(ctx context.Context, d *deadbolt.Device, p *deadbolt.Pu
 	s.wg.Add(1)
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Timeout)
-	deviceID, requestID := d.ID, p.ID
+	deviceID := d.ID
 	go func() {
 		defer s.wg.Done()
 		defer func() { <-s.waiting }()
@@ -202,21 +229,21 @@ func (s *Sender) Deliver(ctx context.Context, d *deadbolt.Device, p *deadbolt.Pu
 		select {
 		case s.slots <- struct{}{}:
 		case <-ctx.Done():
-			s.log.Warn("webpush: no free slot in time; dropped", "device_id", deviceID, "request_id", requestID, "host", sub.Host())
+			s.log.Warn("webpush: no free slot in time; dropped", "device_id", deviceID, "what", label, "host", sub.Host())
 			return
 		}
 		defer func() { <-s.slots }()
-		s.send(ctx, deviceID, requestID, sub)
+		s.send(ctx, deviceID, label, payload, sub)
 	}()
 }
 
 // send posts one notification and acts on the answer.
-func (s *Sender) send(ctx context.Context, deviceID, requestID string, sub *Subscription) {
+func (s *Sender) send(ctx context.Context, deviceID, label string, payload []byte, sub *Subscription) {
 	host := sub.Host()
-	status, err := s.post(ctx, requestID, sub)
+	status, err := s.post(ctx, payload, sub)
 	switch {
 	case err != nil:
-		s.log.Warn("webpush: delivery failed", "device_id", deviceID, "request_id", requestID, "host", host, "err", err)
+		s.log.Warn("webpush: delivery failed", "device_id", deviceID, "what", label, "host", host, "err", err)
 	case status == http.StatusNotFound || status == http.StatusGone:
 		if err := s.store.SetDeviceWebPush(ctx, deviceID, ""); err != nil {
 			s.log.Warn("webpush: forget subscription", "device_id", deviceID, "host", host, "err", err)
@@ -224,16 +251,16 @@ func (s *Sender) send(ctx context.Context, deviceID, requestID string, sub *Subs
 		}
 		s.log.Info("webpush: subscription gone; removed", "device_id", deviceID, "host", host, "status", status)
 	case status < 200 || status > 299:
-		s.log.Warn("webpush: push service refused the notification", "device_id", deviceID, "request_id", requestID, "host", host, "status", status)
+		s.log.Warn("webpush: push service refused the notification", "device_id", deviceID, "what", label, "host", host, "status", status)
 	default:
-		s.log.Debug("webpush: delivered", "device_id", deviceID, "request_id", requestID, "host", host, "status", status)
+		s.log.Debug("webpush: delivered", "device_id", deviceID, "what", label, "host", host, "status", status)
 	}
 }
 
 // post encrypts and sends the notification and returns the push service's
 // status. Its errors never contain the endpoint.
-func (s *Sender) post(ctx context.Context, requestID string, sub *Subscription) (int, error) {
-	resp, err := wp.SendNotificationWithContext(ctx, Payload(requestID), &wp.Subscription{
+func (s *Sender) post(ctx context.Context, payload []byte, sub *Subscription) (int, error) {
+	resp, err := wp.SendNotificationWithContext(ctx, payload, &wp.Subscription{
 		Endpoint: sub.Endpoint.String(),
 		Keys: wp.Keys{
 			P256dh: base64.RawURLEncoding.EncodeToString(sub.P256DH),

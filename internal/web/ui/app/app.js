@@ -110,6 +110,26 @@ function setStatus(id, kind, text) {
   el.hidden = !text;
 }
 
+// NOTICES words the changes to the account's factors the server tells
+// this device about.
+const NOTICES = {
+  "phone.linked": "A phone number was linked to your account.",
+  "phone.removed": "The phone number was removed from your account.",
+  "admin.phone_removed": "An administrator removed the phone number from your account.",
+  "recovery_codes.generated": "New recovery codes were generated for your account.",
+  "admin.exempted": "An administrator exempted your account from two-factor sign-in for a while.",
+  "admin.unlocked": "An administrator unlocked your second factor.",
+  "push.reported": "Sign-in requests are paused after your report.",
+  "signin.second_factor_locked": "Your second factor was locked after too many wrong codes.",
+};
+
+function showNotice(type) {
+  const text = NOTICES[type];
+  if (text) {
+    message("info", text + " If this was not you, contact your administrator.");
+  }
+}
+
 function message(kind, text) {
   setStatus("message", kind, text);
 }
@@ -767,6 +787,14 @@ function handleEvent(ev) {
   if (ev.type === "disconnected") {
     // Ask the server: a 401 device_disconnected switches the screen.
     refreshDevice();
+    return;
+  }
+  if (ev.type === "notice") {
+    try {
+      showNotice(JSON.parse(ev.data).type);
+    } catch {
+      // Not a notice; ignore.
+    }
     return;
   }
   if (ev.type !== "request") {

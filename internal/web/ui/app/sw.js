@@ -80,7 +80,29 @@ function requestId(data) {
   }
 }
 
+function noticeKind(data) {
+  if (!data) return "";
+  try {
+    const v = data.json();
+    return v && typeof v.notice === "string" ? v.notice : "";
+  } catch {
+    return "";
+  }
+}
+
 self.addEventListener("push", (event) => {
+  const notice = noticeKind(event.data);
+  if (notice) {
+    event.waitUntil(
+      self.registration.showNotification("Security notice", {
+        body: "A sign-in factor of your account changed. Open Deadbolt for details.",
+        icon: new URL("icon-192.png", SCOPE).href,
+        tag: "deadbolt-notice",
+        data: { notice },
+      }),
+    );
+    return;
+  }
   const id = requestId(event.data);
   event.waitUntil(
     (async () => {
