@@ -24,6 +24,7 @@ const adminUsage = `usage:
   deadbolt admin user deactivate LOGIN
   deadbolt admin user activate LOGIN
   deadbolt admin user reset-password LOGIN [--password-stdin]
+  deadbolt admin user import FILE [--dry-run]   (CSV: login,name,password,admin; FILE "-" is standard input)
   deadbolt admin user exempt LOGIN --until TIME | --end
   deadbolt admin workgroup add|list|show|rename|delete|add-member|remove-member|policy … (see "deadbolt admin workgroup")
   deadbolt admin phone lookup E164
@@ -54,6 +55,7 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 	name := fs.String("name", "", "full name")
 	isAdmin := fs.Bool("admin", false, "make an administrator")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from standard input")
+	dryRun := fs.Bool("dry-run", false, "import: check every row, create nothing")
 	// LOGIN may come before or after the flags.
 	positional, err := parseInterleaved(fs, rest)
 	if err != nil {
@@ -133,6 +135,11 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 			return cliError(err)
 		}
 		fmt.Fprintf(stdout, "%sd %s\n", verb, u.Login)
+	case "import":
+		if err := need(1); err != nil {
+			return err
+		}
+		return cmdAdminImport(ctx, svc, op, positional[0], *dryRun, stdin, stdout)
 	case "reset-password":
 		if err := need(1); err != nil {
 			return err

@@ -32,7 +32,8 @@ func staticFiles() http.Handler {
 	})
 }
 
-var pageNames = []string{"login", "home", "security", "admin", "error", "verify", "setup", "codes", "reauth", "phone"}
+var pageNames = []string{"login", "home", "security", "admin", "error", "verify", "setup", "codes", "reauth", "phone",
+	"admin_user", "admin_import", "admin_workgroups", "admin_workgroup", "admin_phones", "admin_audit"}
 
 func parsePages() *template.Template {
 	funcs := template.FuncMap{"initials": initials}
@@ -100,6 +101,8 @@ type pageData struct {
 	Next        string
 	TwoFactor   *twoFactorView
 	Banners     []bannerView
+	// Console is the view of an administration page (page_admin*.go).
+	Console any
 }
 
 type sessionRow struct {
