@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"deadbolt/internal/app"
+	"deadbolt/internal/captcha"
 	"deadbolt/internal/password"
 )
 
@@ -52,6 +53,9 @@ var serveSettings = []setting{
 	{"log-format", "text", "text or json"},
 	{"org-timezone", "UTC", "organisation time zone (IANA name); a closed banner comes back at the next midnight there"},
 	{"check-every", "4320h", `period of the "check your login parameters" banner (4320h = 180 days)`},
+	{"captcha-provider", "builtin", "CAPTCHA after wrong recovery codes: builtin (self-hosted image and audio), turnstile or hcaptcha"},
+	{"captcha-site-key", "", "site key of the hosted CAPTCHA (turnstile, hcaptcha)"},
+	{"captcha-secret", "", "secret key of the hosted CAPTCHA (turnstile, hcaptcha)"},
 	{"sms-provider", "log", "SMS provider: log (development mode only: codes go to the dev outbox), webhook or twilio"},
 	{"sms-webhook-url", "", "http(s) address the webhook SMS provider calls"},
 	{"sms-webhook-method", "POST", "POST or PUT"},
@@ -269,6 +273,9 @@ func serveConfig(v values, stderr io.Writer) (app.Config, string, error) {
 	if c.OrgLocation, c.CheckEvery, err = policySettings(v); err != nil {
 		return c, "", err
 	}
+	if c.Captcha, err = captchaSettings(v); err != nil {
+		return c, "", err
+	}
 	if c.SMS, err = smsSettings(v); err != nil {
 		return c, "", err
 	}
@@ -348,4 +355,23 @@ func newLogger(v values, w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, settingError("log-format", fmt.Errorf("%q is not text or json", v["log-format"]))
+}
+
+// captchaSettings validates the CAPTCHA settings: nil for the built-in
+// one, or the hosted provider's configuration.
+func captchaSettings(v values) (*captcha.HostedConfig, error) {
+	switch p := strings.ToLower(strings.TrimSpace(v["captcha-provider"])); p {
+	case "builtin", "":
+		return nil, nil
+	case captcha.ProviderTurnstile, captcha.ProviderHCaptcha:
+		if v["captcha-site-key"] == "" {
+			return nil, settingError("captcha-site-key", fmt.Errorf("is required with captcha-provider %s", p))
+		}
+		if v["captcha-secret"] == "" {
+			return nil, settingError("captcha-secret", fmt.Errorf("is required with captcha-provider %s", p))
+		}
+		return &captcha.HostedConfig{Provider: p, SiteKey: v["captcha-site-key"], Secret: v["captcha-secret"]}, nil
+	default:
+		return nil, settingError("captcha-provider", fmt.Errorf("%q is not builtin, turnstile or hcaptcha", v["captcha-provider"]))
+	}
 }

@@ -67,6 +67,8 @@ type Config struct {
 	// CheckEvery is the period of the "check your login parameters"
 	// banner; zero means 180 days.
 	CheckEvery time.Duration
+	// Captcha configures a hosted CAPTCHA; nil means the built-in one.
+	Captcha *captcha.HostedConfig
 	// SMS configures text messages.
 	SMS SMSConfig
 }
@@ -83,7 +85,9 @@ type App struct {
 	WebPush  *webpush.Sender
 	Notifier deadbolt.Notifier
 	Captcha  *captcha.Builtin
-	DevClock *deadbolt.DevClock
+	// HostedCaptcha is set when a hosted CAPTCHA replaces the built-in one.
+	HostedCaptcha *captcha.Hosted
+	DevClock      *deadbolt.DevClock
 	// SMS sends SMS codes and links phone numbers.
 	SMS *smscode.Service
 	// Workgroups manages workgroups, the two-factor policy and banners.
@@ -166,6 +170,14 @@ func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
 	}
 	a.Captcha = captcha.NewBuiltin(captchaStore{st}, rand.Reader, 0, 0)
 	a.factors = &signin.Factors{Seal: box, Recovery: recHasher, Captcha: a.Captcha}
+	if c.Captcha != nil {
+		hosted, err := captcha.NewHosted(*c.Captcha, nil)
+		if err != nil {
+			return nil, fmt.Errorf("captcha: %w", err)
+		}
+		a.HostedCaptcha = hosted
+		a.factors.Captcha = hosted
+	}
 	a.Workgroups, err = workgroups.New(st, auditLog, clock, policy.Settings{Location: c.OrgLocation, CheckEvery: c.CheckEvery})
 	if err != nil {
 		return nil, err
@@ -232,6 +244,7 @@ func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
 		Pusher:         a.Pusher,
 		Notifier:       a.Notifier,
 		Captcha:        a.Captcha,
+		HostedCaptcha:  a.HostedCaptcha,
 		Events:         st,
 		Ready:          st.Ping,
 		Clock:          clock,

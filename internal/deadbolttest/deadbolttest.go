@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"deadbolt/internal/app"
+	"deadbolt/internal/captcha"
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/password"
 	"deadbolt/internal/store/postgres/pgtest"
@@ -51,6 +52,8 @@ type Options struct {
 	NoDev bool
 	// Logs receives the server's log; nil discards it.
 	Logs io.Writer
+	// Captcha configures a hosted CAPTCHA instead of the built-in one.
+	Captcha *captcha.HostedConfig
 }
 
 // Server is a running test server.
@@ -92,7 +95,7 @@ func StartServer(t testing.TB, opts Options) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, app.Config{
 		Database: db, PublicURL: pub, Dev: !opts.NoDev, AdminPassword: AdminPassword,
-		MasterKey: key, Hash: fastHash, HashConcurrency: 4,
+		MasterKey: key, Hash: fastHash, HashConcurrency: 4, Captcha: opts.Captcha,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {

@@ -255,7 +255,7 @@ func (s *Service) checkCaptcha(ctx context.Context, u *deadbolt.User, cap *Captc
 		e.CaptchaRequired = &yes
 		return e
 	}
-	if cap == nil || cap.ID == "" || cap.Answer == "" {
+	if cap == nil || cap.Answer == "" {
 		s.audit.Record(ctx, deadbolt.EventCaptchaShown, u.ID, "", c.IP, nil)
 		return need("Solve the CAPTCHA to try another recovery code.")
 	}

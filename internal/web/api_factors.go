@@ -46,6 +46,11 @@ func (s *server) apiSecondFactor(w http.ResponseWriter, r *http.Request, a *sign
 
 // apiNewCaptcha makes a built-in CAPTCHA challenge.
 func (s *server) apiNewCaptcha(w http.ResponseWriter, r *http.Request) error {
+	if h := s.HostedCaptcha; h != nil {
+		// The browser solves the provider's widget; its token is the answer.
+		writeJSON(w, http.StatusOK, map[string]any{"provider": h.Provider(), "site_key": h.SiteKey()})
+		return nil
+	}
 	if s.Captcha == nil {
 		return deadbolt.Errorf(deadbolt.CodeNotFound, "The built-in CAPTCHA is not enabled.")
 	}

@@ -2,6 +2,8 @@ package web
 
 import (
 	"html/template"
+
+	"deadbolt/internal/captcha"
 	"net/http"
 	"net/url"
 	"strings"
@@ -115,7 +117,17 @@ func (s *server) verifyPageWith(w http.ResponseWriter, r *http.Request, a *signi
 			}
 		}
 	}
-	if method == signin.MethodRecovery && s.Captcha != nil {
+	if method == signin.MethodRecovery && s.HostedCaptcha != nil {
+		need, err := s.Signin.CaptchaRequired(ctx, a.User)
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		if need {
+			d.HostedCaptcha = hostedWidget(s.HostedCaptcha)
+			w.Header().Set("Content-Security-Policy", d.HostedCaptcha.csp)
+		}
+	} else if method == signin.MethodRecovery && s.Captcha != nil {
 		need, err := s.Signin.CaptchaRequired(ctx, a.User)
 		if err != nil {
 			s.pageError(w, r, err)
@@ -155,6 +167,11 @@ func (s *server) pageVerifySubmit(w http.ResponseWriter, r *http.Request) {
 	var cap *signin.CaptchaAnswer
 	if id := r.PostFormValue("captcha_id"); id != "" {
 		cap = &signin.CaptchaAnswer{ID: id, Answer: r.PostFormValue("captcha_answer")}
+	}
+	if h := s.HostedCaptcha; h != nil {
+		if tok := r.PostFormValue(hostedWidget(h).Field); tok != "" {
+			cap = &signin.CaptchaAnswer{ID: "hosted", Answer: tok}
+		}
 	}
 	res, err := s.Signin.SecondFactor(r.Context(), a, method, r.PostFormValue("code"), cap, s.client(r))
 	if err != nil {
@@ -434,4 +451,29 @@ func (s *server) pagePushNew(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/login/verify?method=push&push="+url.QueryEscape(p.ID), http.StatusSeeOther)
+}
+
+// hostedView is a hosted CAPTCHA widget on the recovery page.
+type hostedView struct {
+	Class, SiteKey, Script, Field string
+	csp                           string
+}
+
+// hostedWidget describes the widget of the configured provider, and the
+// page's Content-Security-Policy that lets its script and frame load.
+func hostedWidget(h *captcha.Hosted) *hostedView {
+	v := &hostedView{SiteKey: h.SiteKey()}
+	var origins string
+	switch h.Provider() {
+	case captcha.ProviderHCaptcha:
+		v.Class, v.Script, v.Field = "h-captcha", "https://js.hcaptcha.com/1/api.js", "h-captcha-response"
+		origins = "https://hcaptcha.com https://*.hcaptcha.com"
+	default:
+		v.Class, v.Script, v.Field = "cf-turnstile", "https://challenges.cloudflare.com/turnstile/v0/api.js", "cf-turnstile-response"
+		origins = "https://challenges.cloudflare.com"
+	}
+	v.csp = "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' " + origins +
+		"; script-src 'self' " + origins + "; frame-src " + origins + "; connect-src 'self' " + origins +
+		"; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+	return v
 }

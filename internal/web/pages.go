@@ -87,7 +87,9 @@ type pageData struct {
 	Method  string
 	Methods []methodLink
 	Captcha *captchaView
-	Push    *pushView
+	// HostedCaptcha is the provider's widget, when one is configured.
+	HostedCaptcha *hostedView
+	Push          *pushView
 	// SMS.
 	ResendAfter int
 	PhoneInput  string

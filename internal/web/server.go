@@ -34,8 +34,10 @@ type Deps struct {
 	// Workgroups manages workgroups and their two-factor policy, and
 	// gives each employee's banners.
 	Workgroups *workgroups.Service
-	// Captcha is the built-in CAPTCHA; nil when a hosted one is used.
+	// Captcha is the built-in CAPTCHA.
 	Captcha *captcha.Builtin
+	// HostedCaptcha, when set, is used instead of the built-in CAPTCHA.
+	HostedCaptcha *captcha.Hosted
 	// Events reads the audit log.
 	Events deadbolt.EventStore
 	// Ready reports whether the server can serve (database reachable).
