@@ -426,7 +426,7 @@ func TestConsoleWorkgroups(t *testing.T) {
 	c.post(page+"/members", url.Values{"login": {"nobody"}}).want(t, "add unknown", http.StatusNotFound, "no employee with the login nobody")
 	c.post(page+"/members", url.Values{"login": {"GAIL"}}).redirects(t, "add", page+"?msg=member_added")
 	c.post(page+"/members", url.Values{"login": {"gail"}}).redirects(t, "add again", page+"?msg=member_already")
-	c.get(page).want(t, "members", http.StatusOK, `href="/admin/users/`+gail+`">gail<`, "1 members, 0 with two-factor")
+	c.get(page).want(t, "members", http.StatusOK, `href="/admin/users/`+gail+`">gail<`, "1 member, 0 with two-factor")
 
 	// Require 2FA by a deadline three days ahead (UTC here).
 	now := s.Clock().Now().UTC()

@@ -336,20 +336,22 @@ func Import(ctx context.Context, svc *accounts.Service, actor accounts.Actor, da
 	if err != nil {
 		return nil, err
 	}
-	// The role first: a non-administrator learns nothing about logins.
-	if _, err := svc.List(ctx, actor); err != nil {
+	// List checks the role, so a non-administrator learns nothing about
+	// logins.
+	users, err := svc.List(ctx, actor)
+	if err != nil {
 		return nil, err
+	}
+	taken := make(map[string]bool, len(users))
+	for _, u := range users {
+		taken[u.Login] = true
 	}
 	rep := &Report{File: f, DryRun: dryRun}
 	valid := f.Rows[:0:0]
 	for _, row := range f.Rows {
-		_, err := svc.Get(ctx, actor, row.Login)
-		switch {
-		case err == nil:
+		if taken[row.Login] {
 			f.problem(row.Line, row.Login, ReasonLoginTaken, "An account with the login %s already exists.", row.Login)
 			continue
-		case !deadbolt.IsCode(err, deadbolt.CodeNotFound):
-			return nil, err
 		}
 		valid = append(valid, row)
 	}
