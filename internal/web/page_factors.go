@@ -2,6 +2,7 @@ package web
 
 import (
 	"html/template"
+	"time"
 
 	"deadbolt/internal/captcha"
 	"net/http"
@@ -371,12 +372,12 @@ func (s *server) twoFactorData(r *http.Request, a *signin.Auth) (*twoFactorView,
 }
 
 // bannerViews turns banners into what the home page shows.
-func bannerViews(list []policy.Banner) []bannerView {
+func bannerViews(list []policy.Banner, loc *time.Location) []bannerView {
 	var out []bannerView
 	for _, b := range list {
 		v := bannerView{Kind: string(b.Kind), Closable: b.Closable}
 		if !b.Deadline.IsZero() {
-			v.Deadline = fmtTime(b.Deadline)
+			v.Deadline = b.Deadline.In(loc).Format("2006-01-02 15:04 MST")
 		}
 		for _, act := range b.Actions {
 			v.Actions = append(v.Actions, bannerAction{Kind: string(b.Kind), Action: string(act), Label: actionLabels[act]})

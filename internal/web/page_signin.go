@@ -82,5 +82,5 @@ func (s *server) pageHome(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "home", &pageData{Title: "Home", User: a.User, Flash: flash(r), TwoFactor: tf, Banners: bannerViews(banners)})
+	s.render(w, r, http.StatusOK, "home", &pageData{Title: "Home", User: a.User, Flash: flash(r), TwoFactor: tf, Banners: bannerViews(banners, s.orgLocation())})
 }
