@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"image"
 	_ "image/png"
@@ -143,8 +144,10 @@ func TestTwoFactorSetupAndSignIn(t *testing.T) {
 		}
 		tab.Do("wrong recovery code",
 			chromedp.SendKeys(chromedp.ID("code"), "AAAAA-AAAAA"),
+			// Mark this document so the wait below sees the next one.
+			discard(chromedp.Evaluate[bool](`window.oldPage = true`)),
 			chromedp.Click(chromedp.ID("verify")),
-			chromedp.WaitVisible(chromedp.ID("error")),
+			waitFor(`!window.oldPage && document.readyState === "complete" && !!document.getElementById("error")`),
 		)
 	}
 	tab.Do("CAPTCHA appears", chromedp.WaitVisible(chromedp.ID("captcha-image")), chromedp.WaitVisible(chromedp.ID("captcha-audio")))
@@ -153,5 +156,31 @@ func TestTwoFactorSetupAndSignIn(t *testing.T) {
 		chromedp.EvalAwaitPromise))
 	if !loaded {
 		tab.Fatalf("CAPTCHA image loads", "the CAPTCHA image did not load")
+	}
+}
+
+// discard runs an action for its effect only.
+func discard[T any](a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := a(ctx, t)
+		return chromedp.Void{}, err
+	}
+}
+
+// waitFor evaluates a predicate until it holds, riding out the errors a
+// navigation in progress causes.
+func waitFor(predicate string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		for {
+			ok, err := chromedp.Evaluate[bool](predicate)(ctx, t)
+			if err == nil && ok {
+				return chromedp.Void{}, nil
+			}
+			select {
+			case <-ctx.Done():
+				return chromedp.Void{}, fmt.Errorf("waiting for %s: %w (last error: %v)", predicate, ctx.Err(), err)
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
 	}
 }
