@@ -9,8 +9,8 @@ import (
 // written in one transaction (one durable commit per sign-in):
 //
 //  1. the proof is used up, by one atomic statement: the recovery code
-//     with RecoveryHash, or the TOTP step (the last used step only moves
-//     forward) — at most one of the two;
+//     with RecoveryHash, the TOTP step (the last used step only moves
+//     forward), or the approved push request PushRequestID — at most one;
 //  2. the pending session OldSessionID is replaced by NewSession (a
 //     sign-in), or the session AuthSessionID records a fresh proof at
 //     AuthAt (a reauth);
@@ -20,7 +20,9 @@ type Completion struct {
 	UserID       string
 	RecoveryHash []byte
 	TOTPStep     int64
-	Now          time.Time
+	// PushRequestID is an approved push request, moved to consumed.
+	PushRequestID string
+	Now           time.Time
 
 	OldSessionID string
 	NewSession   *Session

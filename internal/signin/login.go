@@ -60,7 +60,8 @@ func (s *Service) Login(ctx context.Context, login, pw string, c Client) (*Resul
 	}
 	canon := deadbolt.NormalizeLogin(login)
 	now := s.clock.Now()
-	if err := s.checkPasswordLimits(ctx, canon, c.IP, now); err != nil {
+	failures, err := s.checkPasswordLimits(ctx, canon, c.IP, now)
+	if err != nil {
 		return nil, err
 	}
 
@@ -82,8 +83,10 @@ func (s *Service) Login(ctx context.Context, login, pw string, c Client) (*Resul
 	if !u.Active {
 		return nil, s.passwordFailed(ctx, canon, u, "deactivated", c)
 	}
-	if err := s.store.ResetCounter(ctx, accountKey(canon)); err != nil {
-		return nil, err
+	if failures > 0 {
+		if err := s.store.ResetCounter(ctx, accountKey(canon)); err != nil {
+			return nil, err
+		}
 	}
 	if rehash {
 		if h, err := s.hasher.Hash(ctx, pw); err == nil {
@@ -147,27 +150,28 @@ func (s *Service) afterPassword(ctx context.Context, u *deadbolt.User, c Client)
 	return res, nil
 }
 
-// checkPasswordLimits refuses a try while the login or the IP must wait.
-func (s *Service) checkPasswordLimits(ctx context.Context, login, ip string, now time.Time) error {
+// checkPasswordLimits refuses a try while the login or the IP must wait,
+// and returns the login's consecutive failures so far.
+func (s *Service) checkPasswordLimits(ctx context.Context, login, ip string, now time.Time) (int64, error) {
 	if ip != "" {
 		c, err := s.store.Counter(ctx, ipKey(ip))
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if end := c.First.Add(s.cfg.IPWindow); c.N >= int64(s.cfg.IPFailures) && now.Before(end) {
-			return deadbolt.RateLimited(end.Sub(now), "Too many failed sign-ins from your network. Try again later.")
+			return 0, deadbolt.RateLimited(end.Sub(now), "Too many failed sign-ins from your network. Try again later.")
 		}
 	}
 	c, err := s.store.Counter(ctx, accountKey(login))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if wait := s.accountDelay(c.N); wait > 0 {
 		if until := c.Last.Add(wait); now.Before(until) {
-			return deadbolt.RateLimited(until.Sub(now), "Too many failed sign-ins for this account. Try again later.")
+			return 0, deadbolt.RateLimited(until.Sub(now), "Too many failed sign-ins for this account. Try again later.")
 		}
 	}
-	return nil
+	return c.N, nil
 }
 
 // accountDelay is the wait after n consecutive failures: none for the free

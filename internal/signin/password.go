@@ -50,7 +50,8 @@ func (s *Service) verifyOwnPassword(ctx context.Context, a *Auth, pw string, c C
 	if pw == "" || len(pw) > maxPasswordLen {
 		return invalidCredentials()
 	}
-	if err := s.checkPasswordLimits(ctx, a.User.Login, c.IP, s.clock.Now()); err != nil {
+	failures, err := s.checkPasswordLimits(ctx, a.User.Login, c.IP, s.clock.Now())
+	if err != nil {
 		return err
 	}
 	ok, _, err := s.hasher.Verify(ctx, pw, a.User.PasswordHash)
@@ -59,6 +60,9 @@ func (s *Service) verifyOwnPassword(ctx context.Context, a *Auth, pw string, c C
 	}
 	if !ok {
 		return s.passwordFailed(ctx, a.User.Login, a.User, "wrong_password", c)
+	}
+	if failures == 0 {
+		return nil
 	}
 	return s.store.ResetCounter(ctx, accountKey(a.User.Login))
 }

@@ -97,25 +97,21 @@ func (s *Service) WaitPush(ctx context.Context, a *Auth, id string, wait time.Du
 }
 
 func (s *Service) completePush(ctx context.Context, a *Auth, req *deadbolt.PushRequest, c Client) (*PushOutcome, error) {
-	ok, err := s.store.ConsumePushApproval(ctx, req.ID, s.clock.Now())
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
+	now := s.clock.Now()
+	sess, tok, h := s.newSession(a.User, deadbolt.SessionFull, MethodPush, c)
+	comp := &deadbolt.Completion{UserID: a.User.ID, PushRequestID: req.ID, Now: now,
+		OldSessionID: a.Session.ID, NewSession: sess, TokenHash: h,
+		ResetCounters: []string{failureKey(a.User.ID)},
+		Event: &deadbolt.Event{Type: deadbolt.EventSignIn, At: now, UserID: a.User.ID, IP: c.IP,
+			Detail: map[string]string{"method": MethodPush}}}
+	ok, err := s.store.CompleteSecondFactor(ctx, comp)
+	if deadbolt.IsCode(err, deadbolt.CodeNotFound) || err == nil && !ok {
 		// Another wait of this sign-in completed it.
 		return nil, unauthorized()
 	}
-	sess, tok, h := s.newSession(a.User, deadbolt.SessionFull, MethodPush, c)
-	if err := s.store.ReplaceSession(ctx, a.Session.ID, sess, h); err != nil {
-		if deadbolt.IsCode(err, deadbolt.CodeNotFound) {
-			return nil, unauthorized()
-		}
+	if err != nil {
 		return nil, err
 	}
-	if err := s.store.ResetCounter(ctx, failureKey(a.User.ID)); err != nil {
-		return nil, err
-	}
-	s.audit.Record(ctx, deadbolt.EventSignIn, a.User.ID, "", c.IP, map[string]string{"method": MethodPush})
 	return &PushOutcome{Status: deadbolt.PushApproved,
 		Result: &Result{State: StateAuthenticated, Token: tok, Session: sess, User: a.User}}, nil
 }

@@ -28,6 +28,15 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 			if tag.RowsAffected() != 1 {
 				return errProofUsed
 			}
+		case c.PushRequestID != "":
+			tag, err := tx.Exec(ctx, `UPDATE push_requests SET status = $1 WHERE id = $2 AND user_id = $3 AND status = $4`,
+				deadbolt.PushConsumed, c.PushRequestID, c.UserID, deadbolt.PushApproved)
+			if err != nil {
+				return fmt.Errorf("postgres: complete second factor: %w", err)
+			}
+			if tag.RowsAffected() != 1 {
+				return errProofUsed
+			}
 		case c.TOTPStep > 0:
 			tag, err := tx.Exec(ctx, `UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, c.TOTPStep, c.UserID)
 			if err != nil {

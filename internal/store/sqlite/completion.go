@@ -27,6 +27,15 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 			if n, _ := res.RowsAffected(); n != 1 {
 				return errProofUsed
 			}
+		case c.PushRequestID != "":
+			res, err := tx.ExecContext(ctx, `UPDATE push_requests SET status = ? WHERE id = ? AND user_id = ? AND status = ?`,
+				deadbolt.PushConsumed, c.PushRequestID, c.UserID, deadbolt.PushApproved)
+			if err != nil {
+				return fmt.Errorf("sqlite: complete second factor: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return errProofUsed
+			}
 		case c.TOTPStep > 0:
 			res, err := tx.ExecContext(ctx, `UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`,
 				c.TOTPStep, c.UserID, c.TOTPStep)

@@ -78,6 +78,34 @@ func testCompleteSecondFactor(t *testing.T, s deadbolt.Store) {
 		t.Errorf("a completion on a gone session used the code: %d left", n)
 	}
 
+	// An approved push request completes one sign-in.
+	pp, _ := NewSession(t, s, u, deadbolt.SessionPending)
+	d := newDevice(t, s, u, "push-dev")
+	pr := &deadbolt.PushRequest{ID: deadbolt.NewID(), UserID: u.ID, SessionID: pp.ID, DeviceID: d.ID, Number: 42,
+		Status: deadbolt.PushPending, CreatedAt: T0, ExpiresAt: T0.Add(2 * time.Minute), Context: map[string]string{}}
+	if err := s.CreatePushRequest(ctx, pr); err != nil {
+		t.Fatal(err)
+	}
+	c = completion(u, pp, 3)
+	c.PushRequestID = pr.ID
+	if ok, _ := s.CompleteSecondFactor(ctx, c); ok {
+		t.Error("a pending (not approved) push request completed a sign-in")
+	}
+	if ok, err := s.DecidePushRequest(ctx, pr.ID, d.ID, deadbolt.PushApproved, false, T0); !ok || err != nil {
+		t.Fatalf("DecidePushRequest = %v, %v", ok, err)
+	}
+	if ok, err := s.CompleteSecondFactor(ctx, c); !ok || err != nil {
+		t.Fatalf("CompleteSecondFactor(approved push) = %v, %v", ok, err)
+	}
+	if got, _ := s.PushRequest(ctx, pr.ID); got.Status != deadbolt.PushConsumed {
+		t.Errorf("push status = %q, want consumed", got.Status)
+	}
+	c2 := completion(u, pp, 4)
+	c2.PushRequestID = pr.ID
+	if ok, _ := s.CompleteSecondFactor(ctx, c2); ok {
+		t.Error("an approval completed two sign-ins")
+	}
+
 	// TOTP steps move forward only; a reauth renews auth_at.
 	full, _ := NewSession(t, s, u, deadbolt.SessionFull)
 	re := &deadbolt.Completion{UserID: u.ID, Now: T0, TOTPStep: 500, AuthSessionID: full.ID, AuthAt: T0.Add(time.Hour)}
