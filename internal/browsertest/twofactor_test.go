@@ -2,8 +2,8 @@ package browsertest
 
 import (
 	"bytes"
-	"fmt"
 	"context"
+	"fmt"
 	"image"
 	_ "image/png"
 	"strings"
