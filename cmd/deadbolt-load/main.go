@@ -2,7 +2,8 @@
 // under load and reports throughput, latency percentiles and errors.
 //
 //	deadbolt-load -url http://127.0.0.1:8080 -login admin -password X \
-//	    -scenario me|login -clients 32 -duration 10s [-users N] [-requests N]
+//	    -scenario me|login|second-factor -clients 32 -duration 10s \
+//	    [-users N] [-requests N] [-rate N]
 //
 // Scenario "me" signs in once and then has every client fetch
 // GET /api/v1/me with the bearer token in a loop. Scenario "login" first
@@ -10,6 +11,43 @@
 // account takes every attempt), then has every client sign in with
 // POST /api/v1/login in a loop; the employees are deactivated at the end,
 // which also ends the sessions the run created.
+//
+// Scenario "second-factor" measures the second step of a sign-in with its
+// durable single-use write. It first enrols employees through the API
+// (create, sign in, pair a device, confirm it with the device's code,
+// generate 10 recovery codes) and opens one pending sign-in (a correct
+// password) per code it will use; then every client sends
+// POST /api/v1/login/second-factor with a recovery code, each request on a
+// pending sign-in of its own with an unused code, so each one consumes a
+// code and replaces the pending session with a full one. The password step
+// is not measured; run the server with cheap hashing (--hash-memory 64
+// --hash-time 1) to keep the setup short. Unless -users is given, the run
+// prepares -rate × -duration sign-ins (at most -requests), 10 per
+// employee; when they are used up before -duration ends, the run stops
+// there. The employees are deactivated at the end.
+//
+//	deadbolt-load -url http://127.0.0.1:8080 -login admin -password X \
+//	    -scenario push -pending 1000 [-rounds 1] [-probes 100] \
+//	    [-device poll|sse] [-server-pid PID]
+//
+// Scenario "push" times sign-ins approved on a paired device, from the
+// password to the browser holding its full session. It creates -pending
+// employees (and one more per five -probes), pairs a device with each
+// through the API and connects every device the way the companion app
+// does (-device poll: GET /api/v1/device/requests?wait=25; sse:
+// GET /api/v1/device/events). Then, -rounds times, all -pending employees
+// sign in at once: POST /api/v1/login, the browser waits on
+// GET /api/v1/login/push/{id}?wait=25, the device receives the request and
+// approves it with the number, and the browser gets the session. Then they
+// all sign in once more but the devices hold their answers: while those
+// sign-ins wait, the server's memory is read (VmRSS of -server-pid from
+// /proc, the Go heap and goroutines from /metrics when it answers) and
+// -probes sign-ins are timed one at a time; at last every waiting sign-in
+// is approved at once. The server sends an employee at most 5 push
+// requests per 15 minutes, which bounds -rounds to 4. Run the server with
+// cheap password hashing (--hash-memory 64 --hash-time 1) so that the
+// figures are those of the push path, not of argon2id. The employees are
+// deactivated at the end.
 //
 // The run is bounded: by -duration, by -requests, and by the limits on
 // -clients and -users. Only loopback targets are accepted. Every answer
@@ -48,6 +86,7 @@ const (
 	maxUsers    = 10000
 	maxDuration = 10 * time.Minute
 	maxRequests = 10_000_000
+	maxRate     = 100_000
 )
 
 func main() {
@@ -68,6 +107,21 @@ type config struct {
 	users    int
 	requests int64
 	timeout  time.Duration
+	// rate is the expected number of second-factor verifications per
+	// second; it sizes what -scenario second-factor prepares.
+	rate int
+	// signins is how many pending sign-ins -scenario second-factor
+	// prepares (and so the most requests it sends).
+	signins int64
+
+	// Scenario push: sign-ins pending at once, rounds of them approved at
+	// once, sign-ins timed one at a time while they wait, how devices wait
+	// ("poll" or "sse"), and the server's process id (0: none).
+	pending   int
+	rounds    int
+	probes    int
+	device    string
+	serverPID int
 }
 
 // parseFlags reads and checks the flags; it refuses targets off this
@@ -79,12 +133,14 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	rawURL := fs.String("url", "http://127.0.0.1:8080", "address of the server (loopback only)")
 	fs.StringVar(&c.login, "login", "admin", "login to sign in with (an administrator for -scenario login)")
 	fs.StringVar(&c.password, "password", "", "password of -login")
-	fs.StringVar(&c.scenario, "scenario", "me", "me or login")
+	fs.StringVar(&c.scenario, "scenario", "me", "me, login, second-factor or push")
 	fs.IntVar(&c.clients, "clients", 32, fmt.Sprintf("concurrent clients, 1 to %d", maxClients))
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, fmt.Sprintf("length of the run, up to %v", maxDuration))
-	fs.IntVar(&c.users, "users", 0, fmt.Sprintf("employees to create for -scenario login, 1 to %d (default: -clients)", maxUsers))
+	fs.IntVar(&c.users, "users", 0, fmt.Sprintf("employees to create for -scenario login or second-factor, 1 to %d (default: -clients for login; for second-factor enough for -rate × -duration at %d codes each)", maxUsers, codesPerUser))
 	fs.Int64Var(&c.requests, "requests", 1_000_000, fmt.Sprintf("stop after this many requests, up to %d", maxRequests))
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "timeout of one request")
+	fs.IntVar(&c.rate, "rate", 1500, fmt.Sprintf("expected verifications per second, 1 to %d: sizes what -scenario second-factor prepares", maxRate))
+	pushFlags(fs, &c)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -101,8 +157,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	u.Path, u.RawQuery, u.Fragment = strings.TrimSuffix(u.Path, "/"), "", ""
 	c.base = u
 	switch {
-	case c.scenario != "me" && c.scenario != "login":
-		return c, fmt.Errorf("-scenario %q is not me or login", c.scenario)
+	case c.scenario != "me" && c.scenario != "login" && c.scenario != "second-factor" && c.scenario != "push":
+		return c, fmt.Errorf("-scenario %q is not me, login, second-factor or push", c.scenario)
 	case c.password == "":
 		return c, errors.New("-password is required")
 	case c.clients < 1 || c.clients > maxClients:
@@ -113,12 +169,31 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		return c, fmt.Errorf("-requests %d is not between 1 and %d", c.requests, maxRequests)
 	case c.timeout <= 0 || c.timeout > time.Minute:
 		return c, fmt.Errorf("-timeout %v is not between 0 and 1m", c.timeout)
+	case c.rate < 1 || c.rate > maxRate:
+		return c, fmt.Errorf("-rate %d is not between 1 and %d", c.rate, maxRate)
 	}
-	if c.users == 0 {
+	if err := checkPushFlags(c); err != nil {
+		return c, err
+	}
+	want := c.requests // second-factor sign-ins to prepare, at most
+	switch {
+	case c.users != 0:
+	case c.scenario == "second-factor":
+		want = min(c.requests, int64(math.Ceil(float64(c.rate)*c.duration.Seconds())))
+		n := (want + codesPerUser - 1) / codesPerUser
+		if n > maxUsers {
+			return c, fmt.Errorf("-rate %d for %v needs %d employees (%d sign-ins each), more than %d: lower -rate, -duration or -requests",
+				c.rate, c.duration, n, codesPerUser, maxUsers)
+		}
+		c.users = int(n)
+	default:
 		c.users = c.clients
 	}
 	if c.users < 1 || c.users > maxUsers {
 		return c, fmt.Errorf("-users %d is not between 1 and %d", c.users, maxUsers)
+	}
+	if c.scenario == "second-factor" {
+		c.signins = min(want, int64(c.users)*codesPerUser)
 	}
 	return c, nil
 }
@@ -142,6 +217,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "deadbolt-load:", err)
 		return 2
 	}
+	if c.scenario == "push" {
+		return runPush(ctx, c, stdout, stderr)
+	}
 	res, err := load(ctx, c, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "deadbolt-load:", err)
@@ -161,11 +239,12 @@ type client struct {
 }
 
 func newClient(c config) *client {
+	conns := max(c.clients, setupWorkers(c))
 	tr := &http.Transport{
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        c.clients,
-		MaxIdleConnsPerHost: c.clients,
+		MaxIdleConns:        conns,
+		MaxIdleConnsPerHost: conns,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 		ForceAttemptHTTP2:   false,
@@ -209,12 +288,13 @@ func (cl *client) do(ctx context.Context, method, path, token string, body []byt
 	return resp.StatusCode, b, nil
 }
 
-// signIn returns the session token of a full sign-in.
-func (cl *client) signIn(ctx context.Context, login, pw string) (string, error) {
+// passwordStep runs POST /api/v1/login and returns the state it reached
+// and the token of the session it opened.
+func (cl *client) passwordStep(ctx context.Context, login, pw string) (state, token string, err error) {
 	body, _ := json.Marshal(map[string]string{"login": login, "password": pw})
 	status, b, err := cl.do(ctx, "POST", "/api/v1/login", "", body)
 	if err != nil {
-		return "", fmt.Errorf("sign in as %s: %w", login, err)
+		return "", "", fmt.Errorf("sign in as %s: %w", login, err)
 	}
 	var m struct {
 		State string `json:"state"`
@@ -225,12 +305,24 @@ func (cl *client) signIn(ctx context.Context, login, pw string) (string, error) 
 	}
 	json.Unmarshal(b, &m)
 	if status != http.StatusOK {
-		return "", fmt.Errorf("sign in as %s: HTTP %d %s", login, status, m.Error.Code)
+		return "", "", fmt.Errorf("sign in as %s: HTTP %d %s", login, status, m.Error.Code)
 	}
-	if m.State != "authenticated" || m.Token == "" {
-		return "", fmt.Errorf("sign in as %s: state %q; only accounts without a second factor can be used", login, m.State)
+	if m.Token == "" {
+		return "", "", fmt.Errorf("sign in as %s: no session token in the answer", login)
 	}
-	return m.Token, nil
+	return m.State, m.Token, nil
+}
+
+// signIn returns the session token of a full sign-in.
+func (cl *client) signIn(ctx context.Context, login, pw string) (string, error) {
+	state, tok, err := cl.passwordStep(ctx, login, pw)
+	if err != nil {
+		return "", err
+	}
+	if state != "authenticated" {
+		return "", fmt.Errorf("sign in as %s: state %q; only accounts without a second factor can be used", login, state)
+	}
+	return tok, nil
 }
 
 // loadUser is an employee the login scenario signs in as.
@@ -238,49 +330,101 @@ type loadUser struct {
 	id, login, password string
 }
 
-// createUsers creates n employees with random passwords.
-func (cl *client) createUsers(ctx context.Context, admin string, n int, progress io.Writer) ([]loadUser, error) {
+// setupWorkers is how many requests setup and cleanup send at once.
+func setupWorkers(c config) int { return min(max(c.clients, 8), 32) }
+
+// forEach calls fn for 0 … n-1 from up to workers goroutines. It hands out
+// no more work after the first error, which it returns, or once ctx ends.
+func forEach(ctx context.Context, n, workers int, fn func(i int) error) error {
+	var (
+		next  atomic.Int64
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	stop, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range min(workers, n) {
+		wg.Go(func() {
+			for stop.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := fn(i); err != nil {
+					once.Do(func() { first = err; cancel() })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err()
+}
+
+// createUsers creates n employees with random passwords, workers at a
+// time. On error it also returns the employees created so far (those
+// with an id).
+func (cl *client) createUsers(ctx context.Context, admin string, n, workers int, progress io.Writer) ([]loadUser, error) {
 	var tag [4]byte
 	rand.Read(tag[:])
 	prefix := "load-" + hex.EncodeToString(tag[:])
-	users := make([]loadUser, 0, n)
-	for i := range n {
+	users := make([]loadUser, n)
+	err := forEach(ctx, n, workers, func(i int) error {
 		var pw [12]byte
 		rand.Read(pw[:])
 		u := loadUser{login: fmt.Sprintf("%s-%d", prefix, i), password: hex.EncodeToString(pw[:])}
 		body, _ := json.Marshal(map[string]any{"login": u.login, "name": fmt.Sprintf("Load test %d", i), "password": u.password})
 		status, b, err := cl.do(ctx, "POST", "/api/v1/admin/users", admin, body)
 		if err != nil {
-			return users, fmt.Errorf("create %s: %w", u.login, err)
+			return fmt.Errorf("create %s: %w", u.login, err)
 		}
 		if status != http.StatusCreated {
-			return users, fmt.Errorf("create %s: HTTP %d %s", u.login, status, bytes.TrimSpace(b))
+			return fmt.Errorf("create %s: HTTP %d %s", u.login, status, bytes.TrimSpace(b))
 		}
 		var m struct {
 			ID string `json:"id"`
 		}
 		if err := json.Unmarshal(b, &m); err != nil || m.ID == "" {
-			return users, fmt.Errorf("create %s: no id in %s", u.login, b)
+			return fmt.Errorf("create %s: no id in %s", u.login, b)
 		}
 		u.id = m.ID
-		users = append(users, u)
+		users[i] = u
+		return nil
+	})
+	if err != nil {
+		return users, err
 	}
 	fmt.Fprintf(progress, "created %d employees %s-0…%d\n", n, prefix, n-1)
 	return users, nil
 }
 
-// deactivateUsers deactivates the load employees, ending their sessions.
-func (cl *client) deactivateUsers(ctx context.Context, admin string, users []loadUser) error {
-	var errs []error
-	for _, u := range users {
+// deactivateUsers deactivates the load employees that were created,
+// workers at a time, ending their sessions.
+func (cl *client) deactivateUsers(ctx context.Context, admin string, users []loadUser, workers int) error {
+	var (
+		mu   sync.Mutex
+		errs []error
+	)
+	forEach(ctx, len(users), workers, func(i int) error {
+		u := users[i]
+		if u.id == "" {
+			return nil
+		}
 		status, _, err := cl.do(ctx, "POST", "/api/v1/admin/users/"+u.id+"/deactivate", admin, nil)
 		if err == nil && status != http.StatusOK {
 			err = fmt.Errorf("HTTP %d", status)
 		}
 		if err != nil {
+			mu.Lock()
 			errs = append(errs, fmt.Errorf("deactivate %s: %w", u.login, err))
+			mu.Unlock()
 		}
-	}
+		return nil
+	})
 	return errors.Join(errs...)
 }
 
@@ -291,6 +435,7 @@ type result struct {
 	statuses  map[int]int64
 	transport int64 // requests that got no answer
 	firstErr  string
+	notes     []string // what the scenario wants said beside the figures
 }
 
 func (r *result) requests() int64 { return int64(len(r.latencies)) + r.transport }
@@ -319,6 +464,8 @@ func load(ctx context.Context, c config, progress io.Writer) (*result, error) {
 
 	var step func(ctx context.Context, client, i int) (int, error)
 	var cleanup func() error
+	var finish func(*result)
+	rc := c
 	switch c.scenario {
 	case "me":
 		step = func(ctx context.Context, _, _ int) (int, error) {
@@ -335,11 +482,11 @@ func load(ctx context.Context, c config, progress io.Writer) (*result, error) {
 			return err
 		}
 	case "login":
-		users, err := cl.createUsers(setup, token, c.users, progress)
+		users, err := cl.createUsers(setup, token, c.users, setupWorkers(c), progress)
 		cleanup = func() error {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 			defer cancel()
-			return cl.deactivateUsers(cctx, token, users)
+			return cl.deactivateUsers(cctx, token, users, setupWorkers(c))
 		}
 		if err != nil {
 			if cerr := cleanup(); cerr != nil {
@@ -356,9 +503,28 @@ func load(ctx context.Context, c config, progress io.Writer) (*result, error) {
 			status, _, err := cl.do(ctx, "POST", "/api/v1/login", "", body)
 			return status, err
 		}
+	case "second-factor":
+		sf, err := prepareSecondFactor(setup, cl, c, token, progress)
+		cleanup = func() error {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+			defer cancel()
+			return cl.deactivateUsers(cctx, token, sf.users, setupWorkers(c))
+		}
+		if err != nil {
+			if cerr := cleanup(); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
+			return nil, err
+		}
+		step, finish = sf.step, sf.finish
+		// Each prepared sign-in is used once: they bound the run.
+		rc.requests = int64(len(sf.signins))
 	}
 
-	res := runClients(ctx, c, step)
+	res := runClients(ctx, rc, step)
+	if finish != nil {
+		finish(res)
+	}
 	if cleanup != nil {
 		if err := cleanup(); err != nil {
 			fmt.Fprintln(progress, "deadbolt-load: cleanup:", err)
@@ -441,6 +607,9 @@ func (r *result) print(w io.Writer, c config) {
 		rate = float64(n) / r.elapsed.Seconds()
 	}
 	fmt.Fprintf(w, "scenario %s: %d clients for %v against %s\n", c.scenario, c.clients, r.elapsed.Round(time.Millisecond), c.base)
+	for _, n := range r.notes {
+		fmt.Fprintf(w, "note      %s\n", n)
+	}
 	fmt.Fprintf(w, "requests  %d (%.1f/s)\n", n, rate)
 	fmt.Fprintf(w, "latency   p50 %v  p90 %v  p99 %v  max %v\n",
 		round(percentile(r.latencies, .50)), round(percentile(r.latencies, .90)),

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -56,6 +57,41 @@ func TestParseFlags(t *testing.T) {
 	c, err := parseFlags([]string{"-password", "x", "-clients", "7"}, &strings.Builder{})
 	if err != nil || c.users != 7 {
 		t.Errorf("parseFlags without -users: users = %d, %v; want the client count 7", c.users, err)
+	}
+}
+
+// TestSecondFactorSizing checks how many employees and sign-ins the
+// second-factor scenario prepares.
+func TestSecondFactorSizing(t *testing.T) {
+	base := []string{"-password", "x", "-scenario", "second-factor"}
+	cases := []struct {
+		args    []string
+		users   int
+		signins int64
+		err     string
+	}{
+		{[]string{"-rate", "100", "-duration", "5s"}, 50, 500, ""},
+		{[]string{"-rate", "33", "-duration", "1s"}, 4, 33, ""},
+		{[]string{"-rate", "100", "-duration", "5s", "-requests", "35"}, 4, 35, ""},
+		{[]string{"-rate", "100", "-duration", "5s", "-users", "3"}, 3, 30, ""},
+		{[]string{"-users", "3", "-requests", "7"}, 3, 7, ""},
+		{[]string{"-rate", "100000", "-duration", "2m"}, 0, 0, "-rate"},
+		{[]string{"-rate", "0"}, 0, 0, "-rate"},
+		{[]string{"-rate", "200000"}, 0, 0, "-rate"},
+	}
+	for _, c := range cases {
+		args := append(append([]string{}, base...), c.args...)
+		got, err := parseFlags(args, &strings.Builder{})
+		switch {
+		case c.err != "":
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("parseFlags(%q) = %v, want an error about %q", args, err, c.err)
+			}
+		case err != nil:
+			t.Errorf("parseFlags(%q) = %v, want no error", args, err)
+		case got.users != c.users || got.signins != c.signins:
+			t.Errorf("parseFlags(%q): %d employees, %d sign-ins; want %d and %d", args, got.users, got.signins, c.users, c.signins)
+		}
 	}
 }
 
@@ -193,4 +229,86 @@ func TestErrorsReported(t *testing.T) {
 	if code := run(context.Background(), []string{"-url", s.URL, "-password", "wrong-password"}, &out, &errs); code != 1 || !strings.Contains(errs.String(), "401") {
 		t.Errorf("run with a wrong password = %d, stderr %q; want 1 and the 401", code, errs.String())
 	}
+}
+
+// TestSecondFactorScenario completes every prepared sign-in once, each
+// with a code of its own, on each store; the server's development clock is
+// moved first, so the devices' codes must follow it.
+func TestSecondFactorScenario(t *testing.T) {
+	deadbolttest.ForEachStore(t, func(t *testing.T, st deadbolttest.Store) {
+		s := deadbolttest.StartServer(t, deadbolttest.Options{Store: st})
+		s.Advance(t, 3*time.Hour)
+		for _, c := range []struct {
+			args     []string
+			requests int
+			left     int // unused recovery codes afterwards, over all the run's employees
+		}{
+			{[]string{"-clients", "3", "-users", "2", "-duration", "30s"}, 20, 0},
+			{[]string{"-clients", "4", "-users", "3", "-requests", "7", "-duration", "30s"}, 7, 23},
+		} {
+			t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+				admin := s.AdminToken(t)
+				before := loadUserIDs(t, s, admin)
+				var out, errs strings.Builder
+				full := append([]string{"-url", s.URL, "-password", deadbolttest.AdminPassword, "-scenario", "second-factor"}, c.args...)
+				start := time.Now()
+				if code := run(context.Background(), full, &out, &errs); code != 0 {
+					t.Fatalf("run(%q) = %d\n%s%s", full, code, out.String(), errs.String())
+				}
+				n, e := figures(t, out.String())
+				if n != c.requests || e != 0 || !strings.Contains(out.String(), fmt.Sprintf("200×%d", c.requests)) {
+					t.Errorf("run(%q): %d requests, %d errors; want %d answered 200\n%s", full, n, e, c.requests, out.String())
+				}
+				if time.Since(start) > 25*time.Second {
+					t.Errorf("run(%q) took %v: it should stop once the prepared sign-ins are used", full, time.Since(start))
+				}
+				for _, want := range []string{"password step is not measured", "prepared sign-ins were used before -duration ended"} {
+					if !strings.Contains(out.String(), want) {
+						t.Errorf("run(%q) output lacks %q:\n%s", full, want, out.String())
+					}
+				}
+				left := 0
+				for id := range loadUserIDs(t, s, admin) {
+					if before[id] {
+						continue
+					}
+					k, err := s.App.Store.CountRecoveryCodes(context.Background(), id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					left += k
+				}
+				if left != c.left {
+					t.Errorf("run(%q) left %d unused recovery codes, want %d", full, left, c.left)
+				}
+			})
+		}
+	})
+}
+
+// loadUserIDs returns the ids of the employees load runs created, and
+// checks that none of them is still active.
+func loadUserIDs(t *testing.T, s *deadbolttest.Server, admin string) map[string]bool {
+	t.Helper()
+	r := s.Do(t, "GET", "/api/v1/admin/users", admin, nil)
+	var list struct {
+		Users []struct {
+			ID     string `json:"id"`
+			Login  string `json:"login"`
+			Active bool   `json:"active"`
+		} `json:"users"`
+	}
+	if err := json.Unmarshal(r.Body, &list); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, u := range list.Users {
+		if strings.HasPrefix(u.Login, "load-") {
+			ids[u.ID] = true
+			if u.Active {
+				t.Errorf("load employee %s is still active", u.Login)
+			}
+		}
+	}
+	return ids
 }
