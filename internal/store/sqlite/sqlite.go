@@ -32,8 +32,8 @@ var migrations embed.FS
 // concurrent use.
 type Store struct {
 	path string
-	rdb  *db // readers
-	wdb  *db // the single writer
+	rdb  *db     // readers
+	wdb  *writer // the single writer, committing in groups
 
 	sessionByToken *sql.Stmt
 }
@@ -90,7 +90,7 @@ func Open(ctx context.Context, path string, migrate bool) (*Store, error) {
 	rdb.SetMaxOpenConns(n)
 	rdb.SetMaxIdleConns(n)
 	rdb.SetConnMaxLifetime(0)
-	s := &Store{path: path, rdb: newDB(rdb), wdb: newDB(wdb)}
+	s := &Store{path: path, rdb: newDB(rdb), wdb: newWriter(wdb)}
 	if s.sessionByToken, err = rdb.PrepareContext(ctx, sessionByTokenSQL); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: prepare: %w", err)
@@ -140,20 +140,10 @@ func (s *Store) Backup(ctx context.Context, dest string) error {
 	return nil
 }
 
-// tx runs fn in one immediate write transaction.
+// tx runs fn as one write: in its own savepoint of a transaction that
+// commits it together with the other writes waiting at the time.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.wdb.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
-	}
-	return nil
+	return s.wdb.do(ctx, fn)
 }
 
 // isUnique reports whether err is a UNIQUE or PRIMARY KEY violation.

@@ -1,0 +1,206 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// maxBatch bounds how many writes share one commit.
+const maxBatch = 128
+
+// errClosed answers writes after Close.
+var errClosed = errors.New("sqlite: store closed")
+
+// writer owns the database's single write connection and commits writes in
+// groups: every write waiting when the connection frees up runs in its own
+// savepoint of one transaction, and one commit (one fsync, with
+// synchronous=FULL) makes them all durable. Each caller is answered only
+// after the commit that holds its write returned, so nothing is
+// acknowledged before it is on disk; a write that fails is rolled back to
+// its savepoint without touching the others. It is safe for concurrent use.
+type writer struct {
+	db   *sql.DB
+	ops  chan *writeOp
+	quit chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+type writeOp struct {
+	ctx  context.Context
+	fn   func(*sql.Tx) error
+	done chan error
+}
+
+func newWriter(d *sql.DB) *writer {
+	w := &writer{db: d, ops: make(chan *writeOp, 1024), quit: make(chan struct{}), done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+// do runs fn in a write transaction (shared with other writes) and returns
+// once that transaction committed or failed. fn's statements run even if
+// ctx is cancelled after the write was queued: the answer always tells the
+// truth about what was written.
+func (w *writer) do(ctx context.Context, fn func(*sql.Tx) error) error {
+	op := &writeOp{ctx: context.WithoutCancel(ctx), fn: fn, done: make(chan error, 1)}
+	select {
+	case w.ops <- op:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.quit:
+		return errClosed
+	}
+	return <-op.done
+}
+
+// ExecContext runs one statement as a write.
+func (w *writer) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := w.do(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = w.exec(ctx, tx, query, args...)
+		return err
+	})
+	return res, err
+}
+
+// exec runs query in tx. (Statements are not prepared ahead here: the
+// writer's only connection is busy with the transaction.)
+func (w *writer) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	return tx.ExecContext(ctx, query, args...)
+}
+
+// QueryRowContext returns a row whose Scan runs query as a write (for
+// UPDATE … RETURNING and the like).
+func (w *writer) QueryRowContext(ctx context.Context, query string, args ...any) *writeRow {
+	return &writeRow{w: w, ctx: ctx, query: query, args: args}
+}
+
+// writeRow is a one-row write query, run when scanned.
+type writeRow struct {
+	w     *writer
+	ctx   context.Context
+	query string
+	args  []any
+}
+
+// Scan runs the query and scans its row; sql.ErrNoRows when there is none.
+func (r *writeRow) Scan(dest ...any) error {
+	return r.w.do(r.ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(r.ctx, r.query, r.args...).Scan(dest...)
+	})
+}
+
+func (w *writer) run() {
+	defer close(w.done)
+	batch := make([]*writeOp, 0, maxBatch)
+	for {
+		var first *writeOp
+		select {
+		case first = <-w.ops:
+		case <-w.quit:
+			w.drain()
+			return
+		}
+		batch = append(batch[:0], first)
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case op := <-w.ops:
+				batch = append(batch, op)
+			default:
+				break gather
+			}
+		}
+		w.commit(batch)
+	}
+}
+
+// drain refuses the writes still queued at Close.
+func (w *writer) drain() {
+	for {
+		select {
+		case op := <-w.ops:
+			op.done <- errClosed
+		default:
+			return
+		}
+	}
+}
+
+// commit runs a batch in one transaction and answers each write.
+func (w *writer) commit(batch []*writeOp) {
+	if len(batch) == 0 {
+		return
+	}
+	ctx := context.Background()
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		for _, op := range batch {
+			op.done <- fmt.Errorf("sqlite: begin: %w", err)
+		}
+		return
+	}
+	errs := make([]error, len(batch))
+	if len(batch) == 1 {
+		// Alone, a write needs no savepoint: its failure rolls back all.
+		if errs[0] = batch[0].fn(tx); errs[0] != nil {
+			tx.Rollback()
+			batch[0].done <- errs[0]
+			return
+		}
+	} else {
+		for i, op := range batch {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+				errs[i] = fmt.Errorf("sqlite: savepoint: %w", err)
+				continue
+			}
+			if errs[i] = op.fn(tx); errs[i] != nil && interrupted(errs[i]) {
+				// A cancelled statement may have rolled back the whole
+				// transaction: give up this one, answer the interrupted
+				// write, and run the others again in a new transaction.
+				tx.Rollback()
+				op.done <- errs[i]
+				w.commit(append(append([]*writeOp(nil), batch[:i]...), batch[i+1:]...))
+				return
+			}
+			if errs[i] != nil {
+				if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
+					errs[i] = errors.Join(errs[i], fmt.Errorf("sqlite: rollback to savepoint: %w", err))
+				}
+			}
+			if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil && errs[i] == nil {
+				errs[i] = fmt.Errorf("sqlite: release savepoint: %w", err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = fmt.Errorf("sqlite: commit: %w", err)
+			}
+		}
+	}
+	for i, op := range batch {
+		op.done <- errs[i]
+	}
+}
+
+// Close stops the writer after the batch in progress and closes the
+// connection.
+func (w *writer) Close() error {
+	w.once.Do(func() { close(w.quit) })
+	<-w.done
+	return w.db.Close()
+}
+
+// interrupted reports whether err comes from a cancelled statement.
+func interrupted(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		strings.Contains(err.Error(), "interrupted")
+}
