@@ -15,78 +15,95 @@ import (
 // errProofUsed rolls a completion back when its proof was already used.
 var errProofUsed = errors.New("proof already used")
 
-// CompleteSecondFactor commits a second-factor success in one transaction.
+// CompleteSecondFactor commits a second-factor success in one transaction,
+// its statements sent together in one round trip.
 func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion) (bool, error) {
+	const (
+		plain   = iota // any outcome
+		proof          // must change exactly one row
+		session        // must change a row
+	)
+	var checks []int
+	b := &pgx.Batch{}
+	switch {
+	case c.RecoveryHash != nil:
+		b.Queue(`UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND hash = $3 AND used_at IS NULL`,
+			c.Now, c.UserID, c.RecoveryHash)
+		checks = append(checks, proof)
+	case c.PushRequestID != "":
+		b.Queue(`UPDATE push_requests SET status = $1 WHERE id = $2 AND user_id = $3 AND status = $4`,
+			deadbolt.PushConsumed, c.PushRequestID, c.UserID, deadbolt.PushApproved)
+		checks = append(checks, proof)
+	case c.TOTPStep > 0:
+		b.Queue(`UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, c.TOTPStep, c.UserID)
+		checks = append(checks, proof)
+	}
+	switch {
+	case c.OldSessionID != "":
+		ns := c.NewSession
+		b.Queue(`DELETE FROM sessions WHERE id = $1`, c.OldSessionID)
+		b.Queue(`INSERT INTO sessions (id, token_hash, user_id, state, epoch,
+			created_at, last_seen_at, expires_at, auth_at, method, ip, user_agent)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			ns.ID, c.TokenHash, ns.UserID, string(ns.State), ns.Epoch, ns.CreatedAt, ns.LastSeenAt,
+			ns.ExpiresAt, ns.AuthAt, ns.Method, ns.IP, ns.UserAgent)
+		checks = append(checks, session, plain)
+	case c.AuthSessionID != "":
+		b.Queue(`UPDATE sessions SET auth_at = $1 WHERE id = $2`, c.AuthAt, c.AuthSessionID)
+		checks = append(checks, session)
+	}
+	if len(c.ResetCounters) > 0 {
+		b.Queue(`DELETE FROM counters WHERE key = ANY($1)`, c.ResetCounters)
+		checks = append(checks, plain)
+	}
+	var detail []byte
+	if e := c.Event; e != nil {
+		var err error
+		if detail, err = json.Marshal(e.Detail); err != nil || e.Detail == nil {
+			detail = []byte("{}")
+		}
+		b.Queue(`INSERT INTO events (type, at, user_id, actor_id, ip, detail)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, e.Type, e.At, e.UserID, e.ActorID, e.IP, detail)
+	}
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		switch {
-		case c.RecoveryHash != nil:
-			tag, err := tx.Exec(ctx, `UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND hash = $3 AND used_at IS NULL`,
-				c.Now, c.UserID, c.RecoveryHash)
+		br := tx.SendBatch(ctx, b)
+		var used, gone bool
+		for _, check := range checks {
+			tag, err := br.Exec()
 			if err != nil {
+				br.Close()
 				return fmt.Errorf("postgres: complete second factor: %w", err)
 			}
-			if tag.RowsAffected() != 1 {
-				return errProofUsed
-			}
-		case c.PushRequestID != "":
-			tag, err := tx.Exec(ctx, `UPDATE push_requests SET status = $1 WHERE id = $2 AND user_id = $3 AND status = $4`,
-				deadbolt.PushConsumed, c.PushRequestID, c.UserID, deadbolt.PushApproved)
-			if err != nil {
-				return fmt.Errorf("postgres: complete second factor: %w", err)
-			}
-			if tag.RowsAffected() != 1 {
-				return errProofUsed
-			}
-		case c.TOTPStep > 0:
-			tag, err := tx.Exec(ctx, `UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, c.TOTPStep, c.UserID)
-			if err != nil {
-				return fmt.Errorf("postgres: complete second factor: %w", err)
-			}
-			if tag.RowsAffected() != 1 {
-				return errProofUsed
-			}
-		}
-		switch {
-		case c.OldSessionID != "":
-			tag, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id = $1`, c.OldSessionID)
-			if err != nil {
-				return fmt.Errorf("postgres: complete second factor: %w", err)
-			}
-			if tag.RowsAffected() == 0 {
-				return notFound("Session")
-			}
-			if err := insertSession(ctx, tx, c.NewSession, c.TokenHash); err != nil {
-				return err
-			}
-		case c.AuthSessionID != "":
-			tag, err := tx.Exec(ctx, `UPDATE sessions SET auth_at = $1 WHERE id = $2`, c.AuthAt, c.AuthSessionID)
-			if err != nil {
-				return fmt.Errorf("postgres: complete second factor: %w", err)
-			}
-			if tag.RowsAffected() == 0 {
-				return notFound("Session")
-			}
-		}
-		if len(c.ResetCounters) > 0 {
-			if _, err := tx.Exec(ctx, `DELETE FROM counters WHERE key = ANY($1)`, c.ResetCounters); err != nil {
-				return fmt.Errorf("postgres: complete second factor: %w", err)
+			switch {
+			case check == proof && tag.RowsAffected() != 1:
+				used = true
+			case check == session && tag.RowsAffected() == 0:
+				gone = true
 			}
 		}
 		if e := c.Event; e != nil {
-			detail, err := json.Marshal(e.Detail)
-			if err != nil || e.Detail == nil {
-				detail = []byte("{}")
-			}
 			var id int64
-			if err := tx.QueryRow(ctx, `INSERT INTO events (type, at, user_id, actor_id, ip, detail)
-				VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, e.Type, e.At, e.UserID, e.ActorID, e.IP, detail).Scan(&id); err != nil {
+			if err := br.QueryRow().Scan(&id); err != nil {
+				br.Close()
 				return fmt.Errorf("postgres: complete second factor: %w", err)
 			}
 			e.ID = strconv.FormatInt(id, 10)
 		}
+		if err := br.Close(); err != nil {
+			return fmt.Errorf("postgres: complete second factor: %w", err)
+		}
+		switch {
+		case used:
+			return errProofUsed // rolls back everything the batch did
+		case gone:
+			return notFound("Session")
+		}
 		return nil
 	})
 	if errors.Is(err, errProofUsed) {
+		if c.Event != nil {
+			c.Event.ID = ""
+		}
 		return false, nil
 	}
 	return err == nil, err
