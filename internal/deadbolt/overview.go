@@ -23,3 +23,20 @@ type FactorOverview struct {
 type OverviewStore interface {
 	FactorOverview(ctx context.Context, userID string) (*FactorOverview, error)
 }
+
+// FactorState is what a second-factor attempt reads before checking a
+// code, in one statement: the trusted device, unused recovery codes, and
+// the two counters it names.
+type FactorState struct {
+	Device            *Device // nil if none
+	RecoveryCodesLeft int
+	Failures          Counter
+	Streak            Counter
+}
+
+// FactorStateStore reads a FactorState in one statement.
+type FactorStateStore interface {
+	// FactorState reads the user's trusted device, codes left and the
+	// counters failuresKey and streakKey (zero when absent).
+	FactorState(ctx context.Context, userID, failuresKey, streakKey string) (*FactorState, error)
+}

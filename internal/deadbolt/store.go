@@ -111,6 +111,7 @@ type Store interface {
 	PushStore
 	OverviewStore
 	CompletionStore
+	FactorStateStore
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store.

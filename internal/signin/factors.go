@@ -28,26 +28,34 @@ func (s *Service) Methods(ctx context.Context, u *deadbolt.User) ([]string, erro
 	if s.factors == nil {
 		return nil, nil
 	}
+	st, err := s.factorState(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	return s.methodsOf(u, st), nil
+}
+
+// factorState reads, in one statement, what a second-factor attempt needs.
+func (s *Service) factorState(ctx context.Context, u *deadbolt.User) (*deadbolt.FactorState, error) {
+	return s.store.FactorState(ctx, u.ID, failureKey(u.ID), recoveryKey(u.ID))
+}
+
+// methodsOf lists the methods the employee has, preferred first.
+func (s *Service) methodsOf(u *deadbolt.User, st *deadbolt.FactorState) []string {
 	var m []string
-	if _, err := s.store.TrustedDevice(ctx, u.ID); err == nil {
+	if st.Device != nil {
 		if s.factors.Push != nil {
 			m = append(m, MethodPush)
 		}
 		m = append(m, MethodTOTP)
-	} else if !deadbolt.IsCode(err, deadbolt.CodeNotFound) {
-		return nil, err
 	}
 	if s.factors.SMS != nil && u.TwoFactorEnabled() && u.Phone != "" {
 		m = append(m, MethodSMS)
 	}
-	n, err := s.store.CountRecoveryCodes(ctx, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	if n > 0 {
+	if st.RecoveryCodesLeft > 0 {
 		m = append(m, MethodRecovery)
 	}
-	return m, nil
+	return m
 }
 
 // CaptchaAnswer is a solved CAPTCHA sent with a recovery code.
@@ -138,10 +146,14 @@ type smsFor struct {
 // the proof to consume. SMS codes are used up here, by the SMS service.
 func (s *Service) proveFactor(ctx context.Context, u *deadbolt.User, target smsFor, method, code string, cap *CaptchaAnswer, c Client) (*proof, error) {
 	now := s.clock.Now()
-	fails, err := s.store.Counter(ctx, failureKey(u.ID))
+	if s.factors == nil {
+		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "That sign-in method is not available for your account.")
+	}
+	st, err := s.factorState(ctx, u)
 	if err != nil {
 		return nil, err
 	}
+	fails := st.Failures
 	if fails.N >= int64(s.cfg.SecondFactorLockAt) {
 		return nil, deadbolt.Errorf(deadbolt.CodeLocked, "Your second factor is locked after too many failed attempts. Contact your administrator.")
 	}
@@ -150,11 +162,7 @@ func (s *Service) proveFactor(ctx context.Context, u *deadbolt.User, target smsF
 			return nil, deadbolt.RateLimited(until.Sub(now), "Too many wrong codes. Wait before trying again.")
 		}
 	}
-	methods, err := s.Methods(ctx, u)
-	if err != nil {
-		return nil, err
-	}
-	if !contains(methods, method) {
+	if !contains(s.methodsOf(u, st), method) {
 		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "That sign-in method is not available for your account.")
 	}
 	p := &proof{}
@@ -164,7 +172,7 @@ func (s *Service) proveFactor(ctx context.Context, u *deadbolt.User, target smsF
 	var ok bool
 	switch method {
 	case MethodTOTP:
-		p.totpStep, ok, err = s.checkTOTP(ctx, u, code, now)
+		p.totpStep, ok, err = s.checkTOTP(u, st.Device, code, now)
 	case MethodSMS:
 		if target.reauth {
 			ok, err = s.factors.SMS.VerifyReauth(ctx, u, target.sessionID, code)
@@ -172,10 +180,7 @@ func (s *Service) proveFactor(ctx context.Context, u *deadbolt.User, target smsF
 			ok, err = s.factors.SMS.VerifyLogin(ctx, u, target.sessionID, code)
 		}
 	case MethodRecovery:
-		var streak deadbolt.Counter
-		if streak, err = s.store.Counter(ctx, recoveryKey(u.ID)); err != nil {
-			return nil, err
-		}
+		streak := st.Streak
 		if streak.N >= int64(s.cfg.CaptchaAfter) {
 			if err := s.checkCaptcha(ctx, u, cap, c, now); err != nil {
 				return nil, err
@@ -221,14 +226,10 @@ func (s *Service) secondFactorDelay(n int64) time.Duration {
 // checkTOTP matches a code against the trusted device's secret and
 // returns its time step; the completion then moves the employee's last
 // used step forward by one atomic statement, so a code is accepted once.
-func (s *Service) checkTOTP(ctx context.Context, u *deadbolt.User, code string, now time.Time) (int64, bool, error) {
+func (s *Service) checkTOTP(u *deadbolt.User, d *deadbolt.Device, code string, now time.Time) (int64, bool, error) {
 	c, err := totp.ParseCode(code)
-	if err != nil {
+	if err != nil || d == nil {
 		return 0, false, nil
-	}
-	d, err := s.store.TrustedDevice(ctx, u.ID)
-	if err != nil {
-		return 0, false, err
 	}
 	secret, err := s.factors.Seal.Open(d.TOTPSecretSealed, "totp:"+d.ID)
 	if err != nil {

@@ -104,9 +104,14 @@ func (s *Service) afterPassword(ctx context.Context, u *deadbolt.User, c Client)
 	now := s.clock.Now()
 	state, res := deadbolt.SessionFull, &Result{State: StateAuthenticated, User: u}
 	if u.TwoFactorEnabled() && !now.Before(u.ExemptUntil) {
-		methods, err := s.Methods(ctx, u)
-		if err != nil {
-			return nil, err
+		var methods []string
+		var streak deadbolt.Counter
+		if s.factors != nil {
+			st, err := s.factorState(ctx, u)
+			if err != nil {
+				return nil, err
+			}
+			methods, streak = s.methodsOf(u, st), st.Streak
 		}
 		if len(methods) == 0 {
 			// Fail closed: the second factor is on but nothing can prove it.
@@ -115,10 +120,6 @@ func (s *Service) afterPassword(ctx context.Context, u *deadbolt.User, c Client)
 				"None of your second factors can be used now. Contact your administrator to reset two-factor authentication.")
 		}
 		state, res.State, res.Methods = deadbolt.SessionPending, StateSecondFactor, methods
-		streak, err := s.store.Counter(ctx, recoveryKey(u.ID))
-		if err != nil {
-			return nil, err
-		}
 		res.CaptchaRequired = streak.N >= int64(s.cfg.CaptchaAfter)
 	}
 	// Workgroup policy: past a blocking deadline, setup comes first (see

@@ -26,6 +26,7 @@ type Store interface {
 	deadbolt.FactorStore
 	deadbolt.PushStore
 	deadbolt.CompletionStore
+	deadbolt.FactorStateStore
 }
 
 // Config holds the sign-in rules. The zero value is not usable: start from

@@ -13,6 +13,7 @@ var overviewTests = []struct {
 	fn   func(*testing.T, deadbolt.Store)
 }{
 	{"FactorOverview", testFactorOverview},
+	{"FactorState", testFactorState},
 }
 
 func testFactorOverview(t *testing.T, s deadbolt.Store) {
@@ -87,5 +88,36 @@ func testFactorOverview(t *testing.T, s deadbolt.Store) {
 	s.EndAllSessions(ctx, u.ID, true, T0.Add(2*time.Minute))
 	if o, _ := s.FactorOverview(ctx, u.ID); o.Device != nil {
 		t.Errorf("overview shows a disconnected device: %+v", o.Device)
+	}
+}
+
+func testFactorState(t *testing.T, s deadbolt.Store) {
+	ctx := context.Background()
+	u := NewUser(t, s, "alice")
+	st, err := s.FactorState(ctx, u.ID, "sf:"+u.ID, "rc:"+u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Device != nil || st.RecoveryCodesLeft != 0 || st.Failures.N != 0 || st.Streak.N != 0 {
+		t.Fatalf("FactorState(new user) = %+v, want empty", st)
+	}
+	d := newDevice(t, s, u, "tok")
+	s.ConfirmDevice(ctx, u.ID, d.ID, T0)
+	s.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{hash("a"), hash("b")}, T0)
+	for i := range 3 {
+		s.Hit(ctx, "sf:"+u.ID, T0.Add(time.Duration(i)*time.Second), 0)
+	}
+	s.Hit(ctx, "rc:"+u.ID, T0, 0)
+	s.Hit(ctx, "sf:someone-else", T0, 0)
+	st, err = s.FactorState(ctx, u.ID, "sf:"+u.ID, "rc:"+u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Device == nil || st.Device.ID != d.ID || string(st.Device.TOTPSecretSealed) != "\x04\x05\x06" {
+		t.Errorf("device = %+v", st.Device)
+	}
+	if st.RecoveryCodesLeft != 2 || st.Failures.N != 3 || !st.Failures.Last.Equal(T0.Add(2*time.Second)) ||
+		!st.Failures.First.Equal(T0) || st.Streak.N != 1 {
+		t.Errorf("FactorState = %+v", st)
 	}
 }

@@ -1,0 +1,51 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"deadbolt/internal/deadbolt"
+)
+
+const factorStateSQL = `SELECT d.id, d.user_id, d.pairing_id, d.name, d.platform, d.public_key, d.totp_secret, d.webpush,
+		d.created_at, d.confirmed_at, d.disconnected_at,
+		(SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL),
+		f.n, f.first_at, f.last_at, r.n, r.first_at, r.last_at
+	FROM (SELECT 1) AS one
+	LEFT JOIN LATERAL (SELECT * FROM devices WHERE user_id = $1 AND confirmed_at IS NOT NULL AND disconnected_at IS NULL
+		ORDER BY confirmed_at DESC LIMIT 1) d ON true
+	LEFT JOIN counters f ON f.key = $2
+	LEFT JOIN counters r ON r.key = $3`
+
+// FactorState reads the trusted device, codes left and two counters in
+// one statement.
+func (s *Store) FactorState(ctx context.Context, userID, failuresKey, streakKey string) (*deadbolt.FactorState, error) {
+	var (
+		id, uid, pairing, name, platform, webpush *string
+		pub, secret                               []byte
+		created, confirmed, disconnected          *time.Time
+		left                                      int
+		fn, rn                                    *int64
+		ff, fl, rf, rl                            *time.Time
+	)
+	err := s.pool.QueryRow(ctx, factorStateSQL, userID, failuresKey, streakKey).Scan(&id, &uid, &pairing, &name,
+		&platform, &pub, &secret, &webpush, &created, &confirmed, &disconnected, &left, &fn, &ff, &fl, &rn, &rf, &rl)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: factor state: %w", err)
+	}
+	st := &deadbolt.FactorState{RecoveryCodesLeft: left, Failures: counterOf(fn, ff, fl), Streak: counterOf(rn, rf, rl)}
+	if id != nil {
+		st.Device = &deadbolt.Device{ID: *id, UserID: *uid, PairingID: *pairing, Name: *name, Platform: *platform,
+			PublicKey: pub, TOTPSecretSealed: secret, WebPush: *webpush,
+			CreatedAt: fromTS(created), ConfirmedAt: fromTS(confirmed), DisconnectedAt: fromTS(disconnected)}
+	}
+	return st, nil
+}
+
+func counterOf(n *int64, first, last *time.Time) deadbolt.Counter {
+	if n == nil {
+		return deadbolt.Counter{}
+	}
+	return deadbolt.Counter{N: *n, First: fromTS(first), Last: fromTS(last)}
+}
