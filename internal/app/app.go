@@ -97,6 +97,7 @@ type App struct {
 	BootstrapPassword string
 	log               *slog.Logger
 	factors           *signin.Factors
+	clock             deadbolt.Clock
 }
 
 // SigninFactors returns the second-factor dependencies the server runs
@@ -151,6 +152,7 @@ func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
 	if clock == nil {
 		clock = deadbolt.SystemClock{}
 	}
+	a.clock = clock
 	hasher := password.New(c.Hash, c.HashConcurrency)
 	auditLog := audit.New(st, clock, log)
 	cfg := signin.DefaultConfig()
@@ -301,7 +303,7 @@ func (a *App) sweep(ctx context.Context) {
 			return
 		case <-t.C:
 			cfg := a.Signin.Config()
-			now := time.Now().UTC()
+			now := a.clock.Now()
 			if n, err := a.Store.DeleteExpiredSessions(ctx, now, now.Add(-cfg.IdleTimeout)); err != nil {
 				a.log.Warn("sweep sessions", "err", err)
 			} else if n > 0 {
