@@ -155,7 +155,7 @@ func (s *Service) proveFactor(ctx context.Context, u *deadbolt.User, target smsF
 	}
 	fails := st.Failures
 	if fails.N >= int64(s.cfg.SecondFactorLockAt) {
-		return nil, deadbolt.Errorf(deadbolt.CodeLocked, "Your second factor is locked after too many failed attempts. Contact your administrator.")
+		return nil, lockedError()
 	}
 	if wait := s.secondFactorDelay(fails.N); wait > 0 {
 		if until := fails.Last.Add(wait); now.Before(until) {
@@ -294,7 +294,7 @@ func (s *Service) factorFailed(ctx context.Context, u *deadbolt.User, method str
 		s.audit.Record(ctx, deadbolt.EventSecondFactorLock, u.ID, "", c.IP, nil)
 	}
 	if fails.N >= int64(s.cfg.SecondFactorLockAt) {
-		return deadbolt.Errorf(deadbolt.CodeLocked, "Your second factor is locked after too many failed attempts. Contact your administrator.")
+		return lockedError()
 	}
 	e := deadbolt.Errorf(deadbolt.CodeInvalidCode, "The code is not correct.")
 	need := streak.N >= int64(s.cfg.CaptchaAfter)
@@ -356,4 +356,28 @@ func (s *Service) RecoveryCodesLeft(ctx context.Context, u *deadbolt.User) (int,
 func (s *Service) CaptchaRequired(ctx context.Context, u *deadbolt.User) (bool, error) {
 	c, err := s.store.Counter(ctx, recoveryKey(u.ID))
 	return c.N >= int64(s.cfg.CaptchaAfter), err
+}
+
+// Locked reports whether the employee's second factor is locked after
+// Config.SecondFactorLockAt consecutive failures.
+func (s *Service) Locked(ctx context.Context, userID string) (bool, error) {
+	n, err := s.FailureCount(ctx, userID)
+	return n >= int64(s.cfg.SecondFactorLockAt), err
+}
+
+// RequireUnlocked answers CodeLocked while the employee's second factor is
+// locked: nothing should be sent (an SMS code, say) that could not be used.
+func (s *Service) RequireUnlocked(ctx context.Context, userID string) error {
+	locked, err := s.Locked(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if locked {
+		return lockedError()
+	}
+	return nil
+}
+
+func lockedError() error {
+	return deadbolt.Errorf(deadbolt.CodeLocked, "Your second factor is locked after too many failed attempts. Contact your administrator.")
 }

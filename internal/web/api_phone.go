@@ -38,12 +38,8 @@ func (s *server) apiLoginSMS(w http.ResponseWriter, r *http.Request, a *signin.A
 		return err
 	}
 	// A locked second factor cannot be proved: send nothing.
-	fails, err := s.Signin.FailureCount(r.Context(), a.User.ID)
-	if err != nil {
+	if err := s.Signin.RequireUnlocked(r.Context(), a.User.ID); err != nil {
 		return err
-	}
-	if fails >= int64(s.Signin.Config().SecondFactorLockAt) {
-		return deadbolt.Errorf(deadbolt.CodeLocked, "Your second factor is locked after too many failed attempts. Contact your administrator.")
 	}
 	to, resend, err := svc.SendLogin(r.Context(), a.User, a.Session.ID, s.clientIP(r))
 	if err != nil {

@@ -147,8 +147,7 @@ func matchUser(u *deadbolt.User, q string) bool {
 
 // locked reports whether an employee's second factor is locked.
 func (s *server) locked(r *http.Request, userID string) (bool, error) {
-	n, err := s.Signin.FailureCount(r.Context(), userID)
-	return n >= int64(s.Signin.Config().SecondFactorLockAt), err
+	return s.Signin.Locked(r.Context(), userID)
 }
 
 func (s *server) adminPage(w http.ResponseWriter, r *http.Request, a *signin.Auth, status int, errMsg string) {

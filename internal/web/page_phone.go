@@ -24,10 +24,7 @@ func (s *server) pageSendLoginSMS(w http.ResponseWriter, r *http.Request) {
 	}
 	svc, err := s.smsService()
 	if err == nil {
-		var fails int64
-		if fails, err = s.Signin.FailureCount(r.Context(), a.User.ID); err == nil && fails >= int64(s.Signin.Config().SecondFactorLockAt) {
-			err = deadbolt.Errorf(deadbolt.CodeLocked, "Your second factor is locked after too many failed attempts. Contact your administrator.")
-		}
+		err = s.Signin.RequireUnlocked(r.Context(), a.User.ID)
 	}
 	var to string
 	var resend time.Duration
