@@ -76,9 +76,11 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 			pattern = "unmatched"
 		}
 		s.metrics.observe(pattern, sw.status, d)
-		s.log.LogAttrs(r.Context(), levelFor(sw.status), "request",
-			slogStr("method", r.Method), slogStr("path", r.URL.Path), slogInt("status", sw.status),
-			slogDur("duration", d), slogStr("ip", s.clientIP(r)))
+		if level := levelFor(sw.status); s.log.Enabled(r.Context(), level) {
+			s.log.LogAttrs(r.Context(), level, "request",
+				slogStr("method", r.Method), slogStr("path", r.URL.Path), slogInt("status", sw.status),
+				slogDur("duration", d), slogStr("ip", s.clientIP(r)))
+		}
 	})
 }
 
