@@ -221,7 +221,8 @@ func (s *server) api(h apiHandler) http.Handler {
 // authHandler is an API handler for an authenticated session.
 type authHandler func(w http.ResponseWriter, r *http.Request, a *signin.Auth) error
 
-// Session requirements of an API route.
+// Session requirements of a route, declared in routes.go: s.authed(n, h)
+// for the API, s.page(n, h) for pages.
 type need int
 
 const (

@@ -17,15 +17,6 @@ import (
 // phone lookup and the audit log. Every page works without JavaScript;
 // every change is a POST form.
 
-func (s *server) pageAdminAuth(w http.ResponseWriter, r *http.Request) *signin.Auth {
-	a := s.pageAuth(w, r)
-	if a != nil && !a.User.Admin {
-		s.pageError(w, r, deadbolt.Errorf(deadbolt.CodeForbidden, "Only administrators can open this page."))
-		return nil
-	}
-	return a
-}
-
 // consoleFlashes are the fixed messages a redirect inside the console can
 // ask for; the query carries only the key.
 var consoleFlashes = map[string]string{
@@ -205,17 +196,11 @@ func (s *server) adminPage(w http.ResponseWriter, r *http.Request, a *signin.Aut
 	s.render(w, r, status, "admin", &pageData{Title: "Employees · Administration", User: a.User, Console: v, Flash: consoleFlash(r), Error: errMsg})
 }
 
-func (s *server) pageAdmin(w http.ResponseWriter, r *http.Request) {
-	if a := s.pageAdminAuth(w, r); a != nil {
-		s.adminPage(w, r, a, http.StatusOK, "")
-	}
+func (s *server) pageAdmin(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
+	s.adminPage(w, r, a, http.StatusOK, "")
 }
 
-func (s *server) pageAdminCreateUser(w http.ResponseWriter, r *http.Request) {
-	a := s.pageAdminAuth(w, r)
-	if a == nil {
-		return
-	}
+func (s *server) pageAdminCreateUser(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	_, err := s.Accounts.Create(r.Context(), s.actor(r, a), accounts.NewUser{
 		Login: r.PostFormValue("login"), Name: r.PostFormValue("name"),

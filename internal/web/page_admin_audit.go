@@ -106,11 +106,7 @@ func (s *server) auditFilter(r *http.Request, a *signin.Auth, loc *time.Location
 	return f, export, nil
 }
 
-func (s *server) pageAdminAudit(w http.ResponseWriter, r *http.Request) {
-	a := s.pageAdminAuth(w, r)
-	if a == nil {
-		return
-	}
+func (s *server) pageAdminAudit(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	ctx, loc := r.Context(), s.orgLocation()
 	q := r.URL.Query()
 	v := &auditView{consoleBase: s.consoleBase("/admin/audit"), Login: strings.TrimSpace(q.Get("login")),

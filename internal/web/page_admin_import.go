@@ -54,10 +54,8 @@ func (s *server) importPage(w http.ResponseWriter, r *http.Request, a *signin.Au
 	s.render(w, r, status, "admin_import", &pageData{Title: "Import employees · Administration", User: a.User, Console: v, Error: errMsg})
 }
 
-func (s *server) pageAdminImport(w http.ResponseWriter, r *http.Request) {
-	if a := s.pageAdminAuth(w, r); a != nil {
-		s.importPage(w, r, a, http.StatusOK, "", nil)
-	}
+func (s *server) pageAdminImport(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
+	s.importPage(w, r, a, http.StatusOK, "", nil)
 }
 
 // importSlack is room for the multipart envelope and the other fields
@@ -66,11 +64,7 @@ const importSlack = 64 << 10
 
 // pageAdminImportSubmit reads the uploaded CSV file and checks it (dry
 // run) or imports it, all or nothing.
-func (s *server) pageAdminImportSubmit(w http.ResponseWriter, r *http.Request) {
-	a := s.pageAdminAuth(w, r)
-	if a == nil {
-		return
-	}
+func (s *server) pageAdminImportSubmit(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	dryForm := &importView{DryRun: true}
 	fail := func(err error) {
 		s.consoleFailed(w, r, err, func(status int, m string) { s.importPage(w, r, a, status, m, dryForm) })

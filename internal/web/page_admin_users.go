@@ -223,20 +223,14 @@ func (s *server) userPage(w http.ResponseWriter, r *http.Request, a *signin.Auth
 	s.render(w, r, status, "admin_user", &pageData{Title: title + " · Administration", User: a.User, Console: v, Flash: consoleFlash(r), Error: errMsg})
 }
 
-func (s *server) pageAdminUser(w http.ResponseWriter, r *http.Request) {
-	if a := s.pageAdminAuth(w, r); a != nil {
-		s.userPage(w, r, a, r.PathValue("id"), http.StatusOK, "", nil)
-	}
+func (s *server) pageAdminUser(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
+	s.userPage(w, r, a, r.PathValue("id"), http.StatusOK, "", nil)
 }
 
 // userAction is a POST on an employee's page: it runs do and redirects to
 // the page with the message msg, or shows the page again with the error.
-func (s *server) userAction(needConfirm bool, msg string, do func(r *http.Request, a *signin.Auth, actor accounts.Actor, id string) error) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		a := s.pageAdminAuth(w, r)
-		if a == nil {
-			return
-		}
+func (s *server) userAction(needConfirm bool, msg string, do func(r *http.Request, a *signin.Auth, actor accounts.Actor, id string) error) pageHandler {
+	return func(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		id := r.PathValue("id")
 		err := r.ParseForm()
@@ -254,7 +248,7 @@ func (s *server) userAction(needConfirm bool, msg string, do func(r *http.Reques
 	}
 }
 
-func (s *server) pageAdminSetActive(active bool) http.HandlerFunc {
+func (s *server) pageAdminSetActive(active bool) pageHandler {
 	msg := "user_deactivated"
 	if active {
 		msg = "user_activated"
@@ -265,19 +259,19 @@ func (s *server) pageAdminSetActive(active bool) http.HandlerFunc {
 	})
 }
 
-func (s *server) pageAdminResetTwoFactor() http.HandlerFunc {
+func (s *server) pageAdminResetTwoFactor() pageHandler {
 	return s.userAction(true, "two_factor_reset", func(r *http.Request, a *signin.Auth, actor accounts.Actor, id string) error {
 		return s.Accounts.ResetTwoFactor(r.Context(), actor, id)
 	})
 }
 
-func (s *server) pageAdminUnlock() http.HandlerFunc {
+func (s *server) pageAdminUnlock() pageHandler {
 	return s.userAction(false, "unlocked", func(r *http.Request, a *signin.Auth, actor accounts.Actor, id string) error {
 		return s.Accounts.Unlock(r.Context(), actor, id)
 	})
 }
 
-func (s *server) pageAdminExempt() http.HandlerFunc {
+func (s *server) pageAdminExempt() pageHandler {
 	return s.userAction(false, "exempted", func(r *http.Request, a *signin.Auth, actor accounts.Actor, id string) error {
 		svc, err := s.workgroupsService()
 		if err != nil {
@@ -295,7 +289,7 @@ func (s *server) pageAdminExempt() http.HandlerFunc {
 	})
 }
 
-func (s *server) pageAdminEndExemption() http.HandlerFunc {
+func (s *server) pageAdminEndExemption() pageHandler {
 	return s.userAction(false, "exemption_ended", func(r *http.Request, a *signin.Auth, actor accounts.Actor, id string) error {
 		svc, err := s.workgroupsService()
 		if err != nil {
@@ -308,11 +302,7 @@ func (s *server) pageAdminEndExemption() http.HandlerFunc {
 
 // pageAdminRemovePhone frees an employee's phone number, from their page or
 // from the phone lookup (back=phones).
-func (s *server) pageAdminRemovePhone(w http.ResponseWriter, r *http.Request) {
-	a := s.pageAdminAuth(w, r)
-	if a == nil {
-		return
-	}
+func (s *server) pageAdminRemovePhone(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	id := r.PathValue("id")
 	fromLookup := r.PostFormValue("back") == "phones"
@@ -349,11 +339,7 @@ func (s *server) pageAdminRemovePhone(w http.ResponseWriter, r *http.Request) {
 
 // pageAdminEndSessions ends every session of an employee. Ending one's
 // own leads to the sign-in page.
-func (s *server) pageAdminEndSessions(w http.ResponseWriter, r *http.Request) {
-	a := s.pageAdminAuth(w, r)
-	if a == nil {
-		return
-	}
+func (s *server) pageAdminEndSessions(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	id := r.PathValue("id")
 	var err error = errNotConfirmed
@@ -375,11 +361,7 @@ func (s *server) pageAdminEndSessions(w http.ResponseWriter, r *http.Request) {
 // pageAdminResetPassword sets the password the administrator typed, or
 // generates one and shows it once. Resetting one's own password ends one's
 // own session too, so that leads to the sign-in page.
-func (s *server) pageAdminResetPassword(w http.ResponseWriter, r *http.Request) {
-	a := s.pageAdminAuth(w, r)
-	if a == nil {
-		return
-	}
+func (s *server) pageAdminResetPassword(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	id := r.PathValue("id")
 	generate := r.PostFormValue("generate") == "1"

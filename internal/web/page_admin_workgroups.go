@@ -122,17 +122,11 @@ func (s *server) workgroupsPage(w http.ResponseWriter, r *http.Request, a *signi
 	s.render(w, r, status, "admin_workgroups", &pageData{Title: "Workgroups · Administration", User: a.User, Console: v, Flash: consoleFlash(r), Error: errMsg})
 }
 
-func (s *server) pageAdminWorkgroups(w http.ResponseWriter, r *http.Request) {
-	if a := s.pageAdminAuth(w, r); a != nil {
-		s.workgroupsPage(w, r, a, http.StatusOK, "")
-	}
+func (s *server) pageAdminWorkgroups(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
+	s.workgroupsPage(w, r, a, http.StatusOK, "")
 }
 
-func (s *server) pageAdminCreateWorkgroup(w http.ResponseWriter, r *http.Request) {
-	a := s.pageAdminAuth(w, r)
-	if a == nil {
-		return
-	}
+func (s *server) pageAdminCreateWorkgroup(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	svc, err := s.workgroupsService()
 	var wg *deadbolt.Workgroup
@@ -269,21 +263,15 @@ func (s *server) workgroupPage(w http.ResponseWriter, r *http.Request, a *signin
 	s.render(w, r, status, "admin_workgroup", &pageData{Title: wg.Name + " · Workgroups", User: a.User, Console: v, Flash: consoleFlash(r), Error: errMsg})
 }
 
-func (s *server) pageAdminWorkgroup(w http.ResponseWriter, r *http.Request) {
-	if a := s.pageAdminAuth(w, r); a != nil {
-		s.workgroupPage(w, r, a, r.PathValue("id"), http.StatusOK, "", nil)
-	}
+func (s *server) pageAdminWorkgroup(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
+	s.workgroupPage(w, r, a, r.PathValue("id"), http.StatusOK, "", nil)
 }
 
 // workgroupAction is a POST on a workgroup's page: do returns the message
 // key to redirect with, or an error to show on the page (with the policy
 // form as sent, for the policy form).
-func (s *server) workgroupAction(policyPost bool, do func(r *http.Request, a *signin.Auth, svc *workgroups.Service, id string) (string, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		a := s.pageAdminAuth(w, r)
-		if a == nil {
-			return
-		}
+func (s *server) workgroupAction(policyPost bool, do func(r *http.Request, a *signin.Auth, svc *workgroups.Service, id string) (string, error)) pageHandler {
+	return func(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		id := r.PathValue("id")
 		svc, err := s.workgroupsService()
@@ -313,14 +301,14 @@ func (s *server) workgroupAction(policyPost bool, do func(r *http.Request, a *si
 	}
 }
 
-func (s *server) pageAdminRenameWorkgroup() http.HandlerFunc {
+func (s *server) pageAdminRenameWorkgroup() pageHandler {
 	return s.workgroupAction(false, func(r *http.Request, a *signin.Auth, svc *workgroups.Service, id string) (string, error) {
 		_, err := svc.Rename(r.Context(), s.actor(r, a), id, r.PostFormValue("name"))
 		return "workgroup_renamed", err
 	})
 }
 
-func (s *server) pageAdminDeleteWorkgroup() http.HandlerFunc {
+func (s *server) pageAdminDeleteWorkgroup() pageHandler {
 	return s.workgroupAction(false, func(r *http.Request, a *signin.Auth, svc *workgroups.Service, id string) (string, error) {
 		if !confirmed(r) {
 			return "", errNotConfirmed
@@ -329,7 +317,7 @@ func (s *server) pageAdminDeleteWorkgroup() http.HandlerFunc {
 	})
 }
 
-func (s *server) pageAdminAddMember() http.HandlerFunc {
+func (s *server) pageAdminAddMember() pageHandler {
 	return s.workgroupAction(false, func(r *http.Request, a *signin.Auth, svc *workgroups.Service, id string) (string, error) {
 		login := deadbolt.NormalizeLogin(r.PostFormValue("login"))
 		if login == "" {
@@ -352,13 +340,13 @@ func (s *server) pageAdminAddMember() http.HandlerFunc {
 	})
 }
 
-func (s *server) pageAdminRemoveMember() http.HandlerFunc {
+func (s *server) pageAdminRemoveMember() pageHandler {
 	return s.workgroupAction(false, func(r *http.Request, a *signin.Auth, svc *workgroups.Service, id string) (string, error) {
 		return "member_removed", svc.RemoveMember(r.Context(), s.actor(r, a), id, r.PathValue("user_id"))
 	})
 }
 
-func (s *server) pageAdminSetPolicy() http.HandlerFunc {
+func (s *server) pageAdminSetPolicy() pageHandler {
 	return s.workgroupAction(true, func(r *http.Request, a *signin.Auth, svc *workgroups.Service, id string) (string, error) {
 		p, err := policyFormPosted(r).policy(s.orgLocation())
 		if err != nil {

@@ -68,21 +68,6 @@ var actionLabels = map[policy.Action]string{
 	policy.ActionConfirm:     "Everything is fine",
 }
 
-// pendingAuth returns the pending session of a second-factor page, or
-// redirects (home when already signed in, sign-in otherwise).
-func (s *server) pendingAuth(w http.ResponseWriter, r *http.Request) *signin.Auth {
-	a, err := s.authenticate(r)
-	switch {
-	case err == nil && a.Session.State == deadbolt.SessionPending:
-		return a
-	case err == nil:
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-	default:
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-	}
-	return nil
-}
-
 func (s *server) verifyPage(w http.ResponseWriter, r *http.Request, a *signin.Auth, method string, status int, errMsg string) {
 	s.verifyPageWith(w, r, a, method, status, errMsg, nil)
 }
@@ -152,17 +137,11 @@ func (s *server) verifyPageWith(w http.ResponseWriter, r *http.Request, a *signi
 	s.render(w, r, status, "verify", d)
 }
 
-func (s *server) pageVerify(w http.ResponseWriter, r *http.Request) {
-	if a := s.pendingAuth(w, r); a != nil {
-		s.verifyPage(w, r, a, r.URL.Query().Get("method"), http.StatusOK, "")
-	}
+func (s *server) pageVerify(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
+	s.verifyPage(w, r, a, r.URL.Query().Get("method"), http.StatusOK, "")
 }
 
-func (s *server) pageVerifySubmit(w http.ResponseWriter, r *http.Request) {
-	a := s.pendingAuth(w, r)
-	if a == nil {
-		return
-	}
+func (s *server) pageVerifySubmit(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	method := r.PostFormValue("method")
 	var cap *signin.CaptchaAnswer
@@ -188,20 +167,6 @@ func (s *server) pageVerifySubmit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// setupAuth returns a full session, or one limited to setting up 2FA.
-func (s *server) setupAuth(w http.ResponseWriter, r *http.Request) *signin.Auth {
-	a, err := s.authenticate(r)
-	if err == nil && (a.Full() || a.Session.State == deadbolt.SessionSetup) {
-		return a
-	}
-	if err == nil && a.Session.State == deadbolt.SessionPending {
-		http.Redirect(w, r, "/login/verify", http.StatusSeeOther)
-		return nil
-	}
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
-	return nil
-}
-
 // needFresh redirects to the confirmation page when the session's proof is
 // too old, and reports whether it did.
 func (s *server) needFresh(w http.ResponseWriter, r *http.Request, a *signin.Auth, next string) bool {
@@ -212,9 +177,8 @@ func (s *server) needFresh(w http.ResponseWriter, r *http.Request, a *signin.Aut
 	return false
 }
 
-func (s *server) pageSetup(w http.ResponseWriter, r *http.Request) {
-	a := s.setupAuth(w, r)
-	if a == nil || s.needFresh(w, r, a, "/security/2fa/setup") {
+func (s *server) pageSetup(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
+	if s.needFresh(w, r, a, "/security/2fa/setup") {
 		return
 	}
 	o, err := s.Devices.StartPairing(r.Context(), a.User)
@@ -237,9 +201,8 @@ func flashError(r *http.Request) string {
 	return ""
 }
 
-func (s *server) pageSetupConfirm(w http.ResponseWriter, r *http.Request) {
-	a := s.setupAuth(w, r)
-	if a == nil || s.needFresh(w, r, a, "/security/2fa/setup") {
+func (s *server) pageSetupConfirm(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
+	if s.needFresh(w, r, a, "/security/2fa/setup") {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
@@ -277,17 +240,15 @@ func (s *server) showNewCodes(w http.ResponseWriter, r *http.Request, a *signin.
 		CodesFile: template.URL("data:text/plain;charset=utf-8," + url.PathEscape(text))})
 }
 
-func (s *server) pageRecoveryCodes(w http.ResponseWriter, r *http.Request) {
-	a := s.setupAuth(w, r)
-	if a == nil || s.needFresh(w, r, a, "/security") {
+func (s *server) pageRecoveryCodes(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
+	if s.needFresh(w, r, a, "/security") {
 		return
 	}
 	s.showNewCodes(w, r, a)
 }
 
-func (s *server) pageRemoveDevice(w http.ResponseWriter, r *http.Request) {
-	a := s.pageAuth(w, r)
-	if a == nil || s.needFresh(w, r, a, "/security") {
+func (s *server) pageRemoveDevice(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
+	if s.needFresh(w, r, a, "/security") {
 		return
 	}
 	if err := s.Devices.Remove(r.Context(), a.User, s.clientIP(r)); err != nil {
@@ -305,11 +266,7 @@ func safeNext(next string) string {
 	return "/security"
 }
 
-func (s *server) pageReauth(w http.ResponseWriter, r *http.Request) {
-	a := s.setupAuth(w, r)
-	if a == nil {
-		return
-	}
+func (s *server) pageReauth(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	s.reauthPage(w, r, a, http.StatusOK, "")
 }
 
@@ -327,11 +284,7 @@ func (s *server) reauthPage(w http.ResponseWriter, r *http.Request, a *signin.Au
 		Next: safeNext(next), Error: errMsg})
 }
 
-func (s *server) pageReauthSubmit(w http.ResponseWriter, r *http.Request) {
-	a := s.setupAuth(w, r)
-	if a == nil {
-		return
-	}
+func (s *server) pageReauthSubmit(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	var err error
 	if a.User.TwoFactorEnabled() {
@@ -398,11 +351,7 @@ func (s *server) bannersFor(r *http.Request, a *signin.Auth, tf *twoFactorView) 
 
 // pageBannerAction closes, postpones or confirms a banner from the home
 // page.
-func (s *server) pageBannerAction(w http.ResponseWriter, r *http.Request) {
-	a := s.pageAuth(w, r)
-	if a == nil {
-		return
-	}
+func (s *server) pageBannerAction(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	svc, err := s.workgroupsService()
 	if err == nil {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
@@ -416,11 +365,7 @@ func (s *server) pageBannerAction(w http.ResponseWriter, r *http.Request) {
 }
 
 // pagePushCheck is the no-JavaScript "I approved it" button.
-func (s *server) pagePushCheck(w http.ResponseWriter, r *http.Request) {
-	a := s.pendingAuth(w, r)
-	if a == nil {
-		return
-	}
+func (s *server) pagePushCheck(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	id := r.PostFormValue("id")
 	out, err := s.Signin.WaitPush(r.Context(), a, id, 0, s.client(r))
@@ -440,11 +385,7 @@ func (s *server) pagePushCheck(w http.ResponseWriter, r *http.Request) {
 }
 
 // pagePushNew sends a fresh push request.
-func (s *server) pagePushNew(w http.ResponseWriter, r *http.Request) {
-	a := s.pendingAuth(w, r)
-	if a == nil {
-		return
-	}
+func (s *server) pagePushNew(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	p, err := s.Signin.NewPush(r.Context(), a, s.client(r))
 	if err != nil {
 		status, _ := errorBody(err)

@@ -17,11 +17,7 @@ func secondsUp(d time.Duration) int {
 }
 
 // pageSendLoginSMS sends a sign-in code for the pending session.
-func (s *server) pageSendLoginSMS(w http.ResponseWriter, r *http.Request) {
-	a := s.pendingAuth(w, r)
-	if a == nil {
-		return
-	}
+func (s *server) pageSendLoginSMS(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	svc, err := s.smsService()
 	if err == nil {
 		err = s.Signin.RequireUnlocked(r.Context(), a.User.ID)
@@ -46,17 +42,15 @@ func (s *server) phonePage(w http.ResponseWriter, r *http.Request, a *signin.Aut
 	s.render(w, r, status, "phone", d)
 }
 
-func (s *server) pagePhone(w http.ResponseWriter, r *http.Request) {
-	a := s.pageAuth(w, r)
-	if a == nil || s.needFresh(w, r, a, "/security/phone") {
+func (s *server) pagePhone(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
+	if s.needFresh(w, r, a, "/security/phone") {
 		return
 	}
 	s.phonePage(w, r, a, http.StatusOK, &pageData{})
 }
 
-func (s *server) pagePhoneSubmit(w http.ResponseWriter, r *http.Request) {
-	a := s.pageAuth(w, r)
-	if a == nil || s.needFresh(w, r, a, "/security/phone") {
+func (s *server) pagePhoneSubmit(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
+	if s.needFresh(w, r, a, "/security/phone") {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
@@ -79,9 +73,8 @@ func (s *server) pagePhoneSubmit(w http.ResponseWriter, r *http.Request) {
 	s.phonePage(w, r, a, http.StatusOK, &pageData{SentTo: to, ResendAfter: secondsUp(resend)})
 }
 
-func (s *server) pagePhoneConfirm(w http.ResponseWriter, r *http.Request) {
-	a := s.pageAuth(w, r)
-	if a == nil || s.needFresh(w, r, a, "/security/phone") {
+func (s *server) pagePhoneConfirm(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
+	if s.needFresh(w, r, a, "/security/phone") {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
@@ -101,9 +94,8 @@ func (s *server) pagePhoneConfirm(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/security?msg=phone_linked", http.StatusSeeOther)
 }
 
-func (s *server) pagePhoneRemove(w http.ResponseWriter, r *http.Request) {
-	a := s.pageAuth(w, r)
-	if a == nil || s.needFresh(w, r, a, "/security") {
+func (s *server) pagePhoneRemove(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
+	if s.needFresh(w, r, a, "/security") {
 		return
 	}
 	svc, err := s.smsService()

@@ -52,11 +52,7 @@ func (s *server) securityData(r *http.Request, a *signin.Auth) (*pageData, error
 	return d, nil
 }
 
-func (s *server) pageSecurity(w http.ResponseWriter, r *http.Request) {
-	a := s.pageAuth(w, r)
-	if a == nil {
-		return
-	}
+func (s *server) pageSecurity(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	d, err := s.securityData(r, a)
 	if err != nil {
 		s.pageError(w, r, err)
@@ -81,11 +77,7 @@ func (s *server) securityFailed(w http.ResponseWriter, r *http.Request, a *signi
 	s.render(w, r, status, "security", d)
 }
 
-func (s *server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request) {
-	a := s.pageAuth(w, r)
-	if a == nil {
-		return
-	}
+func (s *server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := s.Signin.ChangePassword(r.Context(), a, r.PostFormValue("current"), r.PostFormValue("new"), s.client(r)); err != nil {
 		s.securityFailed(w, r, a, err)
@@ -94,11 +86,7 @@ func (s *server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/security?msg=password_changed", http.StatusSeeOther)
 }
 
-func (s *server) pageEndSession(w http.ResponseWriter, r *http.Request) {
-	a := s.pageAuth(w, r)
-	if a == nil {
-		return
-	}
+func (s *server) pageEndSession(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	if err := s.Signin.EndSession(r.Context(), a, r.PathValue("id"), s.client(r)); err != nil {
 		s.securityFailed(w, r, a, err)
 		return

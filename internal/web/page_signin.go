@@ -54,11 +54,7 @@ func (s *server) pageLogout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login?msg=logged_out", http.StatusSeeOther)
 }
 
-func (s *server) pageLogoutAll(w http.ResponseWriter, r *http.Request) {
-	a := s.pageAuth(w, r)
-	if a == nil {
-		return
-	}
+func (s *server) pageLogoutAll(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	if err := s.Signin.LogoutAll(r.Context(), a, s.client(r)); err != nil {
 		s.pageError(w, r, err)
 		return
@@ -67,11 +63,7 @@ func (s *server) pageLogoutAll(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login?msg=logged_out_all", http.StatusSeeOther)
 }
 
-func (s *server) pageHome(w http.ResponseWriter, r *http.Request) {
-	a := s.pageAuth(w, r)
-	if a == nil {
-		return
-	}
+func (s *server) pageHome(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	tf, err := s.twoFactorData(r, a)
 	if err != nil {
 		s.pageError(w, r, err)

@@ -152,19 +152,61 @@ var flashes = map[string]string{
 
 func flash(r *http.Request) string { return flashes[r.URL.Query().Get("msg")] }
 
-// pageAuth returns the full session of a page request, or redirects to
-// the sign-in page and returns nil.
-func (s *server) pageAuth(w http.ResponseWriter, r *http.Request) *signin.Auth {
-	a, err := s.authenticate(r)
-	if err == nil && a.Full() {
-		return a
+// pageHandler is a page handler for a signed-in session: page has already
+// checked that the session is of the kind the route needs.
+type pageHandler func(w http.ResponseWriter, r *http.Request, a *signin.Auth)
+
+// page wraps a page handler with the session requirement n, declared in
+// routes.go beside the route. Without a live session the browser goes to
+// the sign-in page. A session of the wrong kind is sent where it can go
+// on: a session pending its second factor to /login/verify (pages that
+// need a setup session) or /login (pages that need a full one), a full
+// session away from the second-factor pages to the home page, and an
+// employee who is not an administrator gets the 403 error page. Any other
+// failure (the database unreachable) is the error page.
+func (s *server) page(n need, h pageHandler) http.Handler {
+	if n < needFull || n > needAdmin {
+		panic("web: unknown session requirement")
 	}
-	if err != nil && deadbolt.ErrorCode(err) != deadbolt.CodeUnauthorized {
-		s.pageError(w, r, err)
-		return nil
-	}
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
-	return nil
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, err := s.authenticate(r)
+		if err != nil {
+			if deadbolt.ErrorCode(err) != deadbolt.CodeUnauthorized {
+				s.pageError(w, r, err)
+				return
+			}
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		state := a.Session.State
+		switch n {
+		case needFull, needAdmin:
+			if !a.Full() {
+				http.Redirect(w, r, "/login", http.StatusSeeOther)
+				return
+			}
+			if n == needAdmin && !a.User.Admin {
+				s.pageError(w, r, deadbolt.Errorf(deadbolt.CodeForbidden, "Only administrators can open this page."))
+				return
+			}
+		case needPending:
+			if state != deadbolt.SessionPending {
+				http.Redirect(w, r, "/", http.StatusSeeOther)
+				return
+			}
+		case needSetup:
+			switch state {
+			case deadbolt.SessionFull, deadbolt.SessionSetup:
+			case deadbolt.SessionPending:
+				http.Redirect(w, r, "/login/verify", http.StatusSeeOther)
+				return
+			default:
+				http.Redirect(w, r, "/login", http.StatusSeeOther)
+				return
+			}
+		}
+		h(w, r, a)
+	})
 }
 
 // pageError shows an error page with the error's public message.
