@@ -16,6 +16,11 @@ import (
 //     AuthAt (a reauth);
 //  3. the counters ResetCounters are deleted;
 //  4. Event is appended to the audit log.
+//
+// With a Guard, the transaction first deletes the guarded counter — only
+// while the guard allows it — and changes nothing at all when it does not
+// (CodeLocked): a lock reached by other attempts while this one was being
+// checked is never undone by its success.
 type Completion struct {
 	UserID       string
 	RecoveryHash []byte
@@ -33,6 +38,17 @@ type Completion struct {
 
 	ResetCounters []string
 	Event         *Event
+
+	Guard *CounterGuard
+}
+
+// CounterGuard makes a completion conditional on a counter: the counter Key
+// must be absent, below Below, or exactly Own (the count the completing
+// attempt itself returned; 0 matches no count).
+type CounterGuard struct {
+	Key   string
+	Below int64
+	Own   int64
 }
 
 // CompletionStore commits second-factor successes.
@@ -40,6 +56,7 @@ type CompletionStore interface {
 	// CompleteSecondFactor applies c in one transaction. It reports false,
 	// changing nothing, when the proof was already used (a replayed code or
 	// a lost race); it answers CodeNotFound, changing nothing, when the
-	// session to replace or renew is gone.
+	// session to replace or renew is gone, and CodeLocked, changing
+	// nothing, when c.Guard does not allow it.
 	CompleteSecondFactor(ctx context.Context, c *Completion) (bool, error)
 }

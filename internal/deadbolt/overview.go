@@ -34,9 +34,16 @@ type FactorState struct {
 	Streak            Counter
 }
 
-// FactorStateStore reads a FactorState in one statement.
+// FactorStateStore reads a FactorState in one statement, or counts an
+// attempt and reads it in one write.
 type FactorStateStore interface {
 	// FactorState reads the user's trusted device, codes left and the
 	// counters failuresKey and streakKey (zero when absent).
 	FactorState(ctx context.Context, userID, failuresKey, streakKey string) (*FactorState, error)
+	// FactorAttempt counts one hit at now on the counter failuresKey — and
+	// on streakKey too when countStreak — as Hit does without a window,
+	// then reads the FactorState, all as one write: one statement on
+	// PostgreSQL, one unit of the group commit on SQLite. The counters it
+	// returns include this hit.
+	FactorAttempt(ctx context.Context, userID, failuresKey, streakKey string, countStreak bool, now time.Time) (*FactorState, error)
 }

@@ -69,10 +69,16 @@ type SessionStore interface {
 // streak, sends per window. Each hit is one atomic statement, so parallel
 // hits on any node are all counted.
 type CounterStore interface {
-	// Hit adds one to the counter key and returns its new state. When
-	// window > 0 and the counter's window began at or before now-window, the
-	// counter restarts at 1 from now.
+	// Hit adds one to the counter key and returns its new state, Prev
+	// included (the previous hit's time moves from Last to Prev in the same
+	// statement). When window > 0 and the counter's window began at or
+	// before now-window, the counter restarts at 1 from now, with no Prev.
 	Hit(ctx context.Context, key string, now time.Time, window time.Duration) (Counter, error)
+	// Unhit takes one hit back from the counter key, in one atomic
+	// statement, only while its window or streak is still the one that
+	// began at first (a restarted or deleted counter is left alone) and its
+	// count is above zero. Last and Prev stay as they are.
+	Unhit(ctx context.Context, key string, first time.Time) error
 	// Counter returns the counter's state; a missing counter is the zero
 	// Counter and no error.
 	Counter(ctx context.Context, key string) (Counter, error)

@@ -78,6 +78,9 @@ type Counter struct {
 	N     int64
 	First time.Time // start of the current window or streak
 	Last  time.Time // last hit
+	// Prev is the hit before Last in the same window or streak; zero when
+	// Last was its first hit.
+	Prev time.Time
 }
 
 // Event is an append-only audit record.

@@ -15,6 +15,11 @@ import (
 // errProofUsed rolls a completion back when its proof was already used.
 var errProofUsed = errors.New("proof already used")
 
+// guarded answers a completion its guard refused.
+func guarded(g *deadbolt.CounterGuard) error {
+	return deadbolt.Errorf(deadbolt.CodeLocked, "Counter %s is past its limit.", g.Key)
+}
+
 // CompleteSecondFactor commits a second-factor success in one transaction,
 // its statements sent together in one round trip.
 func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion) (bool, error) {
@@ -25,6 +30,14 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 	)
 	var checks []int
 	b := &pgx.Batch{}
+	if g := c.Guard; g != nil {
+		// The delete re-reads a row a concurrent hit changed (READ
+		// COMMITTED re-checks its WHERE on the newest version, under the
+		// row lock), and a hit waits for this transaction once the row is
+		// deleted: the guard and the counter cannot drift apart.
+		b.Queue(`DELETE FROM counters WHERE key = $1 AND (n < $2 OR n = $3)`, g.Key, g.Below, g.Own)
+		b.Queue(`SELECT count(*) FROM counters WHERE key = $1 AND n >= $2 AND n <> $3`, g.Key, g.Below, g.Own)
+	}
 	switch {
 	case c.RecoveryHash != nil:
 		b.Queue(`UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND hash = $3 AND used_at IS NULL`,
@@ -67,7 +80,19 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 	}
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		br := tx.SendBatch(ctx, b)
-		var used, gone bool
+		var used, gone, locked bool
+		if c.Guard != nil {
+			var kept int64
+			_, err := br.Exec()
+			if err == nil {
+				err = br.QueryRow().Scan(&kept)
+			}
+			if err != nil {
+				br.Close()
+				return fmt.Errorf("postgres: complete second factor: %w", err)
+			}
+			locked = kept > 0
+		}
 		for _, check := range checks {
 			tag, err := br.Exec()
 			if err != nil {
@@ -93,6 +118,8 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 			return fmt.Errorf("postgres: complete second factor: %w", err)
 		}
 		switch {
+		case locked:
+			return guarded(c.Guard) // rolls back everything the batch did
 		case used:
 			return errProofUsed // rolls back everything the batch did
 		case gone:
@@ -100,10 +127,10 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 		}
 		return nil
 	})
+	if err != nil && c.Event != nil {
+		c.Event.ID = "" // rolled back
+	}
 	if errors.Is(err, errProofUsed) {
-		if c.Event != nil {
-			c.Event.ID = ""
-		}
 		return false, nil
 	}
 	return err == nil, err

@@ -14,9 +14,28 @@ import (
 // errProofUsed rolls a completion back when its proof was already used.
 var errProofUsed = errors.New("proof already used")
 
+// guarded answers a completion its guard refused.
+func guarded(g *deadbolt.CounterGuard) error {
+	return deadbolt.Errorf(deadbolt.CodeLocked, "Counter %s is past its limit.", g.Key)
+}
+
 // CompleteSecondFactor commits a second-factor success in one transaction.
 func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion) (bool, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if g := c.Guard; g != nil {
+			// The writer serialises every write, so nothing moves the
+			// counter between these two statements.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM counters WHERE key = ? AND (n < ? OR n = ?)`, g.Key, g.Below, g.Own); err != nil {
+				return fmt.Errorf("sqlite: complete second factor: %w", err)
+			}
+			var kept int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM counters WHERE key = ? AND n >= ? AND n <> ?`, g.Key, g.Below, g.Own).Scan(&kept); err != nil {
+				return fmt.Errorf("sqlite: complete second factor: %w", err)
+			}
+			if kept > 0 {
+				return guarded(g)
+			}
+		}
 		switch {
 		case c.RecoveryHash != nil:
 			res, err := tx.ExecContext(ctx, `UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND hash = ? AND used_at IS NULL`,

@@ -11,36 +11,56 @@ import (
 	"deadbolt/internal/deadbolt"
 )
 
+// hitSQL counts one hit: ?1 key, ?2 now, ?3 the window's reset bound (a
+// counter whose window began at or before it restarts at 1). The previous
+// hit's time moves to prev_at in the same statement.
+const hitSQL = `INSERT INTO counters (key, n, first_at, last_at, prev_at) VALUES (?1, 1, ?2, ?2, NULL)
+	ON CONFLICT (key) DO UPDATE SET
+		n = CASE WHEN counters.first_at <= ?3 THEN 1 ELSE counters.n + 1 END,
+		first_at = CASE WHEN counters.first_at <= ?3 THEN excluded.first_at ELSE counters.first_at END,
+		prev_at = CASE WHEN counters.first_at <= ?3 THEN NULL ELSE counters.last_at END,
+		last_at = excluded.last_at
+	RETURNING n, first_at, last_at, prev_at`
+
+// noWindow is the reset bound of a counter that never restarts.
+const noWindow = int64(math.MinInt64)
+
 // Hit counts one more hit on key in one atomic statement.
 func (s *Store) Hit(ctx context.Context, key string, now time.Time, window time.Duration) (deadbolt.Counter, error) {
-	resetBefore := int64(math.MinInt64)
+	resetBefore := noWindow
 	if window > 0 {
 		resetBefore = now.Add(-window).UnixMicro()
 	}
 	var n, first, last int64
-	err := s.wdb.QueryRowContext(ctx, `INSERT INTO counters (key, n, first_at, last_at) VALUES (?1, 1, ?2, ?2)
-		ON CONFLICT (key) DO UPDATE SET
-			n = CASE WHEN counters.first_at <= ?3 THEN 1 ELSE counters.n + 1 END,
-			first_at = CASE WHEN counters.first_at <= ?3 THEN excluded.first_at ELSE counters.first_at END,
-			last_at = excluded.last_at
-		RETURNING n, first_at, last_at`, key, tsv(now), resetBefore).Scan(&n, &first, &last)
+	var prev sql.NullInt64
+	err := s.wdb.QueryRowContext(ctx, hitSQL, key, tsv(now), resetBefore).Scan(&n, &first, &last, &prev)
 	if err != nil {
 		return deadbolt.Counter{}, fmt.Errorf("sqlite: hit counter: %w", err)
 	}
-	return deadbolt.Counter{N: n, First: time.UnixMicro(first).UTC(), Last: time.UnixMicro(last).UTC()}, nil
+	return deadbolt.Counter{N: n, First: time.UnixMicro(first).UTC(), Last: time.UnixMicro(last).UTC(), Prev: fromTS(prev)}, nil
+}
+
+// Unhit takes one hit back from key's window or streak begun at first.
+func (s *Store) Unhit(ctx context.Context, key string, first time.Time) error {
+	if _, err := s.wdb.ExecContext(ctx, `UPDATE counters SET n = n - 1 WHERE key = ? AND first_at = ? AND n > 0`,
+		key, tsv(first)); err != nil {
+		return fmt.Errorf("sqlite: unhit counter: %w", err)
+	}
+	return nil
 }
 
 // Counter returns the counter's state (zero if absent).
 func (s *Store) Counter(ctx context.Context, key string) (deadbolt.Counter, error) {
 	var n, first, last int64
-	err := s.rdb.QueryRowContext(ctx, `SELECT n, first_at, last_at FROM counters WHERE key = ?`, key).Scan(&n, &first, &last)
+	var prev sql.NullInt64
+	err := s.rdb.QueryRowContext(ctx, `SELECT n, first_at, last_at, prev_at FROM counters WHERE key = ?`, key).Scan(&n, &first, &last, &prev)
 	if errors.Is(err, sql.ErrNoRows) {
 		return deadbolt.Counter{}, nil
 	}
 	if err != nil {
 		return deadbolt.Counter{}, fmt.Errorf("sqlite: counter: %w", err)
 	}
-	return deadbolt.Counter{N: n, First: time.UnixMicro(first).UTC(), Last: time.UnixMicro(last).UTC()}, nil
+	return deadbolt.Counter{N: n, First: time.UnixMicro(first).UTC(), Last: time.UnixMicro(last).UTC(), Prev: fromTS(prev)}, nil
 }
 
 // ResetCounter deletes the counter.

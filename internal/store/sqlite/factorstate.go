@@ -12,29 +12,63 @@ import (
 const factorStateSQL = `SELECT d.id, d.user_id, d.pairing_id, d.name, d.platform, d.public_key, d.totp_secret, d.webpush,
 		d.created_at, d.confirmed_at, d.disconnected_at,
 		(SELECT count(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL),
-		f.n, f.first_at, f.last_at, r.n, r.first_at, r.last_at
+		f.n, f.first_at, f.last_at, f.prev_at, r.n, r.first_at, r.last_at, r.prev_at
 	FROM (SELECT 1) AS one
 	LEFT JOIN (SELECT * FROM devices WHERE user_id = ?1 AND confirmed_at IS NOT NULL AND disconnected_at IS NULL
 		ORDER BY confirmed_at DESC LIMIT 1) d ON 1 = 1
 	LEFT JOIN counters f ON f.key = ?2
 	LEFT JOIN counters r ON r.key = ?3`
 
+// rowScanner is a *sql.Row of the reader pool or of a write transaction.
+type rowScanner interface{ Scan(dest ...any) error }
+
 // FactorState reads the trusted device, codes left and two counters in
 // one statement.
 func (s *Store) FactorState(ctx context.Context, userID, failuresKey, streakKey string) (*deadbolt.FactorState, error) {
+	st, err := scanFactorState(s.rdb.QueryRowContext(ctx, factorStateSQL, userID, failuresKey, streakKey))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: factor state: %w", err)
+	}
+	return st, nil
+}
+
+// FactorAttempt counts an attempt and reads the factor state in one write:
+// the hits and the read share one savepoint of the group commit, so the
+// state read is the one the hits produced.
+func (s *Store) FactorAttempt(ctx context.Context, userID, failuresKey, streakKey string, countStreak bool, now time.Time) (*deadbolt.FactorState, error) {
+	var st *deadbolt.FactorState
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, hitSQL, failuresKey, tsv(now), noWindow); err != nil {
+			return err
+		}
+		if countStreak {
+			if _, err := tx.ExecContext(ctx, hitSQL, streakKey, tsv(now), noWindow); err != nil {
+				return err
+			}
+		}
+		var err error
+		st, err = scanFactorState(tx.QueryRowContext(ctx, factorStateSQL, userID, failuresKey, streakKey))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: factor attempt: %w", err)
+	}
+	return st, nil
+}
+
+func scanFactorState(row rowScanner) (*deadbolt.FactorState, error) {
 	var (
 		id, uid, pairing, name, platform, webpush sql.NullString
 		pub, secret                               []byte
 		created, confirmed, disconnected          sql.NullInt64
 		left                                      int
-		fn, ff, fl, rn, rf, rl                    sql.NullInt64
+		fn, ff, fl, fp, rn, rf, rl, rp            sql.NullInt64
 	)
-	err := s.rdb.QueryRowContext(ctx, factorStateSQL, userID, failuresKey, streakKey).Scan(&id, &uid, &pairing, &name,
-		&platform, &pub, &secret, &webpush, &created, &confirmed, &disconnected, &left, &fn, &ff, &fl, &rn, &rf, &rl)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: factor state: %w", err)
+	if err := row.Scan(&id, &uid, &pairing, &name, &platform, &pub, &secret, &webpush, &created, &confirmed, &disconnected,
+		&left, &fn, &ff, &fl, &fp, &rn, &rf, &rl, &rp); err != nil {
+		return nil, err
 	}
-	st := &deadbolt.FactorState{RecoveryCodesLeft: left, Failures: counterOf(fn, ff, fl), Streak: counterOf(rn, rf, rl)}
+	st := &deadbolt.FactorState{RecoveryCodesLeft: left, Failures: counterOf(fn, ff, fl, fp), Streak: counterOf(rn, rf, rl, rp)}
 	if id.Valid {
 		st.Device = &deadbolt.Device{ID: id.String, UserID: uid.String, PairingID: pairing.String, Name: name.String,
 			Platform: platform.String, PublicKey: pub, TOTPSecretSealed: secret, WebPush: webpush.String,
@@ -43,9 +77,9 @@ func (s *Store) FactorState(ctx context.Context, userID, failuresKey, streakKey 
 	return st, nil
 }
 
-func counterOf(n, first, last sql.NullInt64) deadbolt.Counter {
+func counterOf(n, first, last, prev sql.NullInt64) deadbolt.Counter {
 	if !n.Valid {
 		return deadbolt.Counter{}
 	}
-	return deadbolt.Counter{N: n.Int64, First: time.UnixMicro(first.Int64).UTC(), Last: time.UnixMicro(last.Int64).UTC()}
+	return deadbolt.Counter{N: n.Int64, First: time.UnixMicro(first.Int64).UTC(), Last: time.UnixMicro(last.Int64).UTC(), Prev: fromTS(prev)}
 }
