@@ -8,8 +8,6 @@ import (
 	"deadbolt/internal/deadbolt"
 )
 
-var openAPI = openAPIDocument()
-
 func (s *server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
@@ -29,7 +27,7 @@ func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(openAPI)
+	w.Write(s.openAPI)
 }
 
 func apiNotFound(w http.ResponseWriter, r *http.Request) error {

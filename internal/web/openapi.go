@@ -18,7 +18,8 @@ type opDoc struct {
 }
 
 // apiDocs describes every /api/v1 route registered in routes.go; a test
-// checks that the two agree.
+// checks that the two agree. Operations with Auth "dev" exist only in
+// development mode (apiDocsFor).
 var apiDocs = map[string]opDoc{
 	"GET /api/v1/openapi.json":                     {Summary: "This document."},
 	"POST /api/v1/login":                           {Summary: "Password step of sign-in. Answers state authenticated, second_factor or setup_required with a session token.", Request: loginRequest{}},
@@ -91,16 +92,30 @@ var apiDocs = map[string]opDoc{
 	"GET /api/v1/device/vapid": {Summary: "Companion app: the server's VAPID public key (public_key: unpadded base64url uncompressed P-256 point), the applicationServerKey to subscribe to Web Push with. Public; 404 when Web Push is off."},
 }
 
-// openAPIDocument builds the OpenAPI 3 description of the API.
-func openAPIDocument() []byte {
+// apiDocsFor is apiDocs as a server in development mode (dev) or out of
+// it serves them: the development paths only in development mode.
+func apiDocsFor(dev bool) map[string]opDoc {
+	out := make(map[string]opDoc, len(apiDocs))
+	for k, d := range apiDocs {
+		if d.Auth != "dev" || dev {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// openAPIDocument builds the OpenAPI 3 description of the API of a server
+// in development mode (dev) or out of it.
+func openAPIDocument(dev bool) []byte {
+	docs := apiDocsFor(dev)
 	paths := map[string]map[string]any{}
-	keys := make([]string, 0, len(apiDocs))
-	for k := range apiDocs {
+	keys := make([]string, 0, len(docs))
+	for k := range docs {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		d := apiDocs[k]
+		d := docs[k]
 		method, path, _ := strings.Cut(k, " ")
 		op := map[string]any{"summary": d.Summary}
 		status := d.Status

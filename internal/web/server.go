@@ -80,6 +80,8 @@ type server struct {
 	cookie  cookieConfig
 	metrics *httpMetrics
 	hsts    bool
+	// openAPI is the document served at /api/v1/openapi.json.
+	openAPI []byte
 }
 
 // NewServer returns the whole HTTP surface of Deadbolt as one handler.
@@ -94,6 +96,7 @@ func NewServer(d Deps) http.Handler {
 	s.cookie = newCookieConfig(d.PublicURL)
 	s.hsts = d.PublicURL != nil && d.PublicURL.Scheme == "https"
 	s.pages = parsePages()
+	s.openAPI = openAPIDocument(d.DevClock != nil)
 	s.metrics = newHTTPMetrics(d.Metrics)
 	mux := http.NewServeMux()
 	s.routes(mux)
