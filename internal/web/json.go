@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"deadbolt/internal/deadbolt"
 )
@@ -19,8 +20,11 @@ const maxBody = 64 << 10
 // decodeJSON reads a strict JSON object into dst (a pointer to a struct):
 // one object, keys matching the struct's json names exactly (no
 // case-folding), no unknown or duplicate keys, values of the right types,
-// nothing after it. Bodies over 64 KiB are CodeTooLarge; anything else
-// malformed is CodeBadRequest. An empty body decodes as {} when emptyOK.
+// null only for a pointer field (where it means the same as leaving the
+// field out), text that is valid UTF-8 with no escape decoding to a lone
+// UTF-16 surrogate or to U+0000, nothing after it. Bodies over 64 KiB are
+// CodeTooLarge; anything else malformed is CodeBadRequest. An empty body
+// decodes as {} when emptyOK.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, emptyOK bool) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var mbe *http.MaxBytesError
@@ -39,6 +43,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, emptyOK bool) e
 // decodeStrict is decodeJSON's parsing half, separated for testing and
 // fuzzing.
 func decodeStrict(body []byte, dst any) error {
+	if err := checkText(body); err != nil {
+		return deadbolt.Errorf(deadbolt.CodeBadRequest, "%s", err.Error())
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := checkValue(dec, reflect.TypeOf(dst), "", true); err != nil {
@@ -60,8 +67,12 @@ func decodeStrict(body []byte, dst any) error {
 }
 
 // checkValue walks one JSON value against the Go type t, refusing
-// duplicate keys and keys that do not match a field name exactly.
+// duplicate keys, keys that do not match a field name exactly, and null
+// where t cannot hold it (anything but a pointer or an interface; a nil t
+// is a value nothing is known of, which may be anything). path is the
+// value's field name followed by a dot.
 func checkValue(dec *json.Decoder, t reflect.Type, path string, top bool) error {
+	nullable := t == nil || t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -76,6 +87,9 @@ func checkValue(dec *json.Decoder, t reflect.Type, path string, top bool) error 
 	d, isDelim := tok.(json.Delim)
 	if top && (!isDelim || d != '{') {
 		return fmt.Errorf("The request body must be a JSON object.")
+	}
+	if tok == nil && !nullable {
+		return fmt.Errorf("The field %q must not be null.", strings.TrimSuffix(path, "."))
 	}
 	if !isDelim {
 		return nil
@@ -133,6 +147,76 @@ func checkValue(dec *json.Decoder, t reflect.Type, path string, top bool) error 
 }
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// checkText refuses a body holding text that is not valid: bytes that are
+// not UTF-8 (the decoder would turn them into U+FFFD, so different inputs
+// would read the same), and string escapes that decode to no character (a
+// UTF-16 surrogate not in a pair) or to U+0000 (which no stored text may
+// hold). It leaves malformed JSON to the parser.
+func checkText(b []byte) error {
+	if !utf8.Valid(b) {
+		return errors.New("The request body is not valid UTF-8.")
+	}
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if !inString {
+			inString = c == '"'
+			continue
+		}
+		switch {
+		case c == '"':
+			inString = false
+		case c == '\\' && i+1 < len(b) && b[i+1] == 'u':
+			r, ok := hex4(b[i+2:])
+			if !ok {
+				return nil // malformed: the parser says so
+			}
+			i += 5 // the last hex digit
+			switch {
+			case r == 0:
+				return errors.New("The request body holds the character U+0000.")
+			case r >= 0xD800 && r < 0xDC00:
+				// A high surrogate must be followed by an escaped low one.
+				if i+6 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
+					if lo, ok := hex4(b[i+3:]); ok && lo >= 0xDC00 && lo < 0xE000 {
+						i += 6
+						continue
+					}
+				}
+				return errors.New("The request body holds an escaped UTF-16 surrogate that is not in a pair.")
+			case r >= 0xDC00 && r < 0xE000:
+				return errors.New("The request body holds an escaped UTF-16 surrogate that is not in a pair.")
+			}
+		case c == '\\':
+			i++ // the escaped character
+		}
+	}
+	return nil
+}
+
+// hex4 reads four hexadecimal digits at the start of b.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		var v byte
+		switch {
+		case '0' <= c && c <= '9':
+			v = c - '0'
+		case 'a' <= c && c <= 'f':
+			v = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			v = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(v)
+	}
+	return r, true
+}
 
 // jsonFields maps a struct's exact json names to field types.
 func jsonFields(t reflect.Type) map[string]reflect.Type {

@@ -152,7 +152,7 @@ func openAPIDocument(dev bool) []byte {
 	doc := map[string]any{
 		"openapi": "3.1.0",
 		"info": map[string]any{"title": "Deadbolt API", "version": "1",
-			"description": "Self-hosted two-factor sign-in. Request bodies are strict JSON objects (unknown fields, duplicate keys and wrong types are 400; over 64 KiB is 413)."},
+			"description": "Self-hosted two-factor sign-in. Request bodies are strict JSON objects: unknown fields, duplicate keys, wrong types, null for a field that is not optional (null for an optional field reads as absent), text that is not valid UTF-8 (including escaped lone UTF-16 surrogates) and U+0000 are 400 bad_request; over 64 KiB is 413. Operations without a request body take an empty body or {}. A known path called with another method answers 405 with Allow."},
 		"paths": paths,
 		"components": map[string]any{
 			"securitySchemes": map[string]any{
@@ -213,13 +213,19 @@ func schemaOf(t reflect.Type) map[string]any {
 				continue
 			}
 			if f.Type.Kind() == reflect.Pointer && f.Type.Elem() == reflect.TypeOf(rawJSONObj{}) {
-				props[name] = map[string]any{"type": "object"}
+				props[name] = map[string]any{"type": []string{"object", "null"}}
 				continue
 			}
-			props[name] = schemaOf(f.Type)
-			if f.Type.Kind() != reflect.Pointer {
+			fs := schemaOf(f.Type)
+			if f.Type.Kind() == reflect.Pointer {
+				// Optional; null reads as absent (decodeJSON).
+				if typ, ok := fs["type"].(string); ok {
+					fs["type"] = []string{typ, "null"}
+				}
+			} else {
 				required = append(required, name)
 			}
+			props[name] = fs
 		}
 		s := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
 		if required != nil {
