@@ -1,12 +1,14 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -30,6 +32,54 @@ func (s *server) securityHeaders(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// strictForms reads the urlencoded form of every page POST (at most
+// maxBody) and refuses it — before any handler sees it — when a name or
+// value is not valid UTF-8 or holds U+0000: such text would be changed on
+// the way (strings.ToLower turns invalid bytes into U+FFFD) or refused by
+// the database. The API's JSON bodies are checked by decodeJSON instead,
+// and multipart forms by their handlers.
+func (s *server) strictForms(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || strings.HasPrefix(r.URL.Path, "/api/") || !isURLEncodedForm(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		if err := r.ParseForm(); err != nil {
+			if mbe := new(http.MaxBytesError); errors.As(err, &mbe) {
+				s.pageError(w, r, deadbolt.Errorf(deadbolt.CodeTooLarge, "The form is larger than %d KiB.", maxBody>>10))
+				return
+			}
+			s.pageError(w, r, deadbolt.Errorf(deadbolt.CodeBadRequest, "The form could not be read."))
+			return
+		}
+		for k, vs := range r.Form {
+			if !validFormText(k) {
+				s.pageError(w, r, deadbolt.Errorf(deadbolt.CodeBadRequest, "The form holds text that is not valid UTF-8, or the character U+0000."))
+				return
+			}
+			for _, v := range vs {
+				if !validFormText(v) {
+					s.pageError(w, r, deadbolt.Errorf(deadbolt.CodeBadRequest, "The form holds text that is not valid UTF-8, or the character U+0000."))
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isURLEncodedForm(r *http.Request) bool {
+	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	return strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded")
+}
+
+// validFormText reports whether a form name or value is valid UTF-8
+// without U+0000.
+func validFormText(v string) bool {
+	return utf8.ValidString(v) && !strings.ContainsRune(v, 0)
 }
 
 type statusWriter struct {

@@ -107,5 +107,5 @@ func NewServer(d Deps) http.Handler {
 	if d.PublicURL != nil {
 		cop.AddTrustedOrigin(d.PublicURL.Scheme + "://" + d.PublicURL.Host)
 	}
-	return s.recoverPanics(s.logRequests(s.securityHeaders(cop.Handler(mux))))
+	return s.recoverPanics(s.logRequests(s.securityHeaders(cop.Handler(s.strictForms(mux)))))
 }
