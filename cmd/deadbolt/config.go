@@ -19,6 +19,7 @@ import (
 
 	"deadbolt/internal/app"
 	"deadbolt/internal/captcha"
+	"deadbolt/internal/device"
 	"deadbolt/internal/password"
 )
 
@@ -66,6 +67,7 @@ var serveSettings = []setting{
 	{"twilio-from", "", "Twilio sending number (E.164) or sender ID"},
 	{"phone-region", "US", "region of phone numbers typed without a country code (ISO 3166-1 alpha-2)"},
 	{"sms-hourly-budget", "1000", "most SMS codes the whole service sends per hour; past it SMS pauses and an error is logged"},
+	{"push-digits", "6", "length of the number the sign-in page shows and the employee types on the phone (6 to 8)"},
 }
 
 // values holds resolved settings by name.
@@ -270,6 +272,9 @@ func serveConfig(v values, stderr io.Writer) (app.Config, string, error) {
 		return c, "", err
 	}
 	c.HashConcurrency = int(conc)
+	if c.PushDigits, err = pushDigits(v); err != nil {
+		return c, "", err
+	}
 	if c.OrgLocation, c.CheckEvery, err = policySettings(v); err != nil {
 		return c, "", err
 	}
@@ -286,6 +291,16 @@ func serveConfig(v values, stderr io.Writer) (app.Config, string, error) {
 		return c, "", err
 	}
 	return c, listen, nil
+}
+
+// pushDigits validates the length of the push number: NIST SP 800-63B
+// rev 4 wants at least six digits, so nothing shorter is accepted.
+func pushDigits(v values) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v["push-digits"]))
+	if err != nil || n < device.MinDigits || n > device.MaxDigits {
+		return 0, settingError("push-digits", fmt.Errorf("%q is not a whole number from %d to %d", v["push-digits"], device.MinDigits, device.MaxDigits))
+	}
+	return n, nil
 }
 
 func loopbackHost(h string) bool {

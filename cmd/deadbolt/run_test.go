@@ -223,6 +223,7 @@ func TestBadSettings(t *testing.T) {
 	}
 	unknownKey := writeConfig("unknown.json", `{"listen":"127.0.0.1:0","sesion-idle":"1h"}`)
 	badValue := writeConfig("bad.json", `{"session-lifetime":"forever"}`)
+	fewDigits := writeConfig("digits.json", `{"push-digits":4}`)
 	notJSON := writeConfig("broken.json", `listen = "127.0.0.1:0"`)
 
 	cases := []struct {
@@ -248,11 +249,16 @@ func TestBadSettings(t *testing.T) {
 		{"hash-time", []string{"--hash-time", "0"}, nil, 1, []string{"hash-time"}, ""},
 		{"admin-password", []string{"--admin-password", "short"}, nil, 1, []string{"admin-password"}, ""},
 		{"trusted-proxies", []string{"--trusted-proxies", "10.0.0.0/8,not-a-net"}, nil, 1, []string{"trusted-proxies", "not-a-net"}, ""},
+		{"push-digits too few", []string{"--push-digits", "5"}, nil, 1, []string{"push-digits", `"5"`, "6 to 8"}, ""},
+		{"push-digits too many", []string{"--push-digits", "9"}, nil, 1, []string{"push-digits", "6 to 8"}, ""},
+		{"push-digits two", nil, []string{"DEADBOLT_PUSH_DIGITS", "2"}, 1, []string{"DEADBOLT_PUSH_DIGITS", "6 to 8"}, ""},
+		{"push-digits not a number", []string{"--push-digits", "six"}, nil, 1, []string{"push-digits"}, ""},
 		{"env listen", nil, []string{"DEADBOLT_LISTEN", "nope"}, 1, []string{"DEADBOLT_LISTEN"}, ""},
 		{"env session-idle", nil, []string{"DEADBOLT_SESSION_IDLE", "-1h"}, 1, []string{"DEADBOLT_SESSION_IDLE"}, ""},
 		{"config unknown key", []string{"--config", unknownKey}, nil, 1, []string{"sesion-idle", "unknown.json"}, ""},
 		{"config unknown key by env", nil, []string{"DEADBOLT_CONFIG", unknownKey}, 1, []string{"sesion-idle"}, ""},
 		{"config bad value", []string{"--config", badValue}, nil, 1, []string{"session-lifetime"}, ""},
+		{"config push-digits", []string{"--config", fewDigits}, nil, 1, []string{"push-digits", `"4"`}, ""},
 		{"config not JSON", []string{"--config", notJSON}, nil, 1, []string{"broken.json"}, ""},
 		{"config missing", []string{"--config", filepath.Join(dir, "absent.json")}, nil, 1, []string{"config"}, ""},
 		{"unknown flag", []string{"--lissen", "127.0.0.1:0"}, nil, 2, []string{"lissen"}, ""},

@@ -71,6 +71,8 @@ type Config struct {
 	Captcha *captcha.HostedConfig
 	// SMS configures text messages.
 	SMS SMSConfig
+	// PushDigits is the length of the push number (6 to 8); zero means 6.
+	PushDigits int
 }
 
 // App is an assembled server.
@@ -204,6 +206,12 @@ func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
 	pushCfg := device.DefaultPushConfig()
 	if c.PublicURL != nil {
 		pushCfg.App = c.PublicURL.Host
+	}
+	if c.PushDigits != 0 {
+		pushCfg.Digits = c.PushDigits
+	}
+	if err := pushCfg.Validate(); err != nil {
+		return nil, err
 	}
 	a.Pusher = device.NewPusher(a.Devices, st, a.Notifier, pushCfg)
 	a.factors.Push, a.factors.Notifier = a.Pusher, a.Notifier

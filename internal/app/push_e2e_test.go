@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -67,8 +68,8 @@ func loginPush(t *testing.T, s *deadbolttest.Server, login, pw string) pushLogin
 		t.Fatalf("login answered no push: %v", ans)
 	}
 	n := int(push["number"].(float64))
-	if n < 10 || n > 99 {
-		t.Errorf("push number %d outside 10-99", n)
+	if n < 100000 || n > 999999 || push["digits"] != 6.0 {
+		t.Errorf("push = %v, want a number from 100000 to 999999 and digits 6", push)
 	}
 	return pushLogin{pending: tok, id: push["id"].(string), number: n}
 }
@@ -98,6 +99,12 @@ func TestPushApproval(t *testing.T) {
 		}
 		if _, leaked := reqs[0].(map[string]any)["number"]; leaked {
 			t.Error("the device was sent the number")
+		}
+		if strings.Contains(string(r.Body), strconv.Itoa(pl.number)) {
+			t.Errorf("the device's request list holds the number %d: %s", pl.number, r.Body)
+		}
+		if d := reqs[0].(map[string]any)["digits"]; d != 6.0 {
+			t.Errorf("device request digits = %v, want 6", d)
 		}
 		ctxFields := reqs[0].(map[string]any)["context"].(map[string]any)
 		for _, k := range []string{"app", "browser", "os", "ip", "time"} {
@@ -131,11 +138,8 @@ func TestPushApproval(t *testing.T) {
 
 		// A wrong number denies; no second guess.
 		pl = loginPush(t, s, "alice", "alice-password")
-		wrong := pl.number%89 + 10
-		if wrong == pl.number {
-			wrong++
-		}
-		if r := decide(t, s, dev, pl.id, "approve", &wrong, false); r.JSON(t)["status"] != "denied" {
+		wrong := 100000 + (pl.number-100000+1)%900000
+		if r := decide(t, s, dev, pl.id, "approve", &wrong, false); r.JSON(t)["status"] != "denied" || r.JSON(t)["wrong_number"] != true {
 			t.Errorf("wrong number: %s", r.Body)
 		}
 		if r := s.Do(t, "GET", "/api/v1/login/push/"+pl.id, pl.pending, nil); r.JSON(t)["status"] != "denied" {
@@ -144,6 +148,26 @@ func TestPushApproval(t *testing.T) {
 		if r := decide(t, s, dev, pl.id, "approve", &pl.number, false); r.Status != http.StatusConflict {
 			t.Errorf("second guess accepted: %d %s", r.Status, r.Body)
 		}
+
+		// A number of the wrong length is a wrong number: the request ends
+		// denied, whatever its digits.
+		s.Advance(t, 16*time.Minute) // past the five pushes per 15 minutes
+		for _, short := range []func(int) int{
+			func(n int) int { return n / 10 },   // the first five digits
+			func(n int) int { return n*10 + 1 }, // a seventh digit
+			func(n int) int { return n % 100 },  // the old two-digit kind
+			func(n int) int { return -n },       // negative
+		} {
+			pl = loginPush(t, s, "alice", "alice-password")
+			bad := short(pl.number)
+			if r := decide(t, s, dev, pl.id, "approve", &bad, false); r.Status != http.StatusOK || r.JSON(t)["status"] != "denied" {
+				t.Errorf("approve %s with %d: %d %s, want 200 denied", pl.id, bad, r.Status, r.Body)
+			}
+			if r := s.Do(t, "GET", "/api/v1/login/push/"+pl.id, pl.pending, nil); r.JSON(t)["status"] != "denied" {
+				t.Errorf("status after the number %d for %d: %s", bad, pl.number, r.Body)
+			}
+		}
+		s.Advance(t, 16*time.Minute) // past the five pushes per 15 minutes
 
 		// A signature from another key is refused and changes nothing.
 		pl = loginPush(t, s, "alice", "alice-password")

@@ -18,7 +18,8 @@ const (
 )
 
 // PushRequest asks the trusted device to approve a sign-in. Number is shown
-// only in the browser; the employee types it on the phone.
+// only in the browser; the employee types it on the phone. The device is
+// told how many digits it has, never the number.
 type PushRequest struct {
 	ID        string
 	UserID    string
@@ -31,6 +32,17 @@ type PushRequest struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	DecidedAt time.Time
+}
+
+// Digits is the length of the request's number in decimal digits (the
+// number has no leading zero: 6 digits are 100000–999999).
+func (p *PushRequest) Digits() int {
+	n, d := p.Number, 1
+	for n >= 10 {
+		n /= 10
+		d++
+	}
+	return d
 }
 
 // StatusAt is the request's status at now: a pending request past its

@@ -54,6 +54,8 @@ type Options struct {
 	Logs io.Writer
 	// Captcha configures a hosted CAPTCHA instead of the built-in one.
 	Captcha *captcha.HostedConfig
+	// PushDigits is the length of the push number (0: the default 6).
+	PushDigits int
 }
 
 // Server is a running test server.
@@ -95,7 +97,7 @@ func StartServer(t testing.TB, opts Options) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, app.Config{
 		Database: db, PublicURL: pub, Dev: !opts.NoDev, AdminPassword: AdminPassword,
-		MasterKey: key, Hash: fastHash, HashConcurrency: 4, Captcha: opts.Captcha,
+		MasterKey: key, Hash: fastHash, HashConcurrency: 4, Captcha: opts.Captcha, PushDigits: opts.PushDigits,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {

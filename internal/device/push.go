@@ -5,8 +5,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/binary"
+	"fmt"
 	"math/big"
 	"strconv"
 	"time"
@@ -21,11 +24,67 @@ type PushConfig struct {
 	Window    time.Duration // … per this window
 	Mute      time.Duration // "This wasn't me" stops pushes this long
 	App       string        // what is being signed into, shown on the phone
+	// Digits is the length of the number the browser shows and the
+	// employee types on the phone: MinDigits to MaxDigits.
+	Digits int
 }
+
+// The allowed lengths of the push number (NIST SP 800-63B rev 4 §3.1.3
+// asks for at least six digits carried from the browser to the phone).
+const (
+	MinDigits     = 6
+	MaxDigits     = 8
+	DefaultDigits = 6
+)
 
 // DefaultPushConfig returns the product defaults.
 func DefaultPushConfig() PushConfig {
-	return PushConfig{Lifetime: 2 * time.Minute, PerWindow: 5, Window: 15 * time.Minute, Mute: 60 * time.Minute, App: "Deadbolt"}
+	return PushConfig{Lifetime: 2 * time.Minute, PerWindow: 5, Window: 15 * time.Minute, Mute: 60 * time.Minute,
+		App: "Deadbolt", Digits: DefaultDigits}
+}
+
+// Validate reports a rule out of range: a number shorter than MinDigits
+// or longer than MaxDigits, or a lifetime, limit or window that is not
+// positive.
+func (c PushConfig) Validate() error {
+	if c.Digits < MinDigits || c.Digits > MaxDigits {
+		return fmt.Errorf("push number length %d is not from %d to %d digits", c.Digits, MinDigits, MaxDigits)
+	}
+	if c.Lifetime <= 0 || c.PerWindow <= 0 || c.Window <= 0 || c.Mute < 0 {
+		return fmt.Errorf("push lifetime, limit and window must be positive")
+	}
+	return nil
+}
+
+// NewNumber returns a uniformly random number of exactly digits decimal
+// digits (6 → 100000–999999) from crypto/rand. It panics when digits is
+// outside MinDigits..MaxDigits, which Validate rules out.
+func NewNumber(digits int) (int, error) {
+	if digits < MinDigits || digits > MaxDigits {
+		panic(fmt.Sprintf("device: push number of %d digits", digits))
+	}
+	low := int64(1)
+	for range digits - 1 {
+		low *= 10
+	}
+	n, err := rand.Int(rand.Reader, big.NewInt(9*low))
+	if err != nil {
+		return 0, err
+	}
+	return int(low + n.Int64()), nil
+}
+
+// NumberMatches reports whether typed is the request's number, comparing
+// in constant time (the time taken tells nothing of how many digits were
+// right). A missing or negative number never matches.
+func NumberMatches(typed *int, want int) bool {
+	if typed == nil || *typed < 0 {
+		return false
+	}
+	var a, b [8]byte
+	binary.BigEndian.PutUint64(a[:], uint64(*typed))
+	binary.BigEndian.PutUint64(b[:], uint64(want))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
 // PushStore is the persistence push needs.
@@ -45,10 +104,17 @@ type Pusher struct {
 	Deliver func(ctx context.Context, d *deadbolt.Device, p *deadbolt.PushRequest)
 }
 
-// NewPusher returns a Pusher over the device service's store.
+// NewPusher returns a Pusher over the device service's store. A zero
+// cfg.Digits means DefaultDigits; the caller validates cfg (Validate).
 func NewPusher(svc *Service, store PushStore, n deadbolt.Notifier, cfg PushConfig) *Pusher {
+	if cfg.Digits == 0 {
+		cfg.Digits = DefaultDigits
+	}
 	return &Pusher{svc: svc, store: store, notify: n, cfg: cfg}
 }
+
+// Digits returns the length of the numbers this Pusher makes.
+func (p *Pusher) Digits() int { return p.cfg.Digits }
 
 // DeviceTopic is the wake-up topic of an employee's devices.
 func DeviceTopic(userID string) string { return "device:" + userID }
@@ -107,13 +173,13 @@ func (p *Pusher) Send(ctx context.Context, u *deadbolt.User, sessionID, ip, user
 		return nil, unavailable(UnavailableRateLimited, sent.First.Add(p.cfg.Window).Sub(now),
 			"Too many push requests. Wait, or use another method.")
 	}
-	n, err := rand.Int(rand.Reader, big.NewInt(90))
+	number, err := NewNumber(p.cfg.Digits)
 	if err != nil {
 		return nil, err
 	}
 	browser, os := ParseUserAgent(userAgent)
 	req := &deadbolt.PushRequest{
-		ID: deadbolt.NewID(), UserID: u.ID, SessionID: sessionID, DeviceID: d.ID, Number: 10 + int(n.Int64()),
+		ID: deadbolt.NewID(), UserID: u.ID, SessionID: sessionID, DeviceID: d.ID, Number: number,
 		Status: deadbolt.PushPending, CreatedAt: now, ExpiresAt: now.Add(p.cfg.Lifetime),
 		Context: map[string]string{"app": p.cfg.App, "browser": browser, "os": os, "ip": ip, "time": now.Format(time.RFC3339)},
 	}
@@ -181,7 +247,8 @@ func VerifySignature(der []byte, msg []byte, sig string) bool {
 // Decide records the device's decision on a request. The signature must
 // verify with the device key (CodeUnauthorized otherwise); the request must
 // be this device's and still pending (CodeNotFound / CodeConflict). An
-// approval with the wrong number ends the request as denied. A report
+// approval with the wrong number — one of the wrong length included — ends
+// the request as denied. A report
 // denies, records a security event and mutes pushes. It returns the final
 // status.
 func (p *Pusher) Decide(ctx context.Context, d *deadbolt.Device, id string, dec Decision, ip string) (string, error) {
@@ -211,7 +278,9 @@ func (p *Pusher) Decide(ctx context.Context, d *deadbolt.Device, id string, dec 
 	status := deadbolt.PushDenied
 	wrong := false
 	if dec.Decision == "approve" {
-		if *dec.Number == req.Number {
+		// A number of the wrong length is a wrong number too: the
+		// request ends denied, with no second guess.
+		if NumberMatches(dec.Number, req.Number) {
 			status = deadbolt.PushApproved
 		} else {
 			wrong = true

@@ -29,7 +29,7 @@ func waitParam(r *http.Request) (time.Duration, error) {
 }
 
 func pushJSON(p *deadbolt.PushRequest) map[string]any {
-	return map[string]any{"id": p.ID, "number": p.Number, "expires_at": timeJSON(p.ExpiresAt)}
+	return map[string]any{"id": p.ID, "number": p.Number, "digits": p.Digits(), "expires_at": timeJSON(p.ExpiresAt)}
 }
 
 func (s *server) apiNewPush(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
@@ -64,8 +64,10 @@ func (s *server) apiPushStatus(w http.ResponseWriter, r *http.Request, a *signin
 }
 
 func deviceRequestJSON(p *deadbolt.PushRequest) map[string]any {
-	// The number is never sent to the device: the employee carries it over.
-	return map[string]any{"id": p.ID, "created_at": timeJSON(p.CreatedAt), "expires_at": timeJSON(p.ExpiresAt), "context": p.Context}
+	// The number is never sent to the device: the employee carries it over
+	// from the browser. The device learns only how many digits to ask for.
+	return map[string]any{"id": p.ID, "created_at": timeJSON(p.CreatedAt), "expires_at": timeJSON(p.ExpiresAt),
+		"digits": p.Digits(), "context": p.Context}
 }
 
 func deviceRequestsJSON(list []*deadbolt.PushRequest) map[string]any {

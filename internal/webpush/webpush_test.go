@@ -79,7 +79,7 @@ func storedSubscription(t *testing.T, st *sqlite.Store, d *deadbolt.Device) stri
 func newRequest(d *deadbolt.Device) *deadbolt.PushRequest {
 	now := time.Now().UTC()
 	return &deadbolt.PushRequest{ID: deadbolt.NewID(), UserID: d.UserID, SessionID: deadbolt.NewID(), DeviceID: d.ID,
-		Number: 57, Status: deadbolt.PushPending, CreatedAt: now, ExpiresAt: now.Add(2 * time.Minute),
+		Number: 573920, Status: deadbolt.PushPending, CreatedAt: now, ExpiresAt: now.Add(2 * time.Minute),
 		Context: map[string]string{"app": "Deadbolt", "ip": "203.0.113.9", "browser": "Firefox"}}
 }
 
