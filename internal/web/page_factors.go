@@ -2,14 +2,15 @@ package web
 
 import (
 	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"deadbolt/internal/captcha"
-	"net/http"
-	"net/url"
-	"strings"
-
 	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/device"
 	"deadbolt/internal/policy"
 	"deadbolt/internal/signin"
 )
@@ -34,9 +35,41 @@ func methodLinks(methods []string) []methodLink {
 
 type captchaView struct{ ID, Image, Audio string }
 
+// pushView is a push request as a page shows it: the number large, in
+// groups of digits, and as a QR code the companion app can scan.
 type pushView struct {
 	ID     string
 	Number int
+	Digits int
+	// Groups are the number's digits in display groups ("482", "913"):
+	// the grouping is only shown, never part of what is typed.
+	Groups []string
+	// QR is a data: URL of our own PNG holding just the digits.
+	QR template.URL
+}
+
+// numberQRSize is the width of the number's QR code in pixels.
+const numberQRSize = 168
+
+// newPushView prepares a push request for a page.
+func newPushView(p *deadbolt.PushRequest) (*pushView, error) {
+	digits := strconv.Itoa(p.Number)
+	png, err := device.QRCode(digits, numberQRSize)
+	if err != nil {
+		return nil, err
+	}
+	return &pushView{ID: p.ID, Number: p.Number, Digits: len(digits), Groups: groupDigits(digits),
+		QR: template.URL(pngDataURL(png))}, nil
+}
+
+// groupDigits splits a number's digits in two groups for reading: 482913
+// → 482 913, 4829135 → 4829 135, 48291357 → 4829 1357.
+func groupDigits(d string) []string {
+	if len(d) < 4 {
+		return []string{d}
+	}
+	half := (len(d) + 1) / 2
+	return []string{d[:half], d[half:]}
 }
 
 type offerView struct {
@@ -97,7 +130,10 @@ func (s *server) verifyPageWith(w http.ResponseWriter, r *http.Request, a *signi
 		if id := r.FormValue("push"); id != "" {
 			p, err := s.Signin.PushFor(ctx, a, id)
 			if err == nil && p.StatusAt(s.Clock.Now()) == deadbolt.PushPending {
-				d.Push = &pushView{ID: p.ID, Number: p.Number}
+				if d.Push, err = newPushView(p); err != nil {
+					s.pageError(w, r, err)
+					return
+				}
 			} else if err == nil {
 				d.PushNote = "That request is no longer waiting. Send a new one or use another method."
 			}
