@@ -122,6 +122,13 @@ func (p *pwa) serviceWorker(w http.ResponseWriter, r *http.Request) {
 	p.serve(w, r, "sw.js")
 }
 
+// vendored serves a library the app carries (ui/app/vendor/PKG/FILE):
+// only its scripts, never its license or notes, which have no served
+// extension.
+func (p *pwa) vendored(w http.ResponseWriter, r *http.Request) {
+	p.serve(w, r, "vendor/"+r.PathValue("pkg")+"/"+r.PathValue("file"))
+}
+
 // asset serves the app's scripts, style sheet and icons.
 func (p *pwa) asset(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("file")

@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"deadbolt/internal/browsertest"
+	"deadbolt/internal/device"
 	"deadbolt/internal/totp"
 )
 
@@ -67,6 +68,10 @@ func TestPWAServed(t *testing.T) {
 		{"/app/sse.js", "text/javascript; charset=utf-8"},
 		{"/app/codec.js", "text/javascript; charset=utf-8"},
 		{"/app/db.js", "text/javascript; charset=utf-8"},
+		{"/app/number.js", "text/javascript; charset=utf-8"},
+		{"/app/scan.js", "text/javascript; charset=utf-8"},
+		{"/app/vendor/qr/decode.js", "text/javascript; charset=utf-8"},
+		{"/app/vendor/qr/index.js", "text/javascript; charset=utf-8"},
 		{"/app/app.css", "text/css; charset=utf-8"},
 		{"/app/icon-192.png", "image/png"},
 		{"/app/icon-512.png", "image/png"},
@@ -125,7 +130,8 @@ func TestPWAServed(t *testing.T) {
 	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "app/" {
 		t.Errorf("GET /app = %d Location %q, want 301 to app/", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	for _, p := range []string{"/app/index.html", "/app/nothing.js", "/app/x/app.js", "/app/pair/extra", "/app/.%2e/pages.go"} {
+	for _, p := range []string{"/app/index.html", "/app/nothing.js", "/app/x/app.js", "/app/pair/extra", "/app/.%2e/pages.go",
+		"/app/vendor/qr/LICENSE-MIT", "/app/vendor/qr/SOURCE", "/app/vendor/qr/nothing.js", "/app/vendor/app.js", "/app/vendor/qr/%2e%2e/app.js"} {
 		if resp, _ := get(t, srv.URL, p, nil); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s = %d, want 404", p, resp.StatusCode)
 		}
@@ -234,9 +240,10 @@ func TestPWAOfflineShell(t *testing.T) {
 	for _, h := range regexp.MustCompile(`(?:src|href)="([^"]+)"`).FindAllStringSubmatch(page, -1) {
 		want = append(want, h[1])
 	}
-	for _, name := range appFiles(t, ".js") {
-		for _, imp := range regexp.MustCompile(`from "\./([^"]+)"`).FindAllStringSubmatch(readAppFile(t, name), -1) {
-			want = append(want, imp[1])
+	for _, name := range allAppFiles(t, ".js") {
+		dir := path.Dir(name)
+		for _, imp := range regexp.MustCompile(`(?:from |import\()["']\./([^"']+)["']`).FindAllStringSubmatch(readAppFile(t, name), -1) {
+			want = append(want, path.Join(dir, imp[1]))
 		}
 	}
 	want = append(want, "./")
@@ -260,6 +267,28 @@ func TestPWAOfflineShell(t *testing.T) {
 			t.Errorf("ui/app/%s is embedded but not served (unknown extension?)", name)
 		}
 	}
+	for _, name := range allAppFiles(t, ".js") {
+		if !slices.Contains(cached, name) && name != "sw.js" {
+			t.Errorf("sw.js SHELL = %q, lacks the script %q", cached, name)
+		}
+	}
+}
+
+// allAppFiles lists every embedded file of the app with the extension,
+// in subdirectories too, by path under ui/app.
+func allAppFiles(t *testing.T, ext string) []string {
+	t.Helper()
+	var names []string
+	err := fs.WalkDir(pwaFS, "ui/app", func(name string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && path.Ext(name) == ext {
+			names = append(names, strings.TrimPrefix(name, "ui/app/"))
+		}
+		return err
+	})
+	if err != nil || len(names) == 0 {
+		t.Fatalf("ui/app has no %q files: %v", ext, err)
+	}
+	return names
 }
 
 // TestPWAManifest: the manifest makes the app installable: name, start URL
@@ -481,6 +510,79 @@ func TestPWAScripts(t *testing.T) {
 			if !same(s) {
 				t.Errorf("SSEParser(split at %d) = %v, want %v", i+1, s, want)
 			}
+		}
+	}
+
+	// number
+	{
+		var got struct {
+			Groups  []string `json:"groups"`
+			Parsed  []any    `json:"parsed"`
+			Scanned []any    `json:"scanned"`
+			Digits  []int    `json:"digits"`
+			Typed   []string `json:"typed"`
+		}
+		eval("number", `(async () => {
+			const m = await import("./number.js");
+			const input = document.createElement("input");
+			document.body.append(input);
+			const typed = [];
+			for (const [text, length] of [["4829", 6], ["482913", 6], ["48 29 13 7", 6], ["a4b8c2", 6], ["4829135", 7], ["48291357", 8]]) {
+				input.value = text;
+				input.setSelectionRange(text.length, text.length);
+				m.formatInput(input, length);
+				typed.push(input.value);
+			}
+			input.remove();
+			return {
+				groups: [m.groupDigits("482913", 6), m.groupDigits("48", 6), m.groupDigits("4829135", 7), m.groupDigits("48291357", 8)],
+				parsed: [m.parseNumber("482 913", 6), m.parseNumber("482913", 6), m.parseNumber("48291", 6), m.parseNumber("4829130", 6),
+					m.parseNumber("082913", 6), m.parseNumber("48291a", 6), m.parseNumber("48291357", 8), m.parseNumber("-48291", 6)],
+				scanned: [m.scannedNumber("482913", 6), m.scannedNumber(" 482913\n", 6), m.scannedNumber("482 913", 6),
+					m.scannedNumber("https://example.com/482913", 6), m.scannedNumber("4829135", 6)],
+				digits: [m.requestDigits({digits: 6}), m.requestDigits({digits: 8}), m.requestDigits({}), m.requestDigits({digits: 2}),
+					m.requestDigits({digits: "7"}), m.requestDigits(null)],
+				typed,
+			};
+		})()`, &got)
+		if want := []string{"482 913", "48", "4829 135", "4829 1357"}; !slices.Equal(got.Groups, want) {
+			t.Errorf("groupDigits = %q, want %q", got.Groups, want)
+		}
+		if want := []any{482913.0, 482913.0, nil, nil, nil, nil, 48291357.0, nil}; !slices.Equal(got.Parsed, want) {
+			t.Errorf("parseNumber = %v, want %v", got.Parsed, want)
+		}
+		if want := []any{482913.0, 482913.0, nil, nil, nil}; !slices.Equal(got.Scanned, want) {
+			t.Errorf("scannedNumber = %v, want %v", got.Scanned, want)
+		}
+		if want := []int{6, 8, 6, 6, 6, 6}; !slices.Equal(got.Digits, want) {
+			t.Errorf("requestDigits = %v, want %v", got.Digits, want)
+		}
+		if want := []string{"482 9", "482 913", "482 913", "482", "4829 135", "4829 1357"}; !slices.Equal(got.Typed, want) {
+			t.Errorf("formatInput as typed = %q, want %q", got.Typed, want)
+		}
+	}
+
+	// the vendored QR decoder reads the sign-in page's QR code
+	for _, text := range []string{"482913", "9137264", "10000000"} {
+		png, err := device.QRCode(text, numberQRSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		eval("decode QR", fmt.Sprintf(`(async () => {
+			const s = await import("./scan.js");
+			const img = new Image();
+			img.src = %q;
+			await img.decode();
+			const c = document.createElement("canvas");
+			c.width = img.width + 40; c.height = img.height + 40;
+			const ctx = c.getContext("2d");
+			ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, c.width, c.height);
+			ctx.drawImage(img, 20, 20);
+			return s.decodeImage(ctx.getImageData(0, 0, c.width, c.height));
+		})()`, pngDataURL(png)), &got)
+		if got != text {
+			t.Errorf("decodeImage(QR of %q) = %q", text, got)
 		}
 	}
 

@@ -116,6 +116,7 @@ func (s *server) routes(mux router) {
 	mux.HandleFunc("GET /app/manifest.webmanifest", pwa.manifest)
 	mux.HandleFunc("GET /app/sw.js", pwa.serviceWorker)
 	mux.HandleFunc("GET /app/{file}", pwa.asset)
+	mux.HandleFunc("GET /app/vendor/{pkg}/{file}", pwa.vendored)
 
 	// Pages.
 	mux.Handle("GET /static/", staticFiles())

@@ -6,6 +6,8 @@ import { base32Decode, importSecret, hotp, timeStep, secondsLeft } from "./totp.
 import { SSEParser } from "./sse.js";
 import { b64url, b64urlDecode, signDecision } from "./codec.js";
 import { loadDevice, saveDevice, clearDevice } from "./db.js";
+import { requestDigits, formatInput, parseNumber, scannedNumber } from "./number.js";
+import { canScan, scanQR } from "./scan.js";
 
 // The app lives at {base}/app/ and the API at {base}/api/v1/, whatever the
 // base path the server is published under.
@@ -438,10 +440,13 @@ function addRequest(r) {
   $(".ctx-browser", el).textContent = browser || "Unknown";
   $(".ctx-ip", el).textContent = textOr(ctx.ip);
   $(".ctx-time", el).textContent = formatTime(ctx.time || r.created_at);
+  const length = requestDigits(r);
+  $(".number-label", el).textContent = `Type the ${length}-digit number shown on your computer`;
   const input = $("input.number", el);
+  input.maxLength = length + 1; // the digits and the space between groups
+  input.placeholder = "0".repeat(Math.ceil(length / 2)) + " " + "0".repeat(Math.floor(length / 2));
   input.addEventListener("input", () => {
-    const digitsOnly = input.value.replace(/[^0-9]/g, "").slice(0, 2);
-    if (digitsOnly !== input.value) input.value = digitsOnly;
+    formatInput(input, length);
     cardError(el, "");
   });
   input.addEventListener("keydown", (e) => {
@@ -450,6 +455,11 @@ function addRequest(r) {
       decide(r.id, "approve", false);
     }
   });
+  const scan = $("button.scan", el);
+  if (canScan()) {
+    scan.hidden = false;
+    scan.addEventListener("click", () => toggleScan(r.id));
+  }
   $("button.approve", el).addEventListener("click", () => decide(r.id, "approve", false));
   $("button.deny", el).addEventListener("click", () => decide(r.id, "deny", false));
   $("button.report", el).addEventListener("click", () => {
@@ -462,19 +472,68 @@ function addRequest(r) {
     $("button.report", el).hidden = false;
   });
   $("button.confirm-report", el).addEventListener("click", () => decide(r.id, "deny", true));
-  const card = { request: r, el, seq: ++state.seq, busy: false };
+  const card = { request: r, el, seq: ++state.seq, busy: false, digits: length, scanning: null };
   state.cards.set(r.id, card);
   $("#requests").append(el);
   updateExpiry(r.id, card, now());
   updateEmpty();
-  if (document.activeElement === document.body || document.activeElement === null) {
+  // The number field takes the focus, unless the person is typing a
+  // number for another request.
+  const active = document.activeElement;
+  if (!(active && active.matches && active.matches("#requests input.number") && active.value)) {
     input.focus();
   }
+}
+
+// toggleScan starts or stops scanning the number's QR code for a request.
+async function toggleScan(id) {
+  const c = state.cards.get(id);
+  if (!c || c.busy) return;
+  if (c.scanning) {
+    c.scanning.abort();
+    return;
+  }
+  const el = c.el;
+  const video = $("video.scanner", el);
+  const button = $("button.scan", el);
+  const ctl = new AbortController();
+  c.scanning = ctl;
+  video.hidden = false;
+  button.textContent = "Stop scanning";
+  cardError(el, "");
+  setScanNote(el, "Point the camera at the QR code on your computer.");
+  let number = null;
+  try {
+    number = await scanQR(video, (text) => scannedNumber(text, c.digits), ctl.signal, () =>
+      setScanNote(el, `That QR code does not hold a ${c.digits}-digit sign-in number.`),
+    );
+  } catch {
+    cardError(el, "The camera could not be opened. Type the number instead.");
+  } finally {
+    c.scanning = null;
+    video.hidden = true;
+    button.textContent = "Scan";
+    setScanNote(el, "");
+  }
+  if (number !== null && state.cards.get(id) === c) {
+    const input = $("input.number", el);
+    input.value = String(number);
+    formatInput(input, c.digits);
+    setScanNote(el, "Number scanned. Check it matches your computer, then approve.");
+    input.focus();
+  }
+}
+
+function setScanNote(el, text) {
+  const p = $(".scan-note", el);
+  p.textContent = text;
+  p.hidden = !text;
 }
 
 function removeRequest(id) {
   const c = state.cards.get(id);
   if (!c) return;
+  if (c.scanning) c.scanning.abort();
   c.el.remove();
   state.cards.delete(id);
   updateEmpty();
@@ -546,14 +605,15 @@ async function decide(id, decision, report) {
   const el = c.el;
   let number;
   if (decision === "approve") {
-    const raw = $("input.number", el).value.trim();
-    if (!/^[1-9][0-9]$/.test(raw)) {
-      cardError(el, "Type the two-digit number shown on your computer.");
+    const typed = parseNumber($("input.number", el).value.trim(), c.digits);
+    if (typed === null) {
+      cardError(el, `Type the ${c.digits}-digit number shown on your computer.`);
       $("input.number", el).focus();
       return;
     }
-    number = Number(raw);
+    number = typed;
   }
+  if (c.scanning) c.scanning.abort();
   setBusy(c, true);
   cardError(el, "");
   let answer;

@@ -2,7 +2,7 @@
 // offline, and turns Web Push messages into a notification. A push message
 // carries only a request id; the app reads the request itself once opened.
 
-const CACHE = "deadbolt-app-v1";
+const CACHE = "deadbolt-app-v2";
 const SCOPE = new URL("./", self.location.href);
 const SHELL = [
   "./",
@@ -12,6 +12,10 @@ const SHELL = [
   "sse.js",
   "codec.js",
   "db.js",
+  "number.js",
+  "scan.js",
+  "vendor/qr/decode.js",
+  "vendor/qr/index.js",
   "manifest.webmanifest",
   "icon-192.png",
   "icon-512.png",
