@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -166,6 +165,31 @@ func accountLabel(a deviceclient.Account) string {
 	return a.Login
 }
 
+// askDecision asks what to do with a request until the answer is the
+// number shown on the sign-in screen (exactly as many digits as the
+// request says; Enter approves), "d" to deny or "r" to report. ok is false
+// when the input ends.
+func askDecision(in *bufio.Scanner, stdout io.Writer, r deviceclient.Request) (decision string, number *int, report, ok bool) {
+	length := r.NumberLength()
+	for {
+		fmt.Fprintf(stdout, "Type the %d-digit number shown on the sign-in screen and press Enter to approve, \"d\" to deny, or \"r\" if this wasn't you: ", length)
+		if !in.Scan() {
+			return "", nil, false, false
+		}
+		answer := strings.TrimSpace(in.Text())
+		switch strings.ToLower(answer) {
+		case "d", "deny":
+			return "deny", nil, false, true
+		case "r", "report":
+			return "deny", nil, true, true
+		}
+		if n, valid := r.ParseNumber(answer); valid {
+			return "approve", &n, false, true
+		}
+		fmt.Fprintf(stdout, "That is not a %d-digit number.\n", length)
+	}
+}
+
 // deviceWatch answers sign-in requests in the terminal: it waits for each
 // request (long poll), shows where it comes from, and asks for the number
 // shown on the sign-in screen.
@@ -199,25 +223,11 @@ func deviceWatch(ctx context.Context, st *deviceclient.State, stdin io.Reader, s
 			seen[r.ID] = true
 			c := r.Context
 			fmt.Fprintf(stdout, "\nSign-in to %s from %s on %s, IP %s, at %s\n", c["app"], c["browser"], c["os"], c["ip"], c["time"])
-			fmt.Fprint(stdout, "Type the number shown on the sign-in screen to approve, \"d\" to deny, or \"r\" if this wasn't you: ")
-			if !in.Scan() {
+			decision, number, report, ok := askDecision(in, stdout, r)
+			if !ok {
 				return nil
 			}
-			answer := strings.TrimSpace(in.Text())
-			var status string
-			switch answer {
-			case "d", "deny":
-				status, err = st.Decide(ctx, hc, r.ID, "deny", nil, false)
-			case "r", "report":
-				status, err = st.Decide(ctx, hc, r.ID, "deny", nil, true)
-			default:
-				n, convErr := strconv.Atoi(answer)
-				if convErr != nil {
-					fmt.Fprintln(stdout, "Not a number: the request was left unanswered.")
-					continue
-				}
-				status, err = st.Decide(ctx, hc, r.ID, "approve", &n, false)
-			}
+			status, err := st.Decide(ctx, hc, r.ID, decision, number, report)
 			if err != nil {
 				fmt.Fprintf(stdout, "Could not answer: %v\n", err)
 				continue

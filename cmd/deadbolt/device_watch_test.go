@@ -15,7 +15,9 @@ import (
 	"deadbolt/internal/deviceclient"
 )
 
-// TestDeviceWatch answers a push request from the terminal companion.
+// TestDeviceWatch answers a push request from the terminal companion: it
+// asks for the six-digit number, asks again after a number of the wrong
+// length (which is not sent), and approves on Enter.
 func TestDeviceWatch(t *testing.T) {
 	s := deadbolttest.StartServer(t, deadbolttest.Options{})
 	admin := s.AdminToken(t)
@@ -35,6 +37,9 @@ func TestDeviceWatch(t *testing.T) {
 	pending, ans := s.Login(t, "admin", deadbolttest.AdminPassword)
 	push := ans["push"].(map[string]any)
 	number := strconv.Itoa(int(push["number"].(float64)))
+	if len(number) != 6 || push["digits"] != 6.0 {
+		t.Fatalf("push = %v, want a six-digit number and digits 6", push)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -44,7 +49,8 @@ func TestDeviceWatch(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"deadbolt", "device", "watch", "--state", file}, func(string) string { return "" }, pr, &out, io.Discard)
 	}()
-	go pw.Write([]byte(number + "\n"))
+	// A short number first, then the number as grouped on the screen.
+	go pw.Write([]byte(number[:5] + "\n" + number[:3] + " " + number[3:] + "\n"))
 	r := s.Do(t, "GET", "/api/v1/login/push/"+push["id"].(string)+"?wait=20", pending, nil)
 	cancel()
 	pw.Close()
@@ -56,7 +62,9 @@ func TestDeviceWatch(t *testing.T) {
 	if r.JSON(t)["status"] != "approved" {
 		t.Fatalf("push status = %s; watch printed %q", r.Body, out.String())
 	}
-	if !strings.Contains(out.String(), "Request approved") || !strings.Contains(out.String(), "Sign-in to ") {
-		t.Errorf("watch printed %q", out.String())
+	for _, want := range []string{"Sign-in to ", "Type the 6-digit number", "That is not a 6-digit number.", "Request approved"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("watch printed %q, want it to hold %q", out.String(), want)
+		}
 	}
 }

@@ -350,12 +350,41 @@ func (s *State) Save(path string) error {
 	return nil
 }
 
-// Request is a sign-in waiting for this device's decision.
+// Request is a sign-in waiting for this device's decision. The device is
+// never told the number: Digits says how many digits the employee must
+// type from the sign-in screen.
 type Request struct {
 	ID        string            `json:"id"`
 	CreatedAt time.Time         `json:"created_at"`
 	ExpiresAt time.Time         `json:"expires_at"`
+	Digits    int               `json:"digits"`
 	Context   map[string]string `json:"context"`
+}
+
+// The lengths a push number may have.
+const (
+	MinDigits = 6
+	MaxDigits = 8
+)
+
+// NumberLength is how many digits the request's number has; an absent or
+// out-of-range Digits counts as MinDigits.
+func (r Request) NumberLength() int {
+	if r.Digits < MinDigits || r.Digits > MaxDigits {
+		return MinDigits
+	}
+	return r.Digits
+}
+
+// ParseNumber reads a number typed for the request: exactly NumberLength
+// digits, spaces ignored, no leading zero. ok is false otherwise.
+func (r Request) ParseNumber(typed string) (n int, ok bool) {
+	d := strings.ReplaceAll(strings.TrimSpace(typed), " ", "")
+	if len(d) != r.NumberLength() || d[0] == '0' || strings.Trim(d, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(d)
+	return n, err == nil
 }
 
 // Requests returns the pending sign-in requests, waiting up to wait for

@@ -206,3 +206,32 @@ func TestStateSaveLoad(t *testing.T) {
 		t.Errorf("Load of a missing file = nil error, want an error")
 	}
 }
+
+func TestRequestParseNumber(t *testing.T) {
+	tests := []struct {
+		digits int
+		typed  string
+		want   int
+		ok     bool
+	}{
+		{6, "482913", 482913, true},
+		{6, " 482 913 ", 482913, true},
+		{0, "482913", 482913, true}, // no digits field: six
+		{6, "48291", 0, false},
+		{6, "4829130", 0, false},
+		{6, "082913", 0, false},
+		{6, "48291a", 0, false},
+		{6, "-48291", 0, false},
+		{6, "", 0, false},
+		{8, "4829 1357", 48291357, true},
+		{8, "482913", 0, false},
+		{9, "482913", 482913, true}, // out of range: six
+	}
+	for _, tt := range tests {
+		r := deviceclient.Request{Digits: tt.digits}
+		n, ok := r.ParseNumber(tt.typed)
+		if n != tt.want || ok != tt.ok {
+			t.Errorf("Request{Digits: %d}.ParseNumber(%q) = %d, %v; want %d, %v", tt.digits, tt.typed, n, ok, tt.want, tt.ok)
+		}
+	}
+}
