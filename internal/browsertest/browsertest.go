@@ -34,10 +34,11 @@ type Browser struct {
 	ctx context.Context // the browser's first tab, started without a deadline
 }
 
-// Start starts Chromium for t with a fresh profile. When Chromium is not
-// installed it skips t, or fails it if the environment variable CI is
-// "true". Any other start failure fails t.
-func Start(t testing.TB) *Browser {
+// Start starts Chromium for t with a fresh profile, with the extra options
+// (FakeCamera, say) on top of the defaults. When Chromium is not installed
+// it skips t, or fails it if the environment variable CI is "true". Any
+// other start failure fails t.
+func Start(t testing.TB, extra ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
 	if _, err := os.Stat(ChromiumPath); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -61,6 +62,7 @@ func Start(t testing.TB) *Browser {
 		chromedp.WindowSize(1280, 900),
 		chromedp.UserDataDir(t.TempDir()),
 	}
+	opts = append(opts, extra...)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(alloc)
 	t.Cleanup(func() {
@@ -73,6 +75,17 @@ func Start(t testing.TB) *Browser {
 		t.Fatalf("start %s: %v", ChromiumPath, err)
 	}
 	return &Browser{t: t, ctx: ctx}
+}
+
+// FakeCamera gives the browser a camera that films the Y4M video at path
+// (read when a page opens the camera, so the file may be written after
+// the browser started) and grants pages the camera without asking.
+func FakeCamera(path string) chromedp.ExecAllocatorOption {
+	return func(a *chromedp.ExecAllocator) {
+		chromedp.Flag("use-fake-device-for-media-stream", true)(a)
+		chromedp.Flag("use-fake-ui-for-media-stream", true)(a)
+		chromedp.Flag("use-file-for-fake-video-capture", path)(a)
+	}
 }
 
 // Tab is one browser tab in its own browser context: it shares no cookies

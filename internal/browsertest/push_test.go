@@ -2,12 +2,14 @@ package browsertest
 
 import (
 	"context"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"deadbolt/internal/deadbolttest"
 )
@@ -32,11 +34,62 @@ func denyNotifications(tab *Tab) {
 	}))
 }
 
-// TestPushApprovalWithCompanionApp pairs the companion app (a second
-// browser context playing the phone) through the setup wizard by opening
-// the QR code's URL, then signs in with a push approval: the computer shows
-// the number, the phone types it and approves, and the computer reaches the
-// home page by itself. A wrong number denies the sign-in.
+// pairCompanion pairs the companion app in phone (a second browser
+// context playing the phone) with login's account through the setup
+// wizard on computer, by opening the QR code's URL, and confirms it with
+// the app's code. It leaves computer signed in, on the new recovery codes.
+func pairCompanion(t *testing.T, s *deadbolttest.Server, computer, phone *Tab, login, pw string) {
+	t.Helper()
+	denyNotifications(phone)
+
+	// The computer shows the QR code of the setup wizard.
+	signInTo(computer, s.URL, login, pw, "#welcome")
+	computer.Do("open the wizard",
+		chromedp.Navigate(s.URL+"/security/2fa/setup"),
+		chromedp.WaitVisible(chromedp.ID("pairing-qr")),
+	)
+	png := Run(computer, "capture the QR code", chromedp.Screenshot(chromedp.ID("pairing-qr")))
+	pairURL := decodeQR(t, png)
+	if !strings.HasPrefix(pairURL, s.URL+"/app/pair#") {
+		computer.Fatalf("read the QR code", "QR holds %q, want a pairing URL of %s", pairURL, s.URL)
+	}
+
+	// The phone opens the URL: the app pairs and shows a code.
+	phone.Do("open the pairing URL",
+		chromedp.Navigate(pairURL),
+		chromedp.WaitVisible(chromedp.CSS(`#pair-status[data-state="paired"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#totp-code[data-code]`)),
+	)
+	if loc := Run(phone, "pairing token leaves the address bar", chromedp.Location()); strings.Contains(loc, "#") {
+		phone.Fatalf("pairing token leaves the address bar", "the app's address is still %q", loc)
+	}
+	if acct := Run(phone, "read the account", chromedp.Text(chromedp.ID("account"))); !strings.Contains(acct, login) {
+		phone.Fatalf("read the account", "#account = %q, want it to name %s", acct, login)
+	}
+	code := Run(phone, "read the code", chromedp.AttributeValue(chromedp.ID("totp-code"), "data-code")).Value
+	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
+		phone.Fatalf("read the code", "#totp-code data-code = %q, want six digits", code)
+	}
+	if shown := Run(phone, "read the shown code", chromedp.Text(chromedp.ID("totp-code"))); strings.ReplaceAll(shown, " ", "") != code {
+		phone.Fatalf("read the shown code", "#totp-code shows %q, want the digits of %q", shown, code)
+	}
+
+	// The computer confirms with the phone's code.
+	computer.Do("type the code from the phone",
+		chromedp.SendKeys(chromedp.ID("pairing-code"), code),
+		chromedp.Click(chromedp.ID("confirm-device")),
+		chromedp.WaitVisible(chromedp.ID("codes")),
+	)
+	if codes := strings.Fields(Run(computer, "read recovery codes", chromedp.Text(chromedp.ID("codes")))); len(codes) != 10 {
+		computer.Fatalf("read recovery codes", "got %d recovery codes, want 10", len(codes))
+	}
+}
+
+// TestPushApprovalWithCompanionApp pairs the companion app, then signs in
+// with a push approval: the computer shows the six-digit number grouped
+// and as a QR code, the phone types it (grouped as typed) and approves with
+// Enter, and the computer reaches the home page by itself. A wrong number
+// denies the sign-in.
 func TestPushApprovalWithCompanionApp(t *testing.T) {
 	deadbolttest.ForEachStore(t, func(t *testing.T, st deadbolttest.Store) {
 		s := deadbolttest.StartServer(t, deadbolttest.Options{Store: st})
@@ -45,64 +98,36 @@ func TestPushApprovalWithCompanionApp(t *testing.T) {
 		b := Start(t)
 		computer := b.NewTab("computer")
 		phone := b.NewTab("phone")
-		denyNotifications(phone)
-
-		// The computer shows the QR code of the setup wizard.
-		signInTo(computer, s.URL, "erin", "erin-password", "#welcome")
-		computer.Do("open the wizard",
-			chromedp.Navigate(s.URL+"/security/2fa/setup"),
-			chromedp.WaitVisible(chromedp.ID("pairing-qr")),
-		)
-		png := Run(computer, "capture the QR code", chromedp.Screenshot(chromedp.ID("pairing-qr")))
-		pairURL := decodeQR(t, png)
-		if !strings.HasPrefix(pairURL, s.URL+"/app/pair#") {
-			computer.Fatalf("read the QR code", "QR holds %q, want a pairing URL of %s", pairURL, s.URL)
-		}
-
-		// The phone opens the URL: the app pairs and shows a code.
-		phone.Do("open the pairing URL",
-			chromedp.Navigate(pairURL),
-			chromedp.WaitVisible(chromedp.CSS(`#pair-status[data-state="paired"]`)),
-			chromedp.WaitVisible(chromedp.CSS(`#totp-code[data-code]`)),
-		)
-		if loc := Run(phone, "pairing token leaves the address bar", chromedp.Location()); strings.Contains(loc, "#") {
-			phone.Fatalf("pairing token leaves the address bar", "the app's address is still %q", loc)
-		}
-		if acct := Run(phone, "read the account", chromedp.Text(chromedp.ID("account"))); !strings.Contains(acct, "erin") {
-			phone.Fatalf("read the account", "#account = %q, want it to name erin", acct)
-		}
-		code := Run(phone, "read the code", chromedp.AttributeValue(chromedp.ID("totp-code"), "data-code")).Value
-		if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
-			phone.Fatalf("read the code", "#totp-code data-code = %q, want six digits", code)
-		}
-		if shown := Run(phone, "read the shown code", chromedp.Text(chromedp.ID("totp-code"))); strings.ReplaceAll(shown, " ", "") != code {
-			phone.Fatalf("read the shown code", "#totp-code shows %q, want the digits of %q", shown, code)
-		}
-
-		// The computer confirms with the phone's code.
-		computer.Do("type the code from the phone",
-			chromedp.SendKeys(chromedp.ID("pairing-code"), code),
-			chromedp.Click(chromedp.ID("confirm-device")),
-			chromedp.WaitVisible(chromedp.ID("codes")),
-		)
-		if codes := strings.Fields(Run(computer, "read recovery codes", chromedp.Text(chromedp.ID("codes")))); len(codes) != 10 {
-			computer.Fatalf("read recovery codes", "got %d recovery codes, want 10", len(codes))
-		}
+		pairCompanion(t, s, computer, phone, "erin", "erin-password")
 
 		// Sign in again: the computer shows the number, the phone gets the
 		// request and approves with that number.
 		computer.Do("go home", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.ID("logout")))
 		logOut(computer)
 		id, number := pushSignIn(computer, s.URL)
+		if qr := decodeQR(t, Run(computer, "capture the number's QR code", chromedp.Screenshot(chromedp.ID("push-qr")))); qr != strconv.Itoa(number) {
+			computer.Fatalf("read the number's QR code", "the QR code holds %q, want just the digits %d", qr, number)
+		}
 		card := `.request[data-id="` + id + `"]`
 		phone.Do("the request arrives", chromedp.WaitVisible(chromedp.CSS(card)))
 		ctxText := Run(phone, "read the request", chromedp.Text(chromedp.CSS(card+" .ctx-ip")))
 		if ctxText != "127.0.0.1" {
 			phone.Fatalf("read the request", "the request shows IP address %q, want the computer's 127.0.0.1", ctxText)
 		}
-		phone.Do("approve with the number",
-			chromedp.SendKeys(chromedp.CSS(card+" input.number"), strconv.Itoa(number)),
-			chromedp.Click(chromedp.CSS(card+" button.approve")),
+		if focused := Run(phone, "the number field has the focus", chromedp.Evaluate[bool](
+			`document.activeElement === document.querySelector(`+strconv.Quote(card+" input.number")+`)`)); !focused {
+			phone.Fatalf("the number field has the focus", "the request's number field is not focused when it arrives")
+		}
+		if mode := Run(phone, "numeric keyboard", chromedp.AttributeValue(chromedp.CSS(card+" input.number"), "inputmode")).Value; mode != "numeric" {
+			phone.Fatalf("numeric keyboard", "the number field has inputmode %q, want numeric", mode)
+		}
+		digits := strconv.Itoa(number)
+		phone.Do("type the number", chromedp.SendKeys(chromedp.CSS(card+" input.number"), digits))
+		if v := Run(phone, "the number is grouped as typed", chromedp.Value(chromedp.CSS(card+" input.number"))); v != digits[:3]+" "+digits[3:] {
+			phone.Fatalf("the number is grouped as typed", "the field shows %q, want %q", v, digits[:3]+" "+digits[3:])
+		}
+		phone.Do("approve with Enter",
+			chromedp.SendKeys(chromedp.CSS(card+" input.number"), kb.Enter),
 			chromedp.WaitVisible(chromedp.CSS(`#message[data-state="ok"]`)),
 			chromedp.WaitNotPresent(chromedp.CSS(card)),
 		)
@@ -111,13 +136,24 @@ func TestPushApprovalWithCompanionApp(t *testing.T) {
 			computer.Fatalf("signed in", "the home page has no log-out button")
 		}
 
-		// A wrong number denies the sign-in.
+		// A number of the wrong length is not sent: the app asks again.
 		logOut(computer)
 		id, number = pushSignIn(computer, s.URL)
 		card = `.request[data-id="` + id + `"]`
-		wrong := 10 + (number-10+1)%90
-		phone.Do("approve with a wrong number",
+		phone.Do("approve with five digits",
 			chromedp.WaitVisible(chromedp.CSS(card)),
+			chromedp.SendKeys(chromedp.CSS(card+" input.number"), strconv.Itoa(number)[:5]),
+			chromedp.Click(chromedp.CSS(card+" button.approve")),
+			chromedp.WaitVisible(chromedp.CSS(card+" .request-error")),
+		)
+		if msg := Run(phone, "read the error", chromedp.Text(chromedp.CSS(card+" .request-error"))); !strings.Contains(msg, "6-digit") {
+			phone.Fatalf("read the error", "the card says %q, want it to ask for the 6-digit number", msg)
+		}
+
+		// A wrong number denies the sign-in.
+		wrong := 100000 + (number-100000+1)%900000
+		phone.Do("approve with a wrong number",
+			chromedp.SetValue(chromedp.CSS(card+" input.number"), ""),
 			chromedp.SendKeys(chromedp.CSS(card+" input.number"), strconv.Itoa(wrong)),
 			chromedp.Click(chromedp.CSS(card+" button.approve")),
 			chromedp.WaitVisible(chromedp.CSS(`#message[data-state="error"]`)),
@@ -131,16 +167,57 @@ func TestPushApprovalWithCompanionApp(t *testing.T) {
 	})
 }
 
+// TestPushApprovalByScanning: the phone's camera (Chromium's fake camera
+// filming the QR code the sign-in page shows) scans the number into the
+// request card, and the employee approves.
+func TestPushApprovalByScanning(t *testing.T) {
+	s := deadbolttest.StartServer(t, deadbolttest.Options{})
+	admin := s.AdminToken(t)
+	s.CreateUser(t, admin, "erin", "erin-password")
+	camera := filepath.Join(t.TempDir(), "camera.y4m")
+	b := Start(t, FakeCamera(camera))
+	computer := b.NewTab("computer")
+	phone := b.NewTab("phone")
+	pairCompanion(t, s, computer, phone, "erin", "erin-password")
+	computer.Do("go home", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.ID("logout")))
+	logOut(computer)
+
+	id, number := pushSignIn(computer, s.URL)
+	qr := Run(computer, "capture the number's QR code", chromedp.Screenshot(chromedp.ID("push-qr")))
+	if err := writeY4M(camera, qr, 640, 480); err != nil {
+		t.Fatal(err)
+	}
+	card := `.request[data-id="` + id + `"]`
+	digits := strconv.Itoa(number)
+	phone.Do("scan the number",
+		chromedp.WaitVisible(chromedp.CSS(card)),
+		chromedp.Click(chromedp.CSS(card+" button.scan")),
+		chromedp.Poll[chromedp.Void](`document.querySelector(`+strconv.Quote(card+" input.number")+`).value === `+strconv.Quote(digits[:3]+" "+digits[3:])),
+		chromedp.WaitNotVisible(chromedp.CSS(card+" video.scanner")),
+	)
+	if live := Run(phone, "the camera is released", chromedp.Evaluate[bool](
+		`document.querySelector(`+strconv.Quote(card+" video.scanner")+`).srcObject === null`)); !live {
+		phone.Fatalf("the camera is released", "the scanner still holds the camera after reading the number")
+	}
+	phone.Do("approve",
+		chromedp.Click(chromedp.CSS(card+" button.approve")),
+		chromedp.WaitVisible(chromedp.CSS(`#message[data-state="ok"]`)),
+	)
+	computer.Do("the computer signs in by itself", chromedp.WaitVisible(chromedp.ID("welcome")))
+}
+
 // pushSignIn signs erin in on the computer up to the push step and returns
 // the push request's id and the number shown.
 func pushSignIn(tab *Tab, base string) (id string, number int) {
 	tab.t.Helper()
 	signInTo(tab, base, "erin", "erin-password", "#push-number")
 	id = Run(tab, "read the push request", chromedp.AttributeValue(chromedp.ID("push-number"), "data-push-id")).Value
-	text := Run(tab, "read the number", chromedp.Text(chromedp.ID("push-number")))
-	number, err := strconv.Atoi(strings.TrimSpace(text))
-	if err != nil || number < 10 || number > 99 || id == "" {
-		tab.Fatalf("read the number", "#push-number shows %q for request %q, want a number from 10 to 99", text, id)
+	groups := Run(tab, "read the number", chromedp.Evaluate[[]string](
+		`Array.from(document.querySelectorAll("#push-number .group"), g => g.textContent)`))
+	text := strings.Join(groups, "")
+	number, err := strconv.Atoi(text)
+	if err != nil || number < 100000 || number > 999999 || id == "" || len(groups) != 2 || len(groups[0]) != 3 {
+		tab.Fatalf("read the number", "#push-number shows the groups %q for request %q, want a six-digit number in two groups of three", groups, id)
 	}
 	return id, number
 }
