@@ -347,6 +347,7 @@ func (cl *client) pushSignIn(ctx context.Context, u *pushUser, release <-chan st
 		Push  *struct {
 			ID     string `json:"id"`
 			Number int    `json:"number"`
+			Digits int    `json:"digits"`
 		} `json:"push"`
 		Unavailable string `json:"push_unavailable"`
 	}
@@ -359,6 +360,9 @@ func (cl *client) pushSignIn(ctx context.Context, u *pushUser, release <-chan st
 		return t, fmt.Errorf("sign in as %s: state %q, no push request (push_unavailable %q)", u.login, login.State, login.Unavailable)
 	}
 	id, number := login.Push.ID, login.Push.Number
+	if login.Push.Digits < 6 || len(strconv.Itoa(number)) != login.Push.Digits {
+		return t, fmt.Errorf("sign in as %s: push number %d does not have the %d digits announced (at least 6)", u.login, number, login.Push.Digits)
+	}
 
 	// The browser waits for the approval.
 	type outcome struct {
