@@ -7,6 +7,7 @@ package accounts
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -53,24 +54,34 @@ func New(store Store, hasher *password.Hasher, audit *audit.Log, clock deadbolt.
 	return &Service{store: store, hasher: hasher, audit: audit, clock: clock, unlock: unlock}
 }
 
-// ResetTwoFactor turns an employee's second factor off: their devices are
-// disconnected and their recovery codes deleted, so they can set it up
-// again (the "lost my phone" path).
+// ResetTwoFactor turns an employee's second factor off, the "lost or
+// stolen phone" path: in one transaction their devices are disconnected,
+// their recovery codes deleted, their banner marks cleared and every one of
+// their sessions ended (SPEC: a lost phone must not leave sessions behind);
+// then their second-factor failures are cleared, so they can set it up
+// again. It returns CodeForbidden for an actor who is not an administrator
+// and CodeNotFound for an unknown employee.
 func (s *Service) ResetTwoFactor(ctx context.Context, actor Actor, idOrLogin string) error {
 	u, err := s.Get(ctx, actor, idOrLogin)
 	if err != nil {
 		return err
 	}
-	if err := s.store.ResetTwoFactor(ctx, u.ID, s.clock.Now()); err != nil {
-		return err
+	now := s.clock.Now()
+	e := &deadbolt.Event{Type: deadbolt.EventAdminTwoFactorReset, At: now, UserID: u.ID, ActorID: actor.id(), IP: actor.IP}
+	_, err = s.store.ChangeFactors(ctx, &deadbolt.FactorChange{UserID: u.ID, Now: now,
+		TwoFactor: deadbolt.TwoFactorOff, ClearDeviceDisconnected: true, ClearLastConfirmed: true,
+		Disconnect: deadbolt.DisconnectAll, DeleteRecoveryCodes: true, EndSessions: true,
+		Events: []*deadbolt.Event{e}})
+	if err != nil {
+		return userNotFound(err)
 	}
+	s.audit.Committed(ctx, e)
+	s.disconnected(ctx, u.ID)
 	if s.unlock != nil {
 		if err := s.unlock.Unlock(ctx, u.ID); err != nil {
 			return err
 		}
 	}
-	s.audit.Record(ctx, deadbolt.EventAdminTwoFactorReset, u.ID, actor.id(), actor.IP, nil)
-	s.disconnected(ctx, u.ID)
 	return nil
 }
 
@@ -89,6 +100,11 @@ func (s *Service) Unlock(ctx context.Context, actor Actor, idOrLogin string) err
 	}
 	s.audit.Record(ctx, deadbolt.EventAdminUnlocked, u.ID, actor.id(), actor.IP, nil)
 	return nil
+}
+
+// userNotFound gives a store's answer about a missing employee its words.
+func userNotFound(err error) error {
+	return deadbolt.WithMessage(err, deadbolt.CodeNotFound, "Employee not found.")
 }
 
 // Actor is who performs an administrative action. A nil User means the
@@ -169,7 +185,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, n NewUser) (*deadbolt
 	u := &deadbolt.User{ID: deadbolt.NewID(), Login: login, Name: name, Admin: n.Admin, Active: true,
 		PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	if err := s.store.CreateUser(ctx, u); err != nil {
-		return nil, err
+		return nil, deadbolt.WithMessage(err, deadbolt.CodeLoginTaken, fmt.Sprintf("The login %q is already taken.", login))
 	}
 	s.audit.Record(ctx, deadbolt.EventAdminUserCreated, u.ID, actor.id(), actor.IP,
 		map[string]string{"login": login, "admin": boolString(n.Admin)})
@@ -183,7 +199,8 @@ func boolString(b bool) string {
 	return "false"
 }
 
-// List lists every employee.
+// List lists every employee. It returns CodeForbidden for an actor who is
+// not an administrator.
 func (s *Service) List(ctx context.Context, actor Actor) ([]*deadbolt.User, error) {
 	if err := actor.check(); err != nil {
 		return nil, err
@@ -191,23 +208,30 @@ func (s *Service) List(ctx context.Context, actor Actor) ([]*deadbolt.User, erro
 	return s.store.ListUsers(ctx)
 }
 
-// Get returns one employee by id or login.
+// Get returns one employee by id or login. It returns CodeForbidden for an
+// actor who is not an administrator and CodeNotFound for an unknown
+// employee.
 func (s *Service) Get(ctx context.Context, actor Actor, idOrLogin string) (*deadbolt.User, error) {
 	if err := actor.check(); err != nil {
 		return nil, err
 	}
-	if deadbolt.ValidID(idOrLogin) {
-		return s.store.UserByID(ctx, idOrLogin)
+	var u *deadbolt.User
+	var err error
+	switch login := deadbolt.NormalizeLogin(idOrLogin); {
+	case deadbolt.ValidID(idOrLogin):
+		u, err = s.store.UserByID(ctx, idOrLogin)
+	case ValidateLogin(login) != nil:
+		return nil, deadbolt.Errorf(deadbolt.CodeNotFound, "Employee not found.")
+	default:
+		u, err = s.store.UserByLogin(ctx, login)
 	}
-	if ValidateLogin(deadbolt.NormalizeLogin(idOrLogin)) != nil {
-		return nil, deadbolt.Errorf(deadbolt.CodeNotFound, "User not found.")
-	}
-	return s.store.UserByLogin(ctx, deadbolt.NormalizeLogin(idOrLogin))
+	return u, userNotFound(err)
 }
 
 // SetActive deactivates (ending every session and disconnecting the
 // device) or reactivates an employee. Administrators cannot deactivate
-// themselves.
+// themselves (CodeInvalidInput). It returns CodeForbidden and CodeNotFound
+// as Get does.
 func (s *Service) SetActive(ctx context.Context, actor Actor, idOrLogin string, active bool) (*deadbolt.User, error) {
 	u, err := s.Get(ctx, actor, idOrLogin)
 	if err != nil {
@@ -217,7 +241,7 @@ func (s *Service) SetActive(ctx context.Context, actor Actor, idOrLogin string, 
 		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "You cannot deactivate your own account.")
 	}
 	if err := s.store.SetActive(ctx, u.ID, active, s.clock.Now()); err != nil {
-		return nil, err
+		return nil, userNotFound(err)
 	}
 	typ := deadbolt.EventAdminUserDeactivated
 	if active {
@@ -232,7 +256,8 @@ func (s *Service) SetActive(ctx context.Context, actor Actor, idOrLogin string, 
 }
 
 // ResetPassword sets a new password for an employee, ending all their
-// sessions and disconnecting their device.
+// sessions and disconnecting their device. A password too weak is
+// CodeInvalidInput; CodeForbidden and CodeNotFound come as from Get.
 func (s *Service) ResetPassword(ctx context.Context, actor Actor, idOrLogin, pw string) error {
 	u, err := s.Get(ctx, actor, idOrLogin)
 	if err != nil {
@@ -247,7 +272,7 @@ func (s *Service) ResetPassword(ctx context.Context, actor Actor, idOrLogin, pw 
 	}
 	disconnected, err := s.store.SetPassword(ctx, u.ID, hash, "", s.clock.Now())
 	if err != nil {
-		return err
+		return userNotFound(err)
 	}
 	s.audit.Record(ctx, deadbolt.EventAdminPasswordReset, u.ID, actor.id(), actor.IP, nil)
 	if disconnected {
@@ -257,7 +282,8 @@ func (s *Service) ResetPassword(ctx context.Context, actor Actor, idOrLogin, pw 
 	return nil
 }
 
-// Sessions lists an employee's sessions.
+// Sessions lists an employee's sessions. It returns CodeForbidden and
+// CodeNotFound as Get does.
 func (s *Service) Sessions(ctx context.Context, actor Actor, idOrLogin string) ([]*deadbolt.Session, error) {
 	u, err := s.Get(ctx, actor, idOrLogin)
 	if err != nil {
@@ -266,14 +292,15 @@ func (s *Service) Sessions(ctx context.Context, actor Actor, idOrLogin string) (
 	return s.store.ListSessions(ctx, u.ID)
 }
 
-// EndSessions ends every session of an employee (the device stays).
+// EndSessions ends every session of an employee (the device stays). It
+// returns CodeForbidden and CodeNotFound as Get does.
 func (s *Service) EndSessions(ctx context.Context, actor Actor, idOrLogin string) error {
 	u, err := s.Get(ctx, actor, idOrLogin)
 	if err != nil {
 		return err
 	}
 	if _, err := s.store.EndAllSessions(ctx, u.ID, false, s.clock.Now()); err != nil {
-		return err
+		return userNotFound(err)
 	}
 	s.audit.Record(ctx, deadbolt.EventAdminSessionsEnded, u.ID, actor.id(), actor.IP, nil)
 	return nil
@@ -322,7 +349,9 @@ func randIndex(n int) int {
 	}
 }
 
-// Self returns an employee's own current record (no admin role needed).
+// Self returns an employee's own current record (no admin role needed);
+// CodeNotFound if there is none.
 func (s *Service) Self(ctx context.Context, userID string) (*deadbolt.User, error) {
-	return s.store.UserByID(ctx, userID)
+	u, err := s.store.UserByID(ctx, userID)
+	return u, userNotFound(err)
 }

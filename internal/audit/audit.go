@@ -38,3 +38,14 @@ func (l *Log) Record(ctx context.Context, typ, userID, actorID, ip string, detai
 		l.OnRecord(ctx, e)
 	}
 }
+
+// Committed tells the OnRecord hook about events a store appended itself,
+// in the transaction of the change they record (FactorChange.Events).
+func (l *Log) Committed(ctx context.Context, events ...*deadbolt.Event) {
+	if l.OnRecord == nil {
+		return
+	}
+	for _, e := range events {
+		l.OnRecord(ctx, e)
+	}
+}

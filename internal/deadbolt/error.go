@@ -37,6 +37,11 @@ const (
 
 // Error is the product's one error type. Message is safe to show a person;
 // Err is internal detail for logs and never reaches a client.
+//
+// Stores answer with a Code and internal detail only (StoreError): words
+// for a person belong to the services, which add them where they call the
+// store (WithMessage). An error that reaches a client without a Message
+// shows its code's general sentence (ErrorMessage).
 type Error struct {
 	Code    Code
 	Message string
@@ -53,7 +58,10 @@ type Error struct {
 
 // Error returns the code, the message and the internal cause.
 func (e *Error) Error() string {
-	if e.Err != nil {
+	switch {
+	case e.Message == "" && e.Err != nil:
+		return fmt.Sprintf("%s: %v", e.Code, e.Err)
+	case e.Err != nil:
 		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
 	}
 	return fmt.Sprintf("%s: %s", e.Code, e.Message)
@@ -66,6 +74,54 @@ func (e *Error) Unwrap() error { return e.Err }
 func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
+
+// StoreError returns the answer of a store that refuses a call: code, with
+// the formatted internal detail as its cause and no public message.
+func StoreError(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Err: fmt.Errorf(format, args...)}
+}
+
+// WithMessage gives err the public message msg when the first *Error in its
+// chain carries code and has no message yet (a store's answer); any other
+// err, nil included, is returned unchanged. The result keeps err as its
+// internal cause.
+func WithMessage(err error, code Code, msg string) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != code || e.Message != "" {
+		return err
+	}
+	return &Error{Code: code, Message: msg, Err: err}
+}
+
+// sentences are the general sentences of the codes, shown when an error
+// reaches a person without words of its own.
+var sentences = map[Code]string{
+	CodeBadRequest:           "The request is malformed.",
+	CodeInvalidInput:         "Some of the values sent are not acceptable.",
+	CodeTooLarge:             "The request is too large.",
+	CodeUnauthorized:         "Sign in first.",
+	CodeInvalidCredentials:   "The login or password is not correct.",
+	CodeInvalidCode:          "The code is not correct.",
+	CodeDeviceDisconnected:   "This device is disconnected. Pair it again from the Security page.",
+	CodeForbidden:            "You are not allowed to do this.",
+	CodeSecondFactorRequired: "Finish signing in with your second factor first.",
+	CodeSetupRequired:        "Set up two-factor authentication first.",
+	CodeCaptchaRequired:      "Solve the CAPTCHA first.",
+	CodeReauthRequired:       "Confirm it is you again before changing this.",
+	CodeNotFound:             "What you asked for does not exist.",
+	CodeMethodNotAllowed:     "This method is not allowed here.",
+	CodeConflict:             "This conflicts with the current state. Reload and try again.",
+	CodeLoginTaken:           "This login is already taken.",
+	CodePhoneInUse:           "This phone number is linked to another account. Ask an administrator.",
+	CodeLocked:               "The second factor is locked. Ask an administrator to unlock it.",
+	CodeRateLimited:          "Too many attempts. Wait a moment and try again.",
+	CodeUnavailable:          "The service is busy. Please try again.",
+	CodeInternal:             "An internal error occurred.",
+}
+
+// Sentence returns the general sentence of code, shown when an error
+// carries no message of its own; "" for a code it does not know.
+func Sentence(code Code) string { return sentences[code] }
 
 // ErrorCode returns the Code of the first *Error in err's chain, "" for a
 // nil err, and CodeInternal for any other error.
@@ -81,13 +137,20 @@ func ErrorCode(err error) Code {
 }
 
 // ErrorMessage returns the public message of err: the message of the first
-// *Error in its chain, or a generic sentence for any other error.
+// *Error in its chain or, without one, the general sentence of its code; a
+// generic sentence for any other error.
 func ErrorMessage(err error) string {
 	var e *Error
-	if errors.As(err, &e) && e.Message != "" {
+	if !errors.As(err, &e) {
+		return sentences[CodeInternal]
+	}
+	if e.Message != "" {
 		return e.Message
 	}
-	return "An internal error occurred."
+	if m := sentences[e.Code]; m != "" {
+		return m
+	}
+	return "The request failed."
 }
 
 // IsCode reports whether err carries code.

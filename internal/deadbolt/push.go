@@ -68,9 +68,6 @@ type PushStore interface {
 	// deviceID in one atomic statement and reports whether it did: of an
 	// approval and a denial racing, exactly one wins.
 	DecidePushRequest(ctx context.Context, id, deviceID, status string, reported bool, now time.Time) (bool, error)
-	// ConsumePushApproval moves an approved request to consumed, atomically,
-	// and reports whether it did: an approval completes one sign-in.
-	ConsumePushApproval(ctx context.Context, id string, now time.Time) (bool, error)
 	// SetDeviceWebPush replaces (or with "" removes) a device's Web Push
 	// subscription.
 	SetDeviceWebPush(ctx context.Context, deviceID, subscription string) error

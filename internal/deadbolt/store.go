@@ -9,7 +9,9 @@ import (
 // stores and checked by one contract suite. They persist; they decide
 // nothing. Every single-use consumption and every counter is one atomic
 // statement. Unless a method says otherwise, a missing row is an *Error with
-// CodeNotFound. All implementations are safe for concurrent use.
+// CodeNotFound. Stores answer with codes and internal detail only
+// (StoreError); the words a person reads come from the services. All
+// implementations are safe for concurrent use.
 
 // UserStore persists employees.
 type UserStore interface {
@@ -45,11 +47,6 @@ type SessionStore interface {
 	// while the session carries the user's current epoch and the user is
 	// active; otherwise CodeNotFound. Expiry is the caller's rule.
 	SessionByToken(ctx context.Context, tokenHash []byte) (*Session, *User, error)
-	// ReplaceSession deletes oldID and inserts s in one transaction; if
-	// oldID no longer exists (already replaced, logged out) nothing is
-	// inserted and the answer is CodeNotFound. This makes completing a
-	// pending sign-in single-use.
-	ReplaceSession(ctx context.Context, oldID string, s *Session, tokenHash []byte) error
 	// TouchSession records activity at now.
 	TouchSession(ctx context.Context, id string, now time.Time) error
 	// SetSessionAuth records a fresh proof at authAt.
@@ -141,28 +138,15 @@ type FactorStore interface {
 	DeviceByToken(ctx context.Context, tokenHash []byte) (*Device, error)
 	// TrustedDevice returns the user's confirmed, connected device.
 	TrustedDevice(ctx context.Context, userID string) (*Device, error)
-	// ConfirmDevice makes deviceID the trusted device, only if it is still
-	// unconfirmed and connected (CodeNotFound otherwise). In the same
-	// transaction it disconnects the user's other devices, deletes every
-	// recovery code, turns the second factor on if it was off and clears
-	// the device-disconnected mark. It returns how many unused recovery
-	// codes were voided.
-	ConfirmDevice(ctx context.Context, userID, deviceID string, now time.Time) (int, error)
-	// RemoveDevices disconnects every device of the user and reports
-	// whether a trusted one was among them (without the banner mark).
-	RemoveDevices(ctx context.Context, userID string, now time.Time) (bool, error)
-	// ResetTwoFactor turns the second factor off: devices disconnected,
-	// recovery codes deleted, marks cleared.
-	ResetTwoFactor(ctx context.Context, userID string, now time.Time) error
-	// UseTOTPStep moves the user's last used TOTP step to step only if
-	// step is greater, in one atomic statement, and reports whether it did.
-	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
+	// ChangeFactors writes c in one transaction, as FactorChange
+	// describes. It answers CodeNotFound, changing nothing, when the user
+	// or the device to confirm is missing or that device is no longer
+	// unconfirmed and connected; a result that is not Applied, changing
+	// nothing, when c.TOTPStep was already used.
+	ChangeFactors(ctx context.Context, c *FactorChange) (FactorChangeResult, error)
 	// ReplaceRecoveryCodes deletes every recovery code of the user and
 	// stores the new hashes, in one transaction.
 	ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte, now time.Time) error
-	// ConsumeRecoveryCode marks the user's unused code with hash used, in
-	// one atomic statement, and reports whether it did.
-	ConsumeRecoveryCode(ctx context.Context, userID string, hash []byte, now time.Time) (bool, error)
 	// CountRecoveryCodes counts the user's unused recovery codes.
 	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
 }

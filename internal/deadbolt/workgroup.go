@@ -103,9 +103,6 @@ type WorkgroupStore interface {
 	// banner kind at at, replacing an earlier record. A missing user is
 	// CodeNotFound.
 	SetBannerDismissed(ctx context.Context, userID, kind string, at time.Time) error
-	// BannerDismissals returns, per banner kind, when userID last closed
-	// it; an empty map when never.
-	BannerDismissals(ctx context.Context, userID string) (map[string]time.Time, error)
 	// SetLastConfirmed stores the user's last "Everything is fine".
 	SetLastConfirmed(ctx context.Context, userID string, at time.Time) error
 	// SetExemptUntil stores the end of the user's exemption; the zero time

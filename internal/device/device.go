@@ -233,13 +233,28 @@ func (s *Service) Pair(ctx context.Context, r PairRequest, ip string) (*Paired, 
 	return &Paired{DeviceID: d.ID, DeviceToken: tok, Secret: secret, User: u}, nil
 }
 
+// Confirmation is the factor change that makes deviceID the employee's
+// trusted device once its pairing is confirmed with the code of TOTP step
+// step (0 for none): the device becomes trusted and replaces any earlier
+// device, every recovery code stops working (SPEC: pairing voids them),
+// the second factor turns on if it was off, and the "confirm your device"
+// mark is cleared — all in one transaction with the step's use and
+// events.
+func Confirmation(userID, deviceID string, step int64, now time.Time, events ...*deadbolt.Event) *deadbolt.FactorChange {
+	return &deadbolt.FactorChange{UserID: userID, Now: now, ConfirmDeviceID: deviceID, TOTPStep: step,
+		Disconnect: deadbolt.DisconnectOthers, DeleteRecoveryCodes: true, TwoFactor: deadbolt.TwoFactorOn,
+		ClearDeviceDisconnected: true, Events: events}
+}
+
 // Confirm makes the device registered through pairingID the trusted
 // device, given the device's current code (the employee types what the
 // phone shows into the browser that showed the QR). It turns the second
 // factor on, replaces any earlier device and voids every recovery code;
-// it returns how many unused codes were voided. A wrong code is
-// CodeInvalidCode; an unknown pairing or one no device used yet is
-// CodeNotFound.
+// it returns how many unused codes were voided. The code's TOTP step is
+// used up in the same transaction as the confirmation, so a confirmation
+// that fails leaves the code unused. A wrong or used code is
+// CodeInvalidCode; an unknown pairing, one no device used yet, or one
+// already finished is CodeNotFound.
 func (s *Service) Confirm(ctx context.Context, u *deadbolt.User, pairingID, code, ip string) (int, error) {
 	if !deadbolt.ValidID(pairingID) {
 		return 0, deadbolt.Errorf(deadbolt.CodeNotFound, "Pairing not found.")
@@ -251,47 +266,54 @@ func (s *Service) Confirm(ctx context.Context, u *deadbolt.User, pairingID, code
 	if err != nil {
 		return 0, err
 	}
+	finished := deadbolt.Errorf(deadbolt.CodeNotFound, "This pairing is already finished. Show a new QR code.")
 	if !d.ConfirmedAt.IsZero() || !d.DisconnectedAt.IsZero() {
-		return 0, deadbolt.Errorf(deadbolt.CodeNotFound, "This pairing is already finished. Show a new QR code.")
+		return 0, finished
 	}
 	secret, err := s.box.Open(d.TOTPSecretSealed, "totp:"+d.ID)
 	if err != nil {
 		return 0, err
 	}
+	wrong := deadbolt.Errorf(deadbolt.CodeInvalidCode, "The code is not correct. Type the 6 digits the app shows now.")
 	c, err := totp.ParseCode(code)
+	if err != nil {
+		return 0, wrong
+	}
 	now := s.clock.Now()
-	step, ok := int64(0), false
-	if err == nil {
-		step, ok = totp.Match(secret, c, now, u.TOTPLastStep)
-	}
-	if ok {
-		ok, err = s.store.UseTOTPStep(ctx, u.ID, step)
-		if err != nil {
-			return 0, err
-		}
-	}
+	step, ok := totp.Match(secret, c, now, u.TOTPLastStep)
 	if !ok {
-		return 0, deadbolt.Errorf(deadbolt.CodeInvalidCode, "The code is not correct. Type the 6 digits the app shows now.")
+		return 0, wrong
 	}
-	voided, err := s.store.ConfirmDevice(ctx, u.ID, d.ID, now)
+	confirmed := &deadbolt.Event{Type: deadbolt.EventDeviceConfirmed, At: now, UserID: u.ID, IP: ip,
+		Detail: map[string]string{"device_id": d.ID, "name": d.Name}}
+	res, err := s.store.ChangeFactors(ctx, Confirmation(u.ID, d.ID, step, now, confirmed))
+	if deadbolt.IsCode(err, deadbolt.CodeNotFound) {
+		return 0, finished // another confirmation, or an unpairing, came first
+	}
 	if err != nil {
 		return 0, err
 	}
-	s.audit.Record(ctx, deadbolt.EventDeviceConfirmed, u.ID, "", ip, map[string]string{"device_id": d.ID, "name": d.Name})
-	if voided > 0 {
+	if !res.Applied {
+		return 0, wrong // the step was used meanwhile
+	}
+	s.audit.Committed(ctx, confirmed)
+	if res.DisconnectedTrusted {
+		s.WakeDevices(ctx, u.ID) // the replaced device's open app learns it at once
+	}
+	if res.VoidedRecoveryCodes > 0 {
 		s.audit.Record(ctx, deadbolt.EventRecoveryVoided, u.ID, "", ip, map[string]string{"reason": "device_paired"})
 	}
-	return voided, nil
+	return res.VoidedRecoveryCodes, nil
 }
 
 // Remove disconnects the employee's devices (the employee unpairs). The
-// second factor stays on.
+// second factor stays on. Without a trusted device it is CodeNotFound.
 func (s *Service) Remove(ctx context.Context, u *deadbolt.User, ip string) error {
-	trusted, err := s.store.RemoveDevices(ctx, u.ID, s.clock.Now())
+	res, err := s.store.ChangeFactors(ctx, &deadbolt.FactorChange{UserID: u.ID, Now: s.clock.Now(), Disconnect: deadbolt.DisconnectAll})
 	if err != nil {
 		return err
 	}
-	if !trusted {
+	if !res.DisconnectedTrusted {
 		return deadbolt.Errorf(deadbolt.CodeNotFound, "You have no trusted device.")
 	}
 	s.audit.Record(ctx, deadbolt.EventDeviceRemoved, u.ID, "", ip, nil)

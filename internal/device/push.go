@@ -269,7 +269,7 @@ func (p *Pusher) Decide(ctx context.Context, d *deadbolt.Device, id string, dec 
 	}
 	req, err := p.store.PushRequest(ctx, id)
 	if err != nil {
-		return "", err
+		return "", deadbolt.WithMessage(err, deadbolt.CodeNotFound, "Request not found.")
 	}
 	if req.DeviceID != d.ID {
 		return "", deadbolt.Errorf(deadbolt.CodeNotFound, "Request not found.")

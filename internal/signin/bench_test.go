@@ -15,6 +15,7 @@ import (
 
 	"deadbolt/internal/audit"
 	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/device"
 	"deadbolt/internal/password"
 	"deadbolt/internal/recovery"
 	"deadbolt/internal/signin"
@@ -254,8 +255,8 @@ func benchPendingSignIns(b *testing.B, st deadbolt.Store, rh *recovery.Hasher, n
 		if err := st.CreateDevice(ctx, d, randomBytes(32)); err != nil {
 			return err
 		}
-		if _, err := st.ConfirmDevice(ctx, u.ID, d.ID, now); err != nil {
-			return err
+		if r, err := st.ChangeFactors(ctx, device.Confirmation(u.ID, d.ID, 0, now)); err != nil || !r.Applied {
+			return fmt.Errorf("confirm device: %+v, %v", r, err)
 		}
 		set, err := recovery.Generate(rand.Reader)
 		if err != nil {

@@ -66,7 +66,7 @@ func (s *Service) WaitPush(ctx context.Context, a *Auth, id string, wait time.Du
 	for {
 		req, err := s.store.PushRequest(ctx, id)
 		if err != nil {
-			return nil, err
+			return nil, deadbolt.WithMessage(err, deadbolt.CodeNotFound, "Push request not found.")
 		}
 		if req.SessionID != a.Session.ID {
 			return nil, deadbolt.Errorf(deadbolt.CodeNotFound, "Push request not found.")
@@ -123,7 +123,7 @@ func (s *Service) PushFor(ctx context.Context, a *Auth, id string) (*deadbolt.Pu
 	}
 	p, err := s.store.PushRequest(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, deadbolt.WithMessage(err, deadbolt.CodeNotFound, "Push request not found.")
 	}
 	if p.SessionID != a.Session.ID {
 		return nil, deadbolt.Errorf(deadbolt.CodeNotFound, "Push request not found.")

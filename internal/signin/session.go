@@ -124,7 +124,7 @@ func (s *Service) EndSession(ctx context.Context, a *Auth, id string, c Client) 
 		return deadbolt.Errorf(deadbolt.CodeNotFound, "Session not found.")
 	}
 	if err := s.store.DeleteSession(ctx, a.User.ID, id); err != nil {
-		return err
+		return deadbolt.WithMessage(err, deadbolt.CodeNotFound, "Session not found.")
 	}
 	s.audit.Record(ctx, deadbolt.EventSessionEnded, a.User.ID, "", c.IP, map[string]string{"session_id": id})
 	return nil

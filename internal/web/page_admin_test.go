@@ -291,7 +291,11 @@ func TestConsoleEmployeeActions(t *testing.T) {
 	// Unlock, reset 2FA, end sessions.
 	c.post(page+"/unlock", url.Values{}).redirects(t, "unlock", page+"?msg=unlocked")
 	c.post(page+"/reset-2fa", url.Values{}).want(t, "reset 2FA unconfirmed", http.StatusBadRequest, "Tick the box")
+	doraTok, _ = s.Login(t, "dora", m[1])
 	c.post(page+"/reset-2fa", confirm(url.Values{})).redirects(t, "reset 2FA", page+"?msg=two_factor_reset")
+	if r := s.Do(t, "GET", "/api/v1/me", doraTok, nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("dora's session after a reset of her 2FA = %d, want 401", r.Status)
+	}
 	doraTok, _ = s.Login(t, "dora", m[1])
 	c.get(page).want(t, "sessions listed", http.StatusOK, `id="end-sessions-form"`)
 	c.post(page+"/sessions/end", url.Values{}).want(t, "end sessions unconfirmed", http.StatusBadRequest)
@@ -322,6 +326,18 @@ func TestConsoleOwnPassword(t *testing.T) {
 		redirects(t, "own reset", "/login")
 	if !canLogin(t, s, "admin", "admin-new-password") {
 		t.Error("the administrator's new password does not work")
+	}
+}
+
+// TestConsoleOwnTwoFactorReset: resetting one's own second factor ends
+// one's own sessions too, so the console sends one to the sign-in page.
+func TestConsoleOwnTwoFactorReset(t *testing.T) {
+	s := deadbolttest.StartServer(t, deadbolttest.Options{})
+	admin := s.AdminToken(t)
+	c := newConsole(t, s, admin)
+	c.post("/admin/users/admin/reset-2fa", confirm(url.Values{})).redirects(t, "own reset", "/login")
+	if r := s.Do(t, "GET", "/api/v1/me", admin, nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("the administrator's session after resetting their own 2FA = %d, want 401", r.Status)
 	}
 }
 

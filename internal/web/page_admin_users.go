@@ -259,10 +259,27 @@ func (s *server) pageAdminSetActive(active bool) pageHandler {
 	})
 }
 
+// pageAdminResetTwoFactor turns an employee's second factor off, which
+// ends all their sessions; resetting one's own leads to the sign-in page.
 func (s *server) pageAdminResetTwoFactor() pageHandler {
-	return s.userAction(true, "two_factor_reset", func(r *http.Request, a *signin.Auth, actor accounts.Actor, id string) error {
-		return s.Accounts.ResetTwoFactor(r.Context(), actor, id)
-	})
+	return func(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		id := r.PathValue("id")
+		var err error = errNotConfirmed
+		if confirmed(r) {
+			err = s.Accounts.ResetTwoFactor(r.Context(), s.actor(r, a), id)
+		}
+		if err != nil {
+			s.consoleFailed(w, r, err, func(status int, m string) { s.userPage(w, r, a, id, status, m, nil) })
+			return
+		}
+		if isSelf(a, id) {
+			s.clearSessionCookie(w)
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		http.Redirect(w, r, "/admin/users/"+url.PathEscape(id)+"?msg=two_factor_reset", http.StatusSeeOther)
+	}
 }
 
 func (s *server) pageAdminUnlock() pageHandler {

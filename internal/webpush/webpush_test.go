@@ -60,9 +60,7 @@ func newDevice(t *testing.T, st *sqlite.Store, subscription string) *deadbolt.De
 	if err := st.CreateDevice(ctx, d, tok); err != nil {
 		t.Fatalf("CreateDevice = %v", err)
 	}
-	if _, err := st.ConfirmDevice(ctx, u.ID, d.ID, storetest.T0.Add(time.Minute)); err != nil {
-		t.Fatalf("ConfirmDevice = %v", err)
-	}
+	storetest.ConfirmDevice(t, st, u.ID, d.ID, storetest.T0.Add(time.Minute))
 	return d
 }
 

@@ -12,6 +12,7 @@ package workgroups
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 	"unicode"
@@ -141,6 +142,19 @@ func actorID(a accounts.Actor) string {
 	return a.User.ID
 }
 
+// Words for the store's answers about missing or taken things.
+func workgroupNotFound(err error) error {
+	return deadbolt.WithMessage(err, deadbolt.CodeNotFound, "Workgroup not found.")
+}
+
+func userNotFound(err error) error {
+	return deadbolt.WithMessage(err, deadbolt.CodeNotFound, "Employee not found.")
+}
+
+func nameTaken(err error, name string) error {
+	return deadbolt.WithMessage(err, deadbolt.CodeConflict, fmt.Sprintf("A workgroup named %q already exists.", name))
+}
+
 // workgroup finds a workgroup by id or, failing that, by name.
 func (s *Service) workgroup(ctx context.Context, idOrName string) (*deadbolt.Workgroup, error) {
 	if deadbolt.ValidID(idOrName) {
@@ -153,19 +167,22 @@ func (s *Service) workgroup(ctx context.Context, idOrName string) (*deadbolt.Wor
 	if name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxNameLen {
 		return nil, deadbolt.Errorf(deadbolt.CodeNotFound, "Workgroup not found.")
 	}
-	return s.store.WorkgroupByName(ctx, name)
+	w, err := s.store.WorkgroupByName(ctx, name)
+	return w, workgroupNotFound(err)
 }
 
 // user finds an employee by id or login.
 func (s *Service) user(ctx context.Context, idOrLogin string) (*deadbolt.User, error) {
 	if deadbolt.ValidID(idOrLogin) {
-		return s.store.UserByID(ctx, idOrLogin)
+		u, err := s.store.UserByID(ctx, idOrLogin)
+		return u, userNotFound(err)
 	}
 	login := deadbolt.NormalizeLogin(idOrLogin)
 	if accounts.ValidateLogin(login) != nil {
-		return nil, deadbolt.Errorf(deadbolt.CodeNotFound, "User not found.")
+		return nil, deadbolt.Errorf(deadbolt.CodeNotFound, "Employee not found.")
 	}
-	return s.store.UserByLogin(ctx, login)
+	u, err := s.store.UserByLogin(ctx, login)
+	return u, userNotFound(err)
 }
 
 // Create creates a workgroup without members or requirement. A bad name is
@@ -182,7 +199,7 @@ func (s *Service) Create(ctx context.Context, actor accounts.Actor, name string)
 	w := &deadbolt.Workgroup{ID: deadbolt.NewID(), Name: name, CreatedAt: s.clock.Now(),
 		Policy: deadbolt.WorkgroupPolicy{AfterDeadline: string(policy.AfterDeadlineBanner)}}
 	if err := s.store.CreateWorkgroup(ctx, w); err != nil {
-		return nil, err
+		return nil, nameTaken(err, name)
 	}
 	s.audit.Record(ctx, deadbolt.EventAdminWorkgroupCreated, "", actorID(actor), actor.IP,
 		map[string]string{"workgroup_id": w.ID, "name": w.Name})
@@ -218,7 +235,7 @@ func (s *Service) Rename(ctx context.Context, actor accounts.Actor, idOrName, na
 		return nil, err
 	}
 	if err := s.store.RenameWorkgroup(ctx, w.ID, name); err != nil {
-		return nil, err
+		return nil, workgroupNotFound(nameTaken(err, name))
 	}
 	s.audit.Record(ctx, deadbolt.EventAdminWorkgroupRenamed, "", actorID(actor), actor.IP,
 		map[string]string{"workgroup_id": w.ID, "name": name, "previous_name": w.Name})
@@ -234,7 +251,7 @@ func (s *Service) Delete(ctx context.Context, actor accounts.Actor, idOrName str
 		return err
 	}
 	if err := s.store.DeleteWorkgroup(ctx, w.ID); err != nil {
-		return err
+		return workgroupNotFound(err)
 	}
 	s.audit.Record(ctx, deadbolt.EventAdminWorkgroupDeleted, "", actorID(actor), actor.IP,
 		map[string]string{"workgroup_id": w.ID, "name": w.Name})
@@ -247,7 +264,8 @@ func (s *Service) Members(ctx context.Context, actor accounts.Actor, idOrName st
 	if err != nil {
 		return nil, err
 	}
-	return s.store.WorkgroupMembers(ctx, w.ID)
+	members, err := s.store.WorkgroupMembers(ctx, w.ID)
+	return members, workgroupNotFound(err)
 }
 
 // AddMember puts an employee (by id or login) into a workgroup and reports
@@ -265,7 +283,7 @@ func (s *Service) AddMember(ctx context.Context, actor accounts.Actor, workgroup
 	}
 	added, err := s.store.AddWorkgroupMember(ctx, w.ID, u.ID, s.clock.Now())
 	if err != nil {
-		return false, nil, err
+		return false, nil, deadbolt.WithMessage(err, deadbolt.CodeNotFound, "The workgroup or the employee no longer exists.")
 	}
 	if added {
 		s.audit.Record(ctx, deadbolt.EventAdminMemberAdded, u.ID, actorID(actor), actor.IP,
@@ -339,7 +357,7 @@ func (s *Service) SetPolicy(ctx context.Context, actor accounts.Actor, idOrName 
 		AfterDeadline: string(after), UpdatedAt: s.clock.Now(),
 	}
 	if err := s.store.SetWorkgroupPolicy(ctx, w.ID, stored); err != nil {
-		return nil, err
+		return nil, workgroupNotFound(err)
 	}
 	detail := map[string]string{
 		"workgroup_id":   w.ID,
@@ -380,7 +398,7 @@ func (s *Service) Exempt(ctx context.Context, actor accounts.Actor, user string,
 		return nil, invalid("until", "until must be in the future.")
 	}
 	if err := s.store.SetExemptUntil(ctx, u.ID, until); err != nil {
-		return nil, err
+		return nil, userNotFound(err)
 	}
 	s.audit.Record(ctx, deadbolt.EventAdminExempted, u.ID, actorID(actor), actor.IP,
 		map[string]string{"until": timeString(until)})
@@ -399,7 +417,7 @@ func (s *Service) EndExemption(ctx context.Context, actor accounts.Actor, user s
 		return nil, err
 	}
 	if err := s.store.SetExemptUntil(ctx, u.ID, time.Time{}); err != nil {
-		return nil, err
+		return nil, userNotFound(err)
 	}
 	s.audit.Record(ctx, deadbolt.EventAdminExemptionEnded, u.ID, actorID(actor), actor.IP, nil)
 	u.ExemptUntil = time.Time{}

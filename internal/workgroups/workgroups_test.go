@@ -13,6 +13,7 @@ import (
 	"deadbolt/internal/accounts"
 	"deadbolt/internal/audit"
 	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/device"
 	"deadbolt/internal/policy"
 	"deadbolt/internal/store/sqlite"
 )
@@ -503,8 +504,8 @@ func TestCheckLoginParameters(t *testing.T) {
 	if err := f.st.CreateDevice(ctx, d, []byte("token-hash-of-the-test-device")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.st.ConfirmDevice(ctx, alice.ID, d.ID, t0); err != nil {
-		t.Fatal(err)
+	if r, err := f.st.ChangeFactors(ctx, device.Confirmation(alice.ID, d.ID, 0, t0)); err != nil || !r.Applied {
+		t.Fatalf("confirm device: %+v, %v", r, err)
 	}
 	f.st.ReplaceRecoveryCodes(ctx, alice.ID, [][]byte{[]byte("code-hash")}, t0)
 

@@ -17,7 +17,7 @@ var errProofUsed = errors.New("proof already used")
 
 // guarded answers a completion its guard refused.
 func guarded(g *deadbolt.CounterGuard) error {
-	return deadbolt.Errorf(deadbolt.CodeLocked, "Counter %s is past its limit.", g.Key)
+	return deadbolt.StoreError(deadbolt.CodeLocked, "postgres: counter %s is past its limit", g.Key)
 }
 
 // CompleteSecondFactor commits a second-factor success in one transaction,

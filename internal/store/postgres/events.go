@@ -53,7 +53,7 @@ func (s *Store) Events(ctx context.Context, f deadbolt.EventFilter) ([]*deadbolt
 	if f.BeforeID != "" {
 		before, err := strconv.ParseInt(f.BeforeID, 10, 64)
 		if err != nil {
-			return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "The paging cursor is not valid.")
+			return nil, deadbolt.StoreError(deadbolt.CodeInvalidInput, "postgres: paging cursor %q is not an event id", f.BeforeID)
 		}
 		cond("id < $%d", before)
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"deadbolt/internal/deadbolt"
 )
@@ -87,80 +89,110 @@ func (s *Store) TrustedDevice(ctx context.Context, userID string) (*deadbolt.Dev
 		ORDER BY confirmed_at DESC LIMIT 1`, userID))
 }
 
-// ConfirmDevice makes the device trusted and voids the recovery codes.
-func (s *Store) ConfirmDevice(ctx context.Context, userID, deviceID string, now time.Time) (int, error) {
-	var voided int
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		// Serialise factor changes of one user.
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, userID); err != nil {
-			return fmt.Errorf("postgres: confirm device: %w", err)
-		}
-		tag, err := tx.Exec(ctx, `UPDATE devices SET confirmed_at = $1
-			WHERE id = $2 AND user_id = $3 AND confirmed_at IS NULL AND disconnected_at IS NULL`, now, deviceID, userID)
-		if err != nil {
-			return fmt.Errorf("postgres: confirm device: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return notFound("Device")
-		}
-		if _, err := tx.Exec(ctx, `UPDATE devices SET disconnected_at = $1
-			WHERE user_id = $2 AND id <> $3 AND disconnected_at IS NULL`, now, userID, deviceID); err != nil {
-			return fmt.Errorf("postgres: confirm device: %w", err)
-		}
-		if err := tx.QueryRow(ctx, `WITH gone AS (DELETE FROM recovery_codes WHERE user_id = $1 RETURNING used_at)
-			SELECT count(*) FROM gone WHERE used_at IS NULL`, userID).Scan(&voided); err != nil {
-			return fmt.Errorf("postgres: confirm device: %w", err)
-		}
-		_, err = tx.Exec(ctx, `UPDATE users SET two_factor_since = coalesce(two_factor_since, $1),
-			device_disconnected_at = NULL, updated_at = $1 WHERE id = $2`, now, userID)
-		if err != nil {
-			return fmt.Errorf("postgres: confirm device: %w", err)
-		}
-		return nil
-	})
-	return voided, err
-}
+// errStepUsed rolls a factor change back when its TOTP step was used.
+var errStepUsed = errors.New("totp step already used")
 
-// RemoveDevices disconnects every device of the user.
-func (s *Store) RemoveDevices(ctx context.Context, userID string, now time.Time) (bool, error) {
-	var trusted int
-	err := s.pool.QueryRow(ctx, `WITH gone AS (UPDATE devices SET disconnected_at = $1
-		WHERE user_id = $2 AND disconnected_at IS NULL RETURNING confirmed_at)
-		SELECT count(*) FROM gone WHERE confirmed_at IS NOT NULL`, now, userID).Scan(&trusted)
-	if err != nil {
-		return false, fmt.Errorf("postgres: remove devices: %w", err)
+// ChangeFactors writes a factor change in one transaction, its statements
+// sent together in one round trip. Its first statement updates the user's
+// row, which also serialises factor changes of one user.
+func (s *Store) ChangeFactors(ctx context.Context, c *deadbolt.FactorChange) (deadbolt.FactorChangeResult, error) {
+	var res deadbolt.FactorChangeResult
+	set := "updated_at = $1"
+	switch c.TwoFactor {
+	case deadbolt.TwoFactorOn:
+		set += ", two_factor_since = coalesce(two_factor_since, $1)"
+	case deadbolt.TwoFactorOff:
+		set += ", two_factor_since = NULL"
 	}
-	return trusted > 0, nil
-}
-
-// ResetTwoFactor turns the second factor off.
-func (s *Store) ResetTwoFactor(ctx context.Context, userID string, now time.Time) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE users SET two_factor_since = NULL, device_disconnected_at = NULL,
-			last_confirmed_at = NULL, updated_at = $1 WHERE id = $2`, now, userID)
-		if err != nil {
-			return fmt.Errorf("postgres: reset 2fa: %w", err)
-		}
+	if c.ClearDeviceDisconnected {
+		set += ", device_disconnected_at = NULL"
+	}
+	if c.ClearLastConfirmed {
+		set += ", last_confirmed_at = NULL"
+	}
+	if c.EndSessions {
+		set += ", session_epoch = session_epoch + 1"
+	}
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE users SET `+set+` WHERE id = $2`, c.Now, c.UserID).Exec(func(tag pgconn.CommandTag) error {
 		if tag.RowsAffected() == 0 {
 			return notFound("User")
 		}
-		if _, err := tx.Exec(ctx, `UPDATE devices SET disconnected_at = $1 WHERE user_id = $2 AND disconnected_at IS NULL`, now, userID); err != nil {
-			return fmt.Errorf("postgres: reset 2fa: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
-			return fmt.Errorf("postgres: reset 2fa: %w", err)
-		}
 		return nil
 	})
-}
-
-// UseTOTPStep advances the last used step, atomically.
-func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, step, userID)
-	if err != nil {
-		return false, fmt.Errorf("postgres: use totp step: %w", err)
+	if c.ConfirmDeviceID != "" {
+		b.Queue(`UPDATE devices SET confirmed_at = $1
+			WHERE id = $2 AND user_id = $3 AND confirmed_at IS NULL AND disconnected_at IS NULL`,
+			c.Now, c.ConfirmDeviceID, c.UserID).Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() == 0 {
+				return notFound("Device")
+			}
+			return nil
+		})
 	}
-	return tag.RowsAffected() == 1, nil
+	if c.TOTPStep > 0 {
+		b.Queue(`UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`,
+			c.TOTPStep, c.UserID).Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() == 0 {
+				return errStepUsed
+			}
+			return nil
+		})
+	}
+	if c.Disconnect != deadbolt.DisconnectNone {
+		keep := ""
+		if c.Disconnect == deadbolt.DisconnectOthers {
+			keep = c.ConfirmDeviceID
+		}
+		b.Queue(`WITH gone AS (UPDATE devices SET disconnected_at = $1
+				WHERE user_id = $2 AND id <> $3 AND disconnected_at IS NULL RETURNING confirmed_at)
+			SELECT count(*) FROM gone WHERE confirmed_at IS NOT NULL`, c.Now, c.UserID, keep).
+			QueryRow(func(row pgx.Row) error {
+				var n int
+				err := row.Scan(&n)
+				res.DisconnectedTrusted = n > 0
+				return err
+			})
+	}
+	if c.DeleteRecoveryCodes {
+		b.Queue(`WITH gone AS (DELETE FROM recovery_codes WHERE user_id = $1 RETURNING used_at)
+			SELECT count(*) FROM gone WHERE used_at IS NULL`, c.UserID).
+			QueryRow(func(row pgx.Row) error { return row.Scan(&res.VoidedRecoveryCodes) })
+	}
+	if c.EndSessions {
+		b.Queue(`DELETE FROM sessions WHERE user_id = $1`, c.UserID)
+	}
+	for _, e := range c.Events {
+		detail := e.Detail
+		if detail == nil {
+			detail = map[string]string{}
+		}
+		b.Queue(`INSERT INTO events (type, at, user_id, actor_id, ip, detail)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, e.Type, e.At, e.UserID, e.ActorID, e.IP, detail).
+			QueryRow(func(row pgx.Row) error {
+				var id int64
+				if err := row.Scan(&id); err != nil {
+					return err
+				}
+				e.ID = strconv.FormatInt(id, 10)
+				return nil
+			})
+	}
+	err := s.tx(ctx, func(tx pgx.Tx) error { return tx.SendBatch(ctx, b).Close() })
+	if err != nil {
+		for _, e := range c.Events {
+			e.ID = ""
+		}
+		if errors.Is(err, errStepUsed) {
+			return deadbolt.FactorChangeResult{}, nil
+		}
+		if deadbolt.ErrorCode(err) == deadbolt.CodeNotFound {
+			return deadbolt.FactorChangeResult{}, err
+		}
+		return deadbolt.FactorChangeResult{}, fmt.Errorf("postgres: change factors: %w", err)
+	}
+	res.Applied = true
+	return res, nil
 }
 
 // ReplaceRecoveryCodes swaps the user's whole set of codes.
@@ -177,16 +209,6 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes 
 		}
 		return nil
 	})
-}
-
-// ConsumeRecoveryCode uses up one code, atomically.
-func (s *Store) ConsumeRecoveryCode(ctx context.Context, userID string, hash []byte, now time.Time) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND hash = $3 AND used_at IS NULL`,
-		now, userID, hash)
-	if err != nil {
-		return false, fmt.Errorf("postgres: consume recovery code: %w", err)
-	}
-	return tag.RowsAffected() == 1, nil
 }
 
 // CountRecoveryCodes counts unused codes.

@@ -6,7 +6,9 @@
 // It persists and decides nothing: every rule lives in the services. Each
 // single-use consumption and each counter is one atomic statement; the few
 // multi-statement changes (password change, log out everywhere,
-// deactivation, completing a sign-in) run in one transaction.
+// deactivation, completing a sign-in, a factor change) run in one
+// transaction. Refusals are codes with internal detail, never words for a
+// person.
 package postgres
 
 import (
@@ -170,8 +172,10 @@ func uniqueViolation(err error) string {
 	return ""
 }
 
+// notFound is the answer for a missing row: a code and internal detail,
+// no words for a person (the services have them).
 func notFound(what string) error {
-	return deadbolt.Errorf(deadbolt.CodeNotFound, "%s not found.", what)
+	return deadbolt.StoreError(deadbolt.CodeNotFound, "postgres: %s not found", what)
 }
 
 // Times are timestamptz with microsecond precision; the zero time is NULL.

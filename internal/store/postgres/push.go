@@ -89,16 +89,6 @@ func (s *Store) DecidePushRequest(ctx context.Context, id, deviceID, status stri
 	return tag.RowsAffected() == 1, nil
 }
 
-// ConsumePushApproval uses up an approval, atomically.
-func (s *Store) ConsumePushApproval(ctx context.Context, id string, now time.Time) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE push_requests SET status = $1 WHERE id = $2 AND status = $3`,
-		deadbolt.PushConsumed, id, deadbolt.PushApproved)
-	if err != nil {
-		return false, fmt.Errorf("postgres: consume push approval: %w", err)
-	}
-	return tag.RowsAffected() == 1, nil
-}
-
 // SetDeviceWebPush replaces a device's Web Push subscription.
 func (s *Store) SetDeviceWebPush(ctx context.Context, deviceID, subscription string) error {
 	if _, err := s.pool.Exec(ctx, `UPDATE devices SET webpush = $1 WHERE id = $2`, subscription, deviceID); err != nil {

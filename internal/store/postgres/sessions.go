@@ -71,23 +71,6 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte) (*deadbolt
 	return sess, u, nil
 }
 
-// ReplaceSession deletes oldID and inserts sess in one transaction;
-// CodeNotFound, with nothing inserted, when oldID is already gone. Of
-// several concurrent calls for one oldID exactly one succeeds: the others
-// wait on the row lock of the DELETE and then find no row.
-func (s *Store) ReplaceSession(ctx context.Context, oldID string, sess *deadbolt.Session, tokenHash []byte) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id = $1`, oldID)
-		if err != nil {
-			return fmt.Errorf("postgres: replace session: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return notFound("Session")
-		}
-		return insertSession(ctx, tx, sess, tokenHash)
-	})
-}
-
 // TouchSession records activity at now; it never moves the time back and
 // ignores unknown sessions.
 func (s *Store) TouchSession(ctx context.Context, id string, now time.Time) error {

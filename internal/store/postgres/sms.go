@@ -16,7 +16,7 @@ import (
 func (s *Store) SetPhone(ctx context.Context, userID, e164 string, now time.Time) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE users SET phone = $1, updated_at = $2 WHERE id = $3`, e164, now, userID)
 	if uniqueViolation(err) == "users_phone_key" {
-		return deadbolt.Errorf(deadbolt.CodePhoneInUse, "This phone number is already in use.")
+		return deadbolt.StoreError(deadbolt.CodePhoneInUse, "postgres: phone number in use")
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: set phone: %w", err)
@@ -63,7 +63,7 @@ func (s *Store) CreateSMSCode(ctx context.Context, c *deadbolt.SMSCode, resendAf
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			c.ID, c.UserID, c.Purpose, c.Phone, c.Hash, c.SentAt, c.ExpiresAt, c.Attempts, ts(c.UsedAt), c.Voided)
 		if uniqueViolation(err) == "sms_codes_live" {
-			return deadbolt.Errorf(deadbolt.CodeConflict, "A code was sent a moment ago.")
+			return deadbolt.StoreError(deadbolt.CodeConflict, "postgres: an SMS code was sent within the resend interval")
 		}
 		if err != nil {
 			return fmt.Errorf("postgres: create sms code: %w", err)

@@ -57,9 +57,9 @@ func (s *Store) CreateUser(ctx context.Context, u *deadbolt.User) error {
 		ts(u.DeviceDisconnectedAt), ts(u.LastConfirmedAt), ts(u.ExemptUntil))
 	switch uniqueViolation(err) {
 	case "users_login_key":
-		return deadbolt.Errorf(deadbolt.CodeLoginTaken, "The login %q is already taken.", u.Login)
+		return deadbolt.StoreError(deadbolt.CodeLoginTaken, "postgres: login %q taken", u.Login)
 	case "users_phone_key":
-		return deadbolt.Errorf(deadbolt.CodePhoneInUse, "This phone number is already in use.")
+		return deadbolt.StoreError(deadbolt.CodePhoneInUse, "postgres: phone number in use")
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: create user: %w", err)

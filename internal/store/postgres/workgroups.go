@@ -30,7 +30,7 @@ func scanWorkgroup(row scanner) (*deadbolt.Workgroup, error) {
 }
 
 func workgroupTaken(name string) error {
-	return deadbolt.Errorf(deadbolt.CodeConflict, "A workgroup named %q already exists.", name)
+	return deadbolt.StoreError(deadbolt.CodeConflict, "postgres: workgroup name %q taken", name)
 }
 
 // sqlstateForeignKeyViolation is the SQLSTATE of a row referring to a
@@ -244,28 +244,6 @@ func (s *Store) SetBannerDismissed(ctx context.Context, userID, kind string, at 
 		return notFound("User")
 	}
 	return nil
-}
-
-// BannerDismissals returns when the user last closed each banner kind.
-func (s *Store) BannerDismissals(ctx context.Context, userID string) (map[string]time.Time, error) {
-	rows, err := s.pool.Query(ctx, `SELECT kind, dismissed_at FROM banner_dismissals WHERE user_id = $1`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: banner dismissals: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]time.Time{}
-	for rows.Next() {
-		var kind string
-		var at time.Time
-		if err := rows.Scan(&kind, &at); err != nil {
-			return nil, fmt.Errorf("postgres: banner dismissals: %w", err)
-		}
-		out[kind] = at.UTC()
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: banner dismissals: %w", err)
-	}
-	return out, nil
 }
 
 func (s *Store) setUserTime(ctx context.Context, what, column, userID string, t time.Time) error {

@@ -3,10 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"deadbolt/internal/deadbolt"
 )
@@ -16,7 +14,7 @@ var errProofUsed = errors.New("proof already used")
 
 // guarded answers a completion its guard refused.
 func guarded(g *deadbolt.CounterGuard) error {
-	return deadbolt.Errorf(deadbolt.CodeLocked, "Counter %s is past its limit.", g.Key)
+	return deadbolt.StoreError(deadbolt.CodeLocked, "sqlite: counter %s is past its limit", g.Key)
 }
 
 // CompleteSecondFactor commits a second-factor success in one transaction.
@@ -91,17 +89,8 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 				return fmt.Errorf("sqlite: complete second factor: %w", err)
 			}
 		}
-		if e := c.Event; e != nil {
-			detail, err := json.Marshal(e.Detail)
-			if err != nil || e.Detail == nil {
-				detail = []byte("{}")
-			}
-			var id int64
-			if err := tx.QueryRowContext(ctx, `INSERT INTO events (type, at, user_id, actor_id, ip, detail)
-				VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, e.Type, tsv(e.At), e.UserID, e.ActorID, e.IP, string(detail)).Scan(&id); err != nil {
-				return fmt.Errorf("sqlite: complete second factor: %w", err)
-			}
-			e.ID = strconv.FormatInt(id, 10)
+		if c.Event != nil {
+			return appendEvent(ctx, tx, c.Event)
 		}
 		return nil
 	})

@@ -14,6 +14,11 @@ import (
 
 // AppendEvent stores e and fills in its ID.
 func (s *Store) AppendEvent(ctx context.Context, e *deadbolt.Event) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return appendEvent(ctx, tx, e) })
+}
+
+// appendEvent inserts e within tx and fills in its ID.
+func appendEvent(ctx context.Context, tx *sql.Tx, e *deadbolt.Event) error {
 	detail, err := json.Marshal(e.Detail)
 	if err != nil {
 		return fmt.Errorf("sqlite: append event: %w", err)
@@ -22,7 +27,7 @@ func (s *Store) AppendEvent(ctx context.Context, e *deadbolt.Event) error {
 		detail = []byte("{}")
 	}
 	var id int64
-	err = s.wdb.QueryRowContext(ctx, `INSERT INTO events (type, at, user_id, actor_id, ip, detail)
+	err = tx.QueryRowContext(ctx, `INSERT INTO events (type, at, user_id, actor_id, ip, detail)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, e.Type, tsv(e.At), e.UserID, e.ActorID, e.IP, string(detail)).Scan(&id)
 	if err != nil {
 		return fmt.Errorf("sqlite: append event: %w", err)
@@ -50,7 +55,7 @@ func (s *Store) Events(ctx context.Context, f deadbolt.EventFilter) ([]*deadbolt
 	if f.BeforeID != "" {
 		before, err := strconv.ParseInt(f.BeforeID, 10, 64)
 		if err != nil {
-			return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "The paging cursor is not valid.")
+			return nil, deadbolt.StoreError(deadbolt.CodeInvalidInput, "sqlite: paging cursor %q is not an event id", f.BeforeID)
 		}
 		where, args = append(where, "id < ?"), append(args, before)
 	}

@@ -88,86 +88,106 @@ func (s *Store) TrustedDevice(ctx context.Context, userID string) (*deadbolt.Dev
 		ORDER BY confirmed_at DESC LIMIT 1`, userID))
 }
 
-// ConfirmDevice makes the device trusted and voids the recovery codes.
-func (s *Store) ConfirmDevice(ctx context.Context, userID, deviceID string, now time.Time) (int, error) {
-	var voided int
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE devices SET confirmed_at = ?
-			WHERE id = ? AND user_id = ? AND confirmed_at IS NULL AND disconnected_at IS NULL`, tsv(now), deviceID, userID)
-		if err != nil {
-			return fmt.Errorf("sqlite: confirm device: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("Device")
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE devices SET disconnected_at = ?
-			WHERE user_id = ? AND id <> ? AND disconnected_at IS NULL`, tsv(now), userID, deviceID); err != nil {
-			return fmt.Errorf("sqlite: confirm device: %w", err)
-		}
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`, userID).Scan(&voided); err != nil {
-			return fmt.Errorf("sqlite: confirm device: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
-			return fmt.Errorf("sqlite: confirm device: %w", err)
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE users SET two_factor_since = coalesce(two_factor_since, ?1),
-			device_disconnected_at = NULL, updated_at = ?1 WHERE id = ?2`, tsv(now), userID)
-		if err != nil {
-			return fmt.Errorf("sqlite: confirm device: %w", err)
-		}
-		return nil
-	})
-	return voided, err
-}
+// errStepUsed rolls a factor change back when its TOTP step was used.
+var errStepUsed = errors.New("totp step already used")
 
-// RemoveDevices disconnects every device of the user.
-func (s *Store) RemoveDevices(ctx context.Context, userID string, now time.Time) (bool, error) {
-	var trusted bool
+// ChangeFactors writes a factor change in one transaction.
+func (s *Store) ChangeFactors(ctx context.Context, c *deadbolt.FactorChange) (deadbolt.FactorChangeResult, error) {
+	var res deadbolt.FactorChangeResult
+	set := "updated_at = ?1"
+	switch c.TwoFactor {
+	case deadbolt.TwoFactorOn:
+		set += ", two_factor_since = coalesce(two_factor_since, ?1)"
+	case deadbolt.TwoFactorOff:
+		set += ", two_factor_since = NULL"
+	}
+	if c.ClearDeviceDisconnected {
+		set += ", device_disconnected_at = NULL"
+	}
+	if c.ClearLastConfirmed {
+		set += ", last_confirmed_at = NULL"
+	}
+	if c.EndSessions {
+		set += ", session_epoch = session_epoch + 1"
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM devices
-			WHERE user_id = ? AND disconnected_at IS NULL AND confirmed_at IS NOT NULL`, userID).Scan(&n); err != nil {
-			return fmt.Errorf("sqlite: remove devices: %w", err)
-		}
-		trusted = n > 0
-		_, err := tx.ExecContext(ctx, `UPDATE devices SET disconnected_at = ? WHERE user_id = ? AND disconnected_at IS NULL`, tsv(now), userID)
+		now, user := tsv(c.Now), c.UserID
+		r, err := tx.ExecContext(ctx, `UPDATE users SET `+set+` WHERE id = ?2`, now, user)
 		if err != nil {
-			return fmt.Errorf("sqlite: remove devices: %w", err)
+			return fmt.Errorf("sqlite: change factors: %w", err)
 		}
-		return nil
-	})
-	return trusted, err
-}
-
-// ResetTwoFactor turns the second factor off.
-func (s *Store) ResetTwoFactor(ctx context.Context, userID string, now time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET two_factor_since = NULL, device_disconnected_at = NULL,
-			last_confirmed_at = NULL, updated_at = ? WHERE id = ?`, tsv(now), userID)
-		if err != nil {
-			return fmt.Errorf("sqlite: reset 2fa: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if n, _ := r.RowsAffected(); n == 0 {
 			return notFound("User")
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE devices SET disconnected_at = ? WHERE user_id = ? AND disconnected_at IS NULL`, tsv(now), userID); err != nil {
-			return fmt.Errorf("sqlite: reset 2fa: %w", err)
+		if c.ConfirmDeviceID != "" {
+			r, err := tx.ExecContext(ctx, `UPDATE devices SET confirmed_at = ?
+				WHERE id = ? AND user_id = ? AND confirmed_at IS NULL AND disconnected_at IS NULL`, now, c.ConfirmDeviceID, user)
+			if err != nil {
+				return fmt.Errorf("sqlite: change factors: %w", err)
+			}
+			if n, _ := r.RowsAffected(); n == 0 {
+				return notFound("Device")
+			}
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
-			return fmt.Errorf("sqlite: reset 2fa: %w", err)
+		if c.TOTPStep > 0 {
+			r, err := tx.ExecContext(ctx, `UPDATE users SET totp_last_step = ?1 WHERE id = ?2 AND totp_last_step < ?1`, c.TOTPStep, user)
+			if err != nil {
+				return fmt.Errorf("sqlite: change factors: %w", err)
+			}
+			if n, _ := r.RowsAffected(); n == 0 {
+				return errStepUsed
+			}
+		}
+		if c.Disconnect != deadbolt.DisconnectNone {
+			keep := ""
+			if c.Disconnect == deadbolt.DisconnectOthers {
+				keep = c.ConfirmDeviceID
+			}
+			var trusted int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM devices
+				WHERE user_id = ? AND id <> ? AND disconnected_at IS NULL AND confirmed_at IS NOT NULL`, user, keep).Scan(&trusted); err != nil {
+				return fmt.Errorf("sqlite: change factors: %w", err)
+			}
+			res.DisconnectedTrusted = trusted > 0
+			if _, err := tx.ExecContext(ctx, `UPDATE devices SET disconnected_at = ?
+				WHERE user_id = ? AND id <> ? AND disconnected_at IS NULL`, now, user, keep); err != nil {
+				return fmt.Errorf("sqlite: change factors: %w", err)
+			}
+		}
+		if c.DeleteRecoveryCodes {
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`, user).Scan(&res.VoidedRecoveryCodes); err != nil {
+				return fmt.Errorf("sqlite: change factors: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, user); err != nil {
+				return fmt.Errorf("sqlite: change factors: %w", err)
+			}
+		}
+		if c.EndSessions {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, user); err != nil {
+				return fmt.Errorf("sqlite: change factors: %w", err)
+			}
+		}
+		for _, e := range c.Events {
+			if err := appendEvent(ctx, tx, e); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
-}
-
-// UseTOTPStep advances the last used step, atomically.
-func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
-	res, err := s.wdb.ExecContext(ctx, `UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, step, userID, step)
-	if err != nil {
-		return false, fmt.Errorf("sqlite: use totp step: %w", err)
+	if errors.Is(err, errStepUsed) {
+		for _, e := range c.Events {
+			e.ID = ""
+		}
+		return deadbolt.FactorChangeResult{}, nil
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	if err != nil {
+		for _, e := range c.Events {
+			e.ID = ""
+		}
+		return deadbolt.FactorChangeResult{}, err
+	}
+	res.Applied = true
+	return res, nil
 }
 
 // ReplaceRecoveryCodes swaps the user's whole set of codes.
@@ -184,17 +204,6 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes 
 		}
 		return nil
 	})
-}
-
-// ConsumeRecoveryCode uses up one code, atomically.
-func (s *Store) ConsumeRecoveryCode(ctx context.Context, userID string, hash []byte, now time.Time) (bool, error) {
-	res, err := s.wdb.ExecContext(ctx, `UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND hash = ? AND used_at IS NULL`,
-		tsv(now), userID, hash)
-	if err != nil {
-		return false, fmt.Errorf("sqlite: consume recovery code: %w", err)
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
 }
 
 // CountRecoveryCodes counts unused codes.

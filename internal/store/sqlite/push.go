@@ -90,17 +90,6 @@ func (s *Store) DecidePushRequest(ctx context.Context, id, deviceID, status stri
 	return n == 1, err
 }
 
-// ConsumePushApproval uses up an approval, atomically.
-func (s *Store) ConsumePushApproval(ctx context.Context, id string, now time.Time) (bool, error) {
-	res, err := s.wdb.ExecContext(ctx, `UPDATE push_requests SET status = ? WHERE id = ? AND status = ?`,
-		deadbolt.PushConsumed, id, deadbolt.PushApproved)
-	if err != nil {
-		return false, fmt.Errorf("sqlite: consume push approval: %w", err)
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
-}
-
 // SetDeviceWebPush replaces a device's Web Push subscription.
 func (s *Store) SetDeviceWebPush(ctx context.Context, deviceID, subscription string) error {
 	if _, err := s.wdb.ExecContext(ctx, `UPDATE devices SET webpush = ? WHERE id = ?`, subscription, deviceID); err != nil {

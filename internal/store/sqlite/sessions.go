@@ -65,21 +65,6 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte) (*deadbolt
 	return sess, u, nil
 }
 
-// ReplaceSession deletes oldID and inserts sess, atomically; CodeNotFound
-// when oldID is already gone.
-func (s *Store) ReplaceSession(ctx context.Context, oldID string, sess *deadbolt.Session, tokenHash []byte) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, oldID)
-		if err != nil {
-			return fmt.Errorf("sqlite: replace session: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("Session")
-		}
-		return insertSession(ctx, tx, sess, tokenHash)
-	})
-}
-
 // TouchSession records activity.
 func (s *Store) TouchSession(ctx context.Context, id string, now time.Time) error {
 	if _, err := s.wdb.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?`,

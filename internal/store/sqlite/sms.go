@@ -17,7 +17,7 @@ func phoneTaken(err error) bool {
 }
 
 func phoneInUse() error {
-	return deadbolt.Errorf(deadbolt.CodePhoneInUse, "This phone number is already in use.")
+	return deadbolt.StoreError(deadbolt.CodePhoneInUse, "sqlite: phone number in use")
 }
 
 // SetPhone links a number to the user; a number held by another account
@@ -70,7 +70,7 @@ func (s *Store) CreateSMSCode(ctx context.Context, c *deadbolt.SMSCode, resendAf
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.UserID, c.Purpose, c.Phone, c.Hash, tsv(c.SentAt), tsv(c.ExpiresAt), c.Attempts, ts(c.UsedAt), c.Voided)
 		if isUnique(err) {
-			return deadbolt.Errorf(deadbolt.CodeConflict, "A code was sent a moment ago.")
+			return deadbolt.StoreError(deadbolt.CodeConflict, "sqlite: an SMS code was sent within the resend interval")
 		}
 		if err != nil {
 			return fmt.Errorf("sqlite: create sms code: %w", err)

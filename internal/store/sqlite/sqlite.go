@@ -156,8 +156,10 @@ func isUnique(err error) bool {
 	return false
 }
 
+// notFound is the answer for a missing row: a code and internal detail,
+// no words for a person (the services have them).
 func notFound(what string) error {
-	return deadbolt.Errorf(deadbolt.CodeNotFound, "%s not found.", what)
+	return deadbolt.StoreError(deadbolt.CodeNotFound, "sqlite: %s not found", what)
 }
 
 // Times are stored as unix microseconds; the zero time is NULL.

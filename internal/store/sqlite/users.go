@@ -59,7 +59,7 @@ func (s *Store) CreateUser(ctx context.Context, u *deadbolt.User) error {
 		return phoneInUse()
 	}
 	if isUnique(err) {
-		return deadbolt.Errorf(deadbolt.CodeLoginTaken, "The login %q is already taken.", u.Login)
+		return deadbolt.StoreError(deadbolt.CodeLoginTaken, "sqlite: login %q taken", u.Login)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: create user: %w", err)

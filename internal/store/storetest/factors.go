@@ -19,9 +19,9 @@ var factorTests = []struct {
 }{
 	{"PairingOnce", testPairingOnce},
 	{"DeviceLifecycle", testDeviceLifecycle},
-	{"TOTPStepRace", testTOTPStepRace},
+	{"ChangeFactorsAllOrNothing", testChangeFactorsAllOrNothing},
+	{"ChangeFactorsRace", testChangeFactorsRace},
 	{"RecoveryCodes", testRecoveryCodes},
-	{"RecoveryCodeRace", testRecoveryCodeRace},
 	{"ResetTwoFactor", testResetTwoFactor},
 	{"CaptchaOnce", testCaptchaOnce},
 }
@@ -85,6 +85,45 @@ func newDevice(t *testing.T, s deadbolt.Store, u *deadbolt.User, tok string) *de
 	return d
 }
 
+// confirmation is the change a confirmed pairing makes (the device service
+// builds the same): deviceID trusted, the user's other devices
+// disconnected, every recovery code deleted, the second factor on and the
+// disconnection mark cleared.
+func confirmation(userID, deviceID string, now time.Time) *deadbolt.FactorChange {
+	return &deadbolt.FactorChange{UserID: userID, Now: now, ConfirmDeviceID: deviceID,
+		Disconnect: deadbolt.DisconnectOthers, DeleteRecoveryCodes: true, TwoFactor: deadbolt.TwoFactorOn,
+		ClearDeviceDisconnected: true}
+}
+
+// ConfirmDevice makes deviceID the user's trusted device as a confirmed
+// pairing does, for tests that need one; it fails the test otherwise.
+func ConfirmDevice(t testing.TB, s deadbolt.FactorStore, userID, deviceID string, now time.Time) {
+	t.Helper()
+	if r, err := s.ChangeFactors(context.Background(), confirmation(userID, deviceID, now)); err != nil || !r.Applied {
+		t.Fatalf("ChangeFactors(confirm device) = %+v, %v", r, err)
+	}
+}
+
+func change(t *testing.T, s deadbolt.Store, c *deadbolt.FactorChange) deadbolt.FactorChangeResult {
+	t.Helper()
+	r, err := s.ChangeFactors(context.Background(), c)
+	if err != nil || !r.Applied {
+		t.Fatalf("ChangeFactors(%+v) = %+v, %v; want applied", c, r, err)
+	}
+	return r
+}
+
+// useRecoveryCode uses up a recovery code the way a sign-in does, without
+// a session to replace, and reports whether the code was there to use.
+func useRecoveryCode(t *testing.T, s deadbolt.Store, u *deadbolt.User, h []byte) bool {
+	t.Helper()
+	ok, err := s.CompleteSecondFactor(context.Background(), &deadbolt.Completion{UserID: u.ID, RecoveryHash: h, Now: T0})
+	if err != nil {
+		t.Fatalf("CompleteSecondFactor(recovery code) = %v", err)
+	}
+	return ok
+}
+
 func testDeviceLifecycle(t *testing.T, s deadbolt.Store) {
 	ctx := context.Background()
 	u := NewUser(t, s, "alice")
@@ -98,16 +137,17 @@ func testDeviceLifecycle(t *testing.T, s deadbolt.Store) {
 	}
 	_, err = s.TrustedDevice(ctx, u.ID)
 	wantCode(t, "TrustedDevice(none)", err, deadbolt.CodeNotFound)
-	s.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{hash("a"), hash("b")}, T0)
-	voided, err := s.ConfirmDevice(ctx, u.ID, d1.ID, T0.Add(time.Minute))
-	if err != nil || voided != 2 {
-		t.Fatalf("ConfirmDevice = %d, %v; want 2 voided", voided, err)
+	s.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{hash("a"), hash("b"), hash("c")}, T0)
+	useRecoveryCode(t, s, u, hash("c"))
+	r := change(t, s, confirmation(u.ID, d1.ID, T0.Add(time.Minute)))
+	if r.VoidedRecoveryCodes != 2 || r.DisconnectedTrusted {
+		t.Fatalf("ChangeFactors(confirm) = %+v; want 2 unused codes voided, no trusted device disconnected", r)
 	}
 	if n, _ := s.CountRecoveryCodes(ctx, u.ID); n != 0 {
 		t.Errorf("recovery codes after pairing = %d, want 0", n)
 	}
-	_, err = s.ConfirmDevice(ctx, u.ID, d1.ID, T0.Add(time.Minute))
-	wantCode(t, "ConfirmDevice(again)", err, deadbolt.CodeNotFound)
+	_, err = s.ChangeFactors(ctx, confirmation(u.ID, d1.ID, T0.Add(time.Minute)))
+	wantCode(t, "ChangeFactors(confirm again)", err, deadbolt.CodeNotFound)
 	uu, _ := s.UserByID(ctx, u.ID)
 	if !uu.TwoFactorSince.Equal(T0.Add(time.Minute)) {
 		t.Errorf("TwoFactorSince = %v", uu.TwoFactorSince)
@@ -117,14 +157,14 @@ func testDeviceLifecycle(t *testing.T, s deadbolt.Store) {
 	}
 	// A second device replaces the first when confirmed.
 	d2 := newDevice(t, s, u, "d2")
-	if _, err := s.ConfirmDevice(ctx, u.ID, d2.ID, T0.Add(2*time.Minute)); err != nil {
-		t.Fatal(err)
+	if r := change(t, s, confirmation(u.ID, d2.ID, T0.Add(2*time.Minute))); !r.DisconnectedTrusted || r.VoidedRecoveryCodes != 0 {
+		t.Errorf("ChangeFactors(confirm a second device) = %+v; want the first one disconnected, nothing voided", r)
 	}
 	if td, _ := s.TrustedDevice(ctx, u.ID); td.ID != d2.ID {
 		t.Errorf("trusted = %s, want the new device", td.ID)
 	}
-	if old, _ := s.DeviceByToken(ctx, hash("d1")); old.DisconnectedAt.IsZero() {
-		t.Error("old device still connected")
+	if old, _ := s.DeviceByToken(ctx, hash("d1")); !old.DisconnectedAt.Equal(T0.Add(2 * time.Minute)) {
+		t.Errorf("old device disconnected at %v, want %v", old.DisconnectedAt, T0.Add(2*time.Minute))
 	}
 	uu, _ = s.UserByID(ctx, u.ID)
 	if !uu.TwoFactorSince.Equal(T0.Add(time.Minute)) {
@@ -143,36 +183,171 @@ func testDeviceLifecycle(t *testing.T, s deadbolt.Store) {
 	wantCode(t, "TrustedDevice after logout-all", err, deadbolt.CodeNotFound)
 	// Pairing again clears the mark.
 	d3 := newDevice(t, s, u, "d3")
-	s.ConfirmDevice(ctx, u.ID, d3.ID, T0.Add(4*time.Minute))
+	change(t, s, confirmation(u.ID, d3.ID, T0.Add(4*time.Minute)))
 	uu, _ = s.UserByID(ctx, u.ID)
 	if !uu.DeviceDisconnectedAt.IsZero() {
 		t.Error("DeviceDisconnectedAt not cleared by a new pairing")
 	}
-	if trusted, err := s.RemoveDevices(ctx, u.ID, T0.Add(5*time.Minute)); err != nil || !trusted {
-		t.Errorf("RemoveDevices = %v, %v", trusted, err)
+	// Unpairing: every device disconnected, nothing else.
+	newDevice(t, s, u, "d4")
+	s.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{hash("d")}, T0)
+	if r := change(t, s, &deadbolt.FactorChange{UserID: u.ID, Now: T0.Add(5 * time.Minute), Disconnect: deadbolt.DisconnectAll}); !r.DisconnectedTrusted {
+		t.Errorf("ChangeFactors(disconnect all) = %+v, want a trusted device disconnected", r)
+	}
+	for _, tok := range []string{"d3", "d4"} {
+		if d, _ := s.DeviceByToken(ctx, hash(tok)); !d.DisconnectedAt.Equal(T0.Add(5 * time.Minute)) {
+			t.Errorf("device %s disconnected at %v, want %v", tok, d.DisconnectedAt, T0.Add(5*time.Minute))
+		}
 	}
 	uu, _ = s.UserByID(ctx, u.ID)
-	if !uu.DeviceDisconnectedAt.IsZero() {
-		t.Error("RemoveDevices set the logout banner mark")
+	if !uu.DeviceDisconnectedAt.IsZero() || !uu.TwoFactorEnabled() {
+		t.Errorf("disconnecting every device changed the user: %+v", uu)
+	}
+	if n, _ := s.CountRecoveryCodes(ctx, u.ID); n != 1 {
+		t.Errorf("disconnecting every device left %d recovery codes, want 1", n)
+	}
+	if r := change(t, s, &deadbolt.FactorChange{UserID: u.ID, Now: T0.Add(6 * time.Minute), Disconnect: deadbolt.DisconnectAll}); r.DisconnectedTrusted {
+		t.Errorf("ChangeFactors(disconnect all, none connected) = %+v, want no trusted device", r)
+	}
+	if d, _ := s.DeviceByToken(ctx, hash("d4")); !d.DisconnectedAt.Equal(T0.Add(5 * time.Minute)) {
+		t.Errorf("a disconnected device was disconnected again, at %v", d.DisconnectedAt)
 	}
 }
 
-func testTOTPStepRace(t *testing.T, s deadbolt.Store) {
+// testChangeFactorsAllOrNothing: a change that cannot be made in full
+// changes nothing — above all, a TOTP step is not used up by a
+// confirmation that fails, and a confirmation does not happen with a used
+// step.
+func testChangeFactorsAllOrNothing(t *testing.T, s deadbolt.Store) {
 	ctx := context.Background()
 	u := NewUser(t, s, "alice")
-	wins := parallel(t, 50, func(int) (bool, error) { return s.UseTOTPStep(ctx, u.ID, 1000) })
-	if wins != 1 {
-		t.Errorf("UseTOTPStep(1000) succeeded %d times, want 1", wins)
+	d1 := newDevice(t, s, u, "d1")
+	change(t, s, confirmation(u.ID, d1.ID, T0))
+	u, _ = s.UserByID(ctx, u.ID)
+	s.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{hash("a")}, T0)
+	_, sh := NewSession(t, s, u, deadbolt.SessionFull)
+	events := func() int {
+		list, err := s.Events(ctx, deadbolt.EventFilter{UserID: u.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list)
 	}
-	if ok, _ := s.UseTOTPStep(ctx, u.ID, 999); ok {
-		t.Error("an older step was accepted")
+	unchanged := func(what string, step int64) {
+		t.Helper()
+		uu, _ := s.UserByID(ctx, u.ID)
+		if uu.TOTPLastStep != step || !uu.TwoFactorSince.Equal(T0) || uu.SessionEpoch != u.SessionEpoch {
+			t.Errorf("%s changed the user: %+v", what, uu)
+		}
+		if td, err := s.TrustedDevice(ctx, u.ID); err != nil || td.ID != d1.ID {
+			t.Errorf("%s changed the trusted device: %v, %v", what, td, err)
+		}
+		if n, _ := s.CountRecoveryCodes(ctx, u.ID); n != 1 {
+			t.Errorf("%s deleted recovery codes", what)
+		}
+		if _, _, err := s.SessionByToken(ctx, sh); err != nil {
+			t.Errorf("%s ended a session: %v", what, err)
+		}
+		if n := events(); n != 0 {
+			t.Errorf("%s appended %d events", what, n)
+		}
 	}
-	if ok, _ := s.UseTOTPStep(ctx, u.ID, 1001); !ok {
-		t.Error("a newer step was refused")
+	everything := func(deviceID string, step int64) *deadbolt.FactorChange {
+		c := confirmation(u.ID, deviceID, T0.Add(time.Minute))
+		c.TOTPStep, c.EndSessions = step, true
+		c.Events = []*deadbolt.Event{{Type: deadbolt.EventDeviceConfirmed, At: T0, UserID: u.ID}}
+		return c
+	}
+
+	// The device to confirm is no longer unconfirmed: nothing happens, and
+	// the step stays unused.
+	c := everything(d1.ID, 1000)
+	_, err := s.ChangeFactors(ctx, c)
+	wantCode(t, "ChangeFactors(confirmed device)", err, deadbolt.CodeNotFound)
+	if c.Events[0].ID != "" {
+		t.Errorf("a change that failed gave its event the id %q", c.Events[0].ID)
+	}
+	unchanged("confirming a confirmed device", 0)
+	_, err = s.ChangeFactors(ctx, everything(deadbolt.NewID(), 1000))
+	wantCode(t, "ChangeFactors(unknown device)", err, deadbolt.CodeNotFound)
+	unchanged("confirming an unknown device", 0)
+	other := NewUser(t, s, "bob")
+	bobs := newDevice(t, s, other, "bob")
+	_, err = s.ChangeFactors(ctx, everything(bobs.ID, 1000))
+	wantCode(t, "ChangeFactors(another user's device)", err, deadbolt.CodeNotFound)
+	unchanged("confirming another user's device", 0)
+	_, err = s.ChangeFactors(ctx, &deadbolt.FactorChange{UserID: deadbolt.NewID(), Now: T0, EndSessions: true})
+	wantCode(t, "ChangeFactors(unknown user)", err, deadbolt.CodeNotFound)
+
+	// A used step: nothing happens either; the new device stays unconfirmed.
+	change(t, s, &deadbolt.FactorChange{UserID: u.ID, Now: T0, TOTPStep: 1000})
+	d2 := newDevice(t, s, u, "d2")
+	for _, step := range []int64{999, 1000} {
+		r, err := s.ChangeFactors(ctx, everything(d2.ID, step))
+		if err != nil || r != (deadbolt.FactorChangeResult{}) {
+			t.Fatalf("ChangeFactors(step %d, last used 1000) = %+v, %v; want not applied", step, r, err)
+		}
+	}
+	if d, _ := s.DeviceByToken(ctx, hash("d2")); !d.ConfirmedAt.IsZero() {
+		t.Error("a change with a used TOTP step confirmed the device")
+	}
+	unchanged("a change with a used step", 1000)
+
+	// A newer step: all of it at once.
+	c = everything(d2.ID, 1001)
+	r := change(t, s, c)
+	if r.VoidedRecoveryCodes != 1 || !r.DisconnectedTrusted {
+		t.Errorf("ChangeFactors(everything) = %+v; want 1 code voided and the trusted device disconnected", r)
 	}
 	uu, _ := s.UserByID(ctx, u.ID)
+	if uu.TOTPLastStep != 1001 || uu.SessionEpoch != u.SessionEpoch+1 {
+		t.Errorf("after the change: step %d, epoch %d; want 1001, %d", uu.TOTPLastStep, uu.SessionEpoch, u.SessionEpoch+1)
+	}
+	if td, err := s.TrustedDevice(ctx, u.ID); err != nil || td.ID != d2.ID {
+		t.Errorf("TrustedDevice = %v, %v; want the new device", td, err)
+	}
+	if _, _, err := s.SessionByToken(ctx, sh); deadbolt.ErrorCode(err) != deadbolt.CodeNotFound {
+		t.Errorf("SessionByToken after ending sessions = %v, want not_found", err)
+	}
+	list, _ := s.Events(ctx, deadbolt.EventFilter{UserID: u.ID})
+	if len(list) != 1 || list[0].Type != deadbolt.EventDeviceConfirmed || list[0].ID != c.Events[0].ID || c.Events[0].ID == "" {
+		t.Errorf("events = %v (id given %q), want the one event of the change", list, c.Events[0].ID)
+	}
+}
+
+// testChangeFactorsRace: 50 confirmations of one device at once, each with
+// its own step, confirm it once; 50 changes using one step at once use it
+// once.
+func testChangeFactorsRace(t *testing.T, s deadbolt.Store) {
+	ctx := context.Background()
+	u := NewUser(t, s, "alice")
+	d := newDevice(t, s, u, "d")
+	s.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{hash("a"), hash("b")}, T0)
+	var voided atomic.Int64
+	wins := parallel(t, 50, func(i int) (bool, error) {
+		c := confirmation(u.ID, d.ID, T0)
+		c.TOTPStep = int64(100 + i)
+		r, err := s.ChangeFactors(ctx, c)
+		voided.Add(int64(r.VoidedRecoveryCodes))
+		return r.Applied, err
+	})
+	if wins != 1 || voided.Load() != 2 {
+		t.Errorf("50 confirmations at once: %d applied, %d codes voided; want 1 and 2", wins, voided.Load())
+	}
+	wins = parallel(t, 50, func(int) (bool, error) {
+		r, err := s.ChangeFactors(ctx, &deadbolt.FactorChange{UserID: u.ID, Now: T0, TOTPStep: 1000})
+		return r.Applied, err
+	})
+	if wins != 1 {
+		t.Errorf("ChangeFactors(step 1000) applied %d times at once, want 1", wins)
+	}
+	if r, _ := s.ChangeFactors(ctx, &deadbolt.FactorChange{UserID: u.ID, Now: T0, TOTPStep: 999}); r.Applied {
+		t.Error("an older step was accepted")
+	}
+	change(t, s, &deadbolt.FactorChange{UserID: u.ID, Now: T0, TOTPStep: 1001})
+	uu, _ := s.UserByID(ctx, u.ID)
 	if uu.TOTPLastStep != 1001 {
-		t.Errorf("TOTPLastStep = %d", uu.TOTPLastStep)
+		t.Errorf("TOTPLastStep = %d, want 1001", uu.TOTPLastStep)
 	}
 }
 
@@ -187,13 +362,13 @@ func testRecoveryCodes(t *testing.T, s deadbolt.Store) {
 	if err := s.ReplaceRecoveryCodes(ctx, u.ID, set, T0); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := s.ConsumeRecoveryCode(ctx, other.ID, set[0], T0); ok {
+	if useRecoveryCode(t, s, other, set[0]) {
 		t.Error("another user's code was accepted")
 	}
-	if ok, _ := s.ConsumeRecoveryCode(ctx, u.ID, set[0], T0); !ok {
+	if !useRecoveryCode(t, s, u, set[0]) {
 		t.Error("a valid code was refused")
 	}
-	if ok, _ := s.ConsumeRecoveryCode(ctx, u.ID, set[0], T0); ok {
+	if useRecoveryCode(t, s, u, set[0]) {
 		t.Error("a code was accepted twice")
 	}
 	if n, _ := s.CountRecoveryCodes(ctx, u.ID); n != 9 {
@@ -203,7 +378,7 @@ func testRecoveryCodes(t *testing.T, s deadbolt.Store) {
 	if err := s.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{hash("new")}, T0); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := s.ConsumeRecoveryCode(ctx, u.ID, set[1], T0); ok {
+	if useRecoveryCode(t, s, u, set[1]) {
 		t.Error("an old code works after reload")
 	}
 	if n, _ := s.CountRecoveryCodes(ctx, u.ID); n != 1 {
@@ -211,28 +386,41 @@ func testRecoveryCodes(t *testing.T, s deadbolt.Store) {
 	}
 }
 
-func testRecoveryCodeRace(t *testing.T, s deadbolt.Store) {
-	ctx := context.Background()
-	u := NewUser(t, s, "alice")
-	s.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{hash("one")}, T0)
-	wins := parallel(t, 50, func(int) (bool, error) { return s.ConsumeRecoveryCode(ctx, u.ID, hash("one"), T0) })
-	if wins != 1 {
-		t.Errorf("ConsumeRecoveryCode succeeded %d times, want 1", wins)
-	}
-}
-
+// testResetTwoFactor: the change an administrator's reset makes — second
+// factor off, devices disconnected, codes deleted, marks cleared, every
+// session ended — touches no other employee.
 func testResetTwoFactor(t *testing.T, s deadbolt.Store) {
 	ctx := context.Background()
 	u := NewUser(t, s, "alice")
+	other := NewUser(t, s, "bob")
 	d := newDevice(t, s, u, "d")
-	s.ConfirmDevice(ctx, u.ID, d.ID, T0)
+	change(t, s, confirmation(u.ID, d.ID, T0))
 	s.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{hash("x")}, T0)
-	if err := s.ResetTwoFactor(ctx, u.ID, T0); err != nil {
-		t.Fatal(err)
+	s.ReplaceRecoveryCodes(ctx, other.ID, [][]byte{hash("y")}, T0)
+	s.SetLastConfirmed(ctx, u.ID, T0)
+	s.EndAllSessions(ctx, u.ID, true, T0) // sets the disconnection mark
+	d2 := newDevice(t, s, u, "d2")
+	change(t, s, &deadbolt.FactorChange{UserID: u.ID, Now: T0, ConfirmDeviceID: d2.ID})
+	u, _ = s.UserByID(ctx, u.ID)
+	if u.DeviceDisconnectedAt.IsZero() || u.LastConfirmedAt.IsZero() {
+		t.Fatalf("fixture: marks not set: %+v", u)
+	}
+	_, full := NewSession(t, s, u, deadbolt.SessionFull)
+	_, pending := NewSession(t, s, u, deadbolt.SessionPending)
+	_, bobs := NewSession(t, s, other, deadbolt.SessionFull)
+	at := T0.Add(time.Hour)
+	r := change(t, s, &deadbolt.FactorChange{UserID: u.ID, Now: at, TwoFactor: deadbolt.TwoFactorOff,
+		ClearDeviceDisconnected: true, ClearLastConfirmed: true, Disconnect: deadbolt.DisconnectAll,
+		DeleteRecoveryCodes: true, EndSessions: true})
+	if !r.DisconnectedTrusted || r.VoidedRecoveryCodes != 1 {
+		t.Errorf("ChangeFactors(reset) = %+v; want the trusted device disconnected, 1 code voided", r)
 	}
 	uu, _ := s.UserByID(ctx, u.ID)
-	if uu.TwoFactorEnabled() {
-		t.Error("2FA still on")
+	if uu.TwoFactorEnabled() || !uu.DeviceDisconnectedAt.IsZero() || !uu.LastConfirmedAt.IsZero() {
+		t.Errorf("after the reset: %+v; want 2FA off and no marks", uu)
+	}
+	if uu.SessionEpoch != u.SessionEpoch+1 || !uu.UpdatedAt.Equal(at) {
+		t.Errorf("after the reset: epoch %d, updated %v; want %d, %v", uu.SessionEpoch, uu.UpdatedAt, u.SessionEpoch+1, at)
 	}
 	if n, _ := s.CountRecoveryCodes(ctx, u.ID); n != 0 {
 		t.Errorf("codes left = %d", n)
@@ -240,7 +428,19 @@ func testResetTwoFactor(t *testing.T, s deadbolt.Store) {
 	if _, err := s.TrustedDevice(ctx, u.ID); deadbolt.ErrorCode(err) != deadbolt.CodeNotFound {
 		t.Errorf("device still trusted: %v", err)
 	}
-	wantCode(t, "ResetTwoFactor(unknown)", s.ResetTwoFactor(ctx, deadbolt.NewID(), T0), deadbolt.CodeNotFound)
+	for name, h := range map[string][]byte{"full": full, "pending": pending} {
+		_, _, err := s.SessionByToken(ctx, h)
+		wantCode(t, "SessionByToken("+name+" session after the reset)", err, deadbolt.CodeNotFound)
+	}
+	if list, _ := s.ListSessions(ctx, u.ID); len(list) != 0 {
+		t.Errorf("ListSessions after the reset = %v, want none", list)
+	}
+	if _, _, err := s.SessionByToken(ctx, bobs); err != nil {
+		t.Errorf("another employee's session ended with the reset: %v", err)
+	}
+	if n, _ := s.CountRecoveryCodes(ctx, other.ID); n != 1 {
+		t.Errorf("another employee's codes: %d left, want 1", n)
+	}
 }
 
 func testCaptchaOnce(t *testing.T, s deadbolt.Store) {

@@ -109,7 +109,7 @@ func testFactorAttempt(t *testing.T, s deadbolt.Store) {
 	ctx := context.Background()
 	u := NewUser(t, s, "alice")
 	d := newDevice(t, s, u, "tok")
-	s.ConfirmDevice(ctx, u.ID, d.ID, T0)
+	ConfirmDevice(t, s, u.ID, d.ID, T0)
 	s.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{hash("a"), hash("b")}, T0)
 	s.Hit(ctx, "rc:"+u.ID, T0, 0)
 

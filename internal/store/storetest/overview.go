@@ -27,11 +27,9 @@ func testFactorOverview(t *testing.T, s deadbolt.Store) {
 		t.Fatalf("FactorOverview(new user) = %+v, want empty", o)
 	}
 	d := newDevice(t, s, u, "tok")
-	if _, err := s.ConfirmDevice(ctx, u.ID, d.ID, T0); err != nil {
-		t.Fatal(err)
-	}
+	ConfirmDevice(t, s, u.ID, d.ID, T0)
 	s.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{hash("a"), hash("b"), hash("c")}, T0)
-	s.ConsumeRecoveryCode(ctx, u.ID, hash("a"), T0)
+	useRecoveryCode(t, s, u, hash("a"))
 	deadline := T0.Add(72 * time.Hour)
 	for i, name := range []string{"Ops", "Eng"} {
 		w := &deadbolt.Workgroup{ID: deadbolt.NewID(), Name: name, CreatedAt: T0}
@@ -102,7 +100,7 @@ func testFactorState(t *testing.T, s deadbolt.Store) {
 		t.Fatalf("FactorState(new user) = %+v, want empty", st)
 	}
 	d := newDevice(t, s, u, "tok")
-	s.ConfirmDevice(ctx, u.ID, d.ID, T0)
+	ConfirmDevice(t, s, u.ID, d.ID, T0)
 	s.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{hash("a"), hash("b")}, T0)
 	for i := range 3 {
 		s.Hit(ctx, "sf:"+u.ID, T0.Add(time.Duration(i)*time.Second), 0)

@@ -8,7 +8,6 @@ package storetest
 import (
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -29,7 +28,6 @@ func Run(t *testing.T, open Opener) {
 		{"Users", testUsers},
 		{"Sessions", testSessions},
 		{"SessionEpoch", testSessionEpoch},
-		{"ReplaceSessionOnce", testReplaceSessionOnce},
 		{"SetPassword", testSetPassword},
 		{"Deactivate", testDeactivate},
 		{"CounterWindow", testCounterWindow},
@@ -192,40 +190,6 @@ func testSessionEpoch(t *testing.T, s deadbolt.Store) {
 	}
 	if list, _ := s.ListSessions(ctx, u.ID); len(list) != 1 {
 		t.Errorf("ListSessions shows %d sessions, want 1 (stale epoch hidden)", len(list))
-	}
-}
-
-func testReplaceSessionOnce(t *testing.T, s deadbolt.Store) {
-	ctx := context.Background()
-	u := NewUser(t, s, "alice")
-	pending, _ := NewSession(t, s, u, deadbolt.SessionPending)
-	const n = 50
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	wins := 0
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			full := &deadbolt.Session{ID: deadbolt.NewID(), UserID: u.ID, State: deadbolt.SessionFull,
-				CreatedAt: T0, LastSeenAt: T0, ExpiresAt: T0.Add(time.Hour), AuthAt: T0}
-			h := sha256.Sum256([]byte(fmt.Sprint("replace", i)))
-			err := s.ReplaceSession(ctx, pending.ID, full, h[:])
-			if err == nil {
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			} else if deadbolt.ErrorCode(err) != deadbolt.CodeNotFound {
-				t.Errorf("ReplaceSession = %v", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if wins != 1 {
-		t.Errorf("ReplaceSession succeeded %d times, want exactly 1", wins)
-	}
-	if list, _ := s.ListSessions(ctx, u.ID); len(list) != 1 || list[0].State != deadbolt.SessionFull {
-		t.Errorf("sessions after replace = %v, want one full session", list)
 	}
 }
 

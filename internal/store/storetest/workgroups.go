@@ -230,8 +230,15 @@ func testWorkgroupMemberRace(t *testing.T, s deadbolt.Store) {
 func testBannerState(t *testing.T, s deadbolt.Store) {
 	ctx := context.Background()
 	u, other := NewUser(t, s, "alice"), NewUser(t, s, "bob")
-	if d, err := s.BannerDismissals(ctx, u.ID); err != nil || d == nil || len(d) != 0 {
-		t.Fatalf("BannerDismissals(none) = %v, %v; want an empty, non-nil map", d, err)
+	dismissals := func(userID string) (map[string]time.Time, error) {
+		o, err := s.FactorOverview(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		return o.Dismissals, nil
+	}
+	if d, err := dismissals(u.ID); err != nil || len(d) != 0 {
+		t.Fatalf("dismissals(none) = %v, %v; want none", d, err)
 	}
 	steps := []struct {
 		kind string
@@ -246,13 +253,13 @@ func testBannerState(t *testing.T, s deadbolt.Store) {
 			t.Fatalf("SetBannerDismissed(%q) = %v", st.kind, err)
 		}
 	}
-	d, err := s.BannerDismissals(ctx, u.ID)
+	d, err := dismissals(u.ID)
 	if err != nil || len(d) != 2 || !d["two_factor_required"].Equal(T0.Add(26*time.Hour)) ||
 		!d["confirm_device"].Equal(T0.Add(time.Hour)) || d["confirm_device"].Location() != time.UTC {
-		t.Errorf("BannerDismissals = %v, %v; want the latest time per kind, in UTC", d, err)
+		t.Errorf("dismissals = %v, %v; want the latest time per kind, in UTC", d, err)
 	}
-	if d, _ := s.BannerDismissals(ctx, other.ID); len(d) != 0 {
-		t.Errorf("BannerDismissals(other user) = %v, want none", d)
+	if d, _ := dismissals(other.ID); len(d) != 0 {
+		t.Errorf("dismissals(other user) = %v, want none", d)
 	}
 	wantCode(t, "SetBannerDismissed(unknown user)",
 		s.SetBannerDismissed(ctx, deadbolt.NewID(), "confirm_device", T0), deadbolt.CodeNotFound)
