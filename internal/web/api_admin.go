@@ -61,9 +61,6 @@ func (s *server) apiGetUser(w http.ResponseWriter, r *http.Request, a *signin.Au
 
 func (s *server) apiSetActive(active bool) authHandler {
 	return func(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
-		if err := decodeJSON(w, r, &struct{}{}, true); err != nil {
-			return err
-		}
 		u, err := s.Accounts.SetActive(r.Context(), s.actor(r, a), r.PathValue("id"), active)
 		if err != nil {
 			return err

@@ -115,9 +115,6 @@ func pngDataURL(b []byte) string {
 }
 
 func (s *server) apiStartPairing(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
-	if err := decodeJSON(w, r, &struct{}{}, true); err != nil {
-		return err
-	}
 	if err := s.Signin.RequireFresh(a); err != nil {
 		return err
 	}
@@ -163,9 +160,6 @@ func (s *server) apiRemoveDevice(w http.ResponseWriter, r *http.Request, a *sign
 }
 
 func (s *server) apiRecoveryCodes(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
-	if err := decodeJSON(w, r, &struct{}{}, true); err != nil {
-		return err
-	}
 	codes, err := s.Signin.GenerateRecoveryCodes(r.Context(), a, s.client(r))
 	if err != nil {
 		return err
@@ -243,9 +237,6 @@ func deviceJSON(d *deadbolt.Device) any {
 }
 
 func (s *server) apiResetTwoFactor(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
-	if err := decodeJSON(w, r, &struct{}{}, true); err != nil {
-		return err
-	}
 	if err := s.Accounts.ResetTwoFactor(r.Context(), s.actor(r, a), r.PathValue("id")); err != nil {
 		return err
 	}
@@ -254,9 +245,6 @@ func (s *server) apiResetTwoFactor(w http.ResponseWriter, r *http.Request, a *si
 }
 
 func (s *server) apiUnlock(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
-	if err := decodeJSON(w, r, &struct{}{}, true); err != nil {
-		return err
-	}
 	if err := s.Accounts.Unlock(r.Context(), s.actor(r, a), r.PathValue("id")); err != nil {
 		return err
 	}

@@ -30,9 +30,6 @@ func writeSent(w http.ResponseWriter, to string, resend time.Duration) {
 
 // apiLoginSMS sends a sign-in code for the pending session.
 func (s *server) apiLoginSMS(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
-	if err := decodeJSON(w, r, &struct{}{}, true); err != nil {
-		return err
-	}
 	svc, err := s.smsService()
 	if err != nil {
 		return err
@@ -52,9 +49,6 @@ func (s *server) apiLoginSMS(w http.ResponseWriter, r *http.Request, a *signin.A
 // apiReauthSMS sends a code that renews the session's fresh proof through
 // POST /me/reauth {"method":"sms","code"}.
 func (s *server) apiReauthSMS(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
-	if err := decodeJSON(w, r, &struct{}{}, true); err != nil {
-		return err
-	}
 	svc, err := s.smsService()
 	if err != nil {
 		return err

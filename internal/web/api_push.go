@@ -33,9 +33,6 @@ func pushJSON(p *deadbolt.PushRequest) map[string]any {
 }
 
 func (s *server) apiNewPush(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
-	if err := decodeJSON(w, r, &struct{}{}, true); err != nil {
-		return err
-	}
 	p, err := s.Signin.NewPush(r.Context(), a, s.client(r))
 	if err != nil {
 		return err

@@ -260,12 +260,36 @@ func bearer(r *http.Request) string {
 // apiHandler is an API handler that returns its error.
 type apiHandler func(w http.ResponseWriter, r *http.Request) error
 
+// api wraps an API handler: its error becomes the error envelope. A
+// state-changing route that takes no request body (described in apiDocs
+// without a Request type) gets an empty body or {} only: anything else is
+// CodeBadRequest (CodeTooLarge over 64 KiB) before the handler runs or the
+// session is even looked up, so such a request changes nothing.
 func (s *server) api(h apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
+		var err error
+		if takesNoBody(r) {
+			err = decodeJSON(w, r, &struct{}{}, true)
+		}
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// takesNoBody reports whether r is a state-changing call of an API route
+// that takes no request body.
+func takesNoBody(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		return false
+	}
+	d, ok := apiDocs[r.Pattern]
+	return ok && d.Request == nil
 }
 
 // authHandler is an API handler for an authenticated session.

@@ -13,6 +13,9 @@ import (
 type opDoc struct {
 	Summary string
 	Auth    string // "", "session", "pending", "admin", "device", "dev"
+	// Request is nil for an operation without a request body; for a
+	// POST, PUT or DELETE the server then takes only an empty body or {}
+	// (api in middleware.go).
 	Request any
 	Status  int // success status (default 200)
 }
@@ -132,8 +135,12 @@ func openAPIDocument(dev bool) []byte {
 		case "device":
 			op["security"] = []any{map[string]any{"device": []any{}}}
 		}
-		if d.Request != nil {
+		switch {
+		case d.Request != nil:
 			op["requestBody"] = map[string]any{"required": true, "content": jsonContent(schemaOf(reflect.TypeOf(d.Request)))}
+		case method != "GET":
+			op["requestBody"] = map[string]any{"required": false, "description": "None: an empty body, or {}.",
+				"content": jsonContent(map[string]any{"type": "object", "maxProperties": 0, "additionalProperties": false})}
 		}
 		var params []any
 		for _, seg := range strings.Split(path, "/") {
