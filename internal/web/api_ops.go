@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"deadbolt/internal/deadbolt"
@@ -30,8 +31,34 @@ func (s *server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Write(s.openAPI)
 }
 
-func apiNotFound(w http.ResponseWriter, r *http.Request) error {
+// apiNoRoute answers an API request no route took: CodeMethodNotAllowed
+// with an Allow header when routes take the path with other methods,
+// CodeNotFound otherwise.
+func (s *server) apiNoRoute(w http.ResponseWriter, r *http.Request) error {
+	if allow := s.allowedMethods(r); len(allow) > 0 {
+		list := strings.Join(allow, ", ")
+		w.Header().Set("Allow", list)
+		return deadbolt.Errorf(deadbolt.CodeMethodNotAllowed, "%s is not allowed on %s; use %s.", r.Method, r.URL.Path, list)
+	}
 	return deadbolt.Errorf(deadbolt.CodeNotFound, "There is nothing at %s %s.", r.Method, r.URL.Path)
+}
+
+// allowedMethods lists, sorted, the methods of the routes other than the
+// API fallback that take r's path, asking the ServeMux itself so the list
+// is what is registered.
+func (s *server) allowedMethods(r *http.Request) []string {
+	if s.mux == nil {
+		return nil
+	}
+	var out []string
+	for _, m := range s.methods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != apiFallback {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // timeJSON formats t as RFC 3339 UTC, or nil for the zero time.

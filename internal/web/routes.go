@@ -1,7 +1,10 @@
 package web
 
 import (
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -10,6 +13,41 @@ import (
 type router interface {
 	Handle(pattern string, h http.Handler)
 	HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request))
+}
+
+// apiFallback is the pattern of every API path no other route takes.
+const apiFallback = "/api/"
+
+// methodRecorder registers routes on a ServeMux and notes the methods
+// their patterns name.
+type methodRecorder struct {
+	*http.ServeMux
+	seen map[string]bool
+}
+
+func (m *methodRecorder) note(pattern string) {
+	if method, _, ok := strings.Cut(pattern, " "); ok {
+		m.seen[method] = true
+	}
+}
+
+func (m *methodRecorder) Handle(pattern string, h http.Handler) {
+	m.note(pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (m *methodRecorder) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.note(pattern)
+	m.ServeMux.HandleFunc(pattern, h)
+}
+
+// methods lists the methods noted, with HEAD when GET is there (a GET
+// route answers HEAD too), sorted.
+func (m *methodRecorder) methods() []string {
+	if m.seen[http.MethodGet] {
+		m.seen[http.MethodHead] = true
+	}
+	return slices.Sorted(maps.Keys(m.seen))
 }
 
 // routes registers the whole HTTP surface and says who may call each
@@ -105,8 +143,9 @@ func (s *server) routes(mux router) {
 		mux.Handle("GET /api/v1/dev/captcha/{id}", s.api(s.apiDevCaptcha))
 	}
 
-	// Unknown API paths answer in JSON.
-	mux.Handle("/api/", s.api(apiNotFound))
+	// Other API paths answer in JSON: 405 with Allow for a known path
+	// called with another method, 404 for an unknown one.
+	mux.Handle(apiFallback, s.api(s.apiNoRoute))
 
 	// Companion app (PWA, ui/app): one page for /app/ and /app/pair.
 	pwa := newPWA(s.PublicURL)

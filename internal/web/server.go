@@ -82,6 +82,10 @@ type server struct {
 	hsts    bool
 	// openAPI is the document served at /api/v1/openapi.json.
 	openAPI []byte
+	// mux holds the routes; methods are the methods its patterns name
+	// (HEAD with GET), for the Allow header of API paths.
+	mux     *http.ServeMux
+	methods []string
 }
 
 // NewServer returns the whole HTTP surface of Deadbolt as one handler.
@@ -98,8 +102,10 @@ func NewServer(d Deps) http.Handler {
 	s.pages = parsePages()
 	s.openAPI = openAPIDocument(d.DevClock != nil)
 	s.metrics = newHTTPMetrics(d.Metrics)
-	mux := http.NewServeMux()
-	s.routes(mux)
+	s.mux = http.NewServeMux()
+	rec := &methodRecorder{ServeMux: s.mux, seen: map[string]bool{}}
+	s.routes(rec)
+	s.methods = rec.methods()
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, deadbolt.Errorf(deadbolt.CodeForbidden, "Cross-origin request refused."))
@@ -107,5 +113,5 @@ func NewServer(d Deps) http.Handler {
 	if d.PublicURL != nil {
 		cop.AddTrustedOrigin(d.PublicURL.Scheme + "://" + d.PublicURL.Host)
 	}
-	return s.recoverPanics(s.logRequests(s.securityHeaders(cop.Handler(s.strictForms(mux)))))
+	return s.recoverPanics(s.logRequests(s.securityHeaders(cop.Handler(s.strictForms(s.mux)))))
 }

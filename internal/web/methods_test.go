@@ -1,0 +1,89 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"deadbolt/internal/deadbolt"
+)
+
+var wildcard = regexp.MustCompile(`\{[^}]+\}`)
+
+// TestWrongMethod: a known path called with a method no route takes
+// answers 405 with an Allow header naming exactly the registered methods
+// (HEAD with GET) — the JSON envelope for API paths, plain for pages — and
+// an unknown API path stays 404.
+func TestWrongMethod(t *testing.T) {
+	for _, dev := range []bool{false, true} {
+		d := Deps{}
+		if dev {
+			d.DevClock = &deadbolt.DevClock{}
+		}
+		h := NewServer(d)
+		rec := &recorder{}
+		(&server{Deps: d}).routes(rec)
+		byPath := map[string][]string{}
+		for _, p := range rec.patterns {
+			method, path, ok := strings.Cut(p, " ")
+			if !ok {
+				continue // the API fallback
+			}
+			path = strings.TrimSuffix(path, "{$}")
+			path = wildcard.ReplaceAllString(path, "x1")
+			byPath[path] = append(byPath[path], method)
+			if method == "GET" {
+				byPath[path] = append(byPath[path], "HEAD")
+			}
+		}
+		checked := 0
+		for path, methods := range byPath {
+			slices.Sort(methods)
+			want := strings.Join(slices.Compact(methods), ", ")
+			for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+				if slices.Contains(methods, m) {
+					continue
+				}
+				checked++
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest(m, path, nil))
+				if w.Code != http.StatusMethodNotAllowed {
+					t.Errorf("dev=%v: %s %s = %d, want 405", dev, m, path, w.Code)
+					continue
+				}
+				if got := w.Header().Get("Allow"); got != want {
+					t.Errorf("dev=%v: %s %s: Allow = %q, want %q", dev, m, path, got, want)
+				}
+				if !strings.HasPrefix(path, "/api/") || m == "HEAD" {
+					continue
+				}
+				var body struct {
+					Error struct{ Code, Message string } `json:"error"`
+				}
+				if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Error.Code != "method_not_allowed" || body.Error.Message == "" {
+					t.Errorf("dev=%v: %s %s: body %q, want the method_not_allowed envelope", dev, m, path, w.Body)
+				}
+			}
+		}
+		if checked < 100 {
+			t.Errorf("dev=%v: checked %d wrong methods, expected more", dev, checked)
+		}
+		for _, p := range []string{"/api/v1/nothing", "/api/v1/login/nothing", "/api/v2/login"} {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest("GET", p, nil))
+			if w.Code != http.StatusNotFound || w.Header().Get("Allow") != "" || !strings.Contains(w.Body.String(), `"not_found"`) {
+				t.Errorf("dev=%v: GET %s = %d Allow %q %s, want 404 not_found", dev, p, w.Code, w.Header().Get("Allow"), w.Body)
+			}
+		}
+	}
+	// Without development mode the development paths are unknown: 404.
+	w := httptest.NewRecorder()
+	NewServer(Deps{}).ServeHTTP(w, httptest.NewRequest("POST", "/api/v1/dev/sms", nil))
+	if w.Code != http.StatusNotFound {
+		t.Errorf("POST /api/v1/dev/sms on a production server = %d, want 404", w.Code)
+	}
+}
