@@ -49,6 +49,11 @@ type SessionStore interface {
 	SessionByToken(ctx context.Context, tokenHash []byte) (*Session, *User, error)
 	// TouchSession records activity at now.
 	TouchSession(ctx context.Context, id string, now time.Time) error
+	// TouchSessions records the activity of many sessions in one write:
+	// each session's last activity moves to its At unless it is already
+	// later; unknown sessions are skipped. It is the one update of a
+	// session that the change feed does not publish.
+	TouchSessions(ctx context.Context, touches []SessionTouch) error
 	// SetSessionAuth records a fresh proof at authAt.
 	SetSessionAuth(ctx context.Context, id string, authAt time.Time) error
 	// ListSessions lists the user's sessions of the current epoch, newest
@@ -115,6 +120,7 @@ type Store interface {
 	OverviewStore
 	CompletionStore
 	FactorStateStore
+	ChangeFeed
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store.

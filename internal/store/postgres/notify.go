@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"deadbolt/internal/notify"
 )
 
@@ -75,12 +77,12 @@ func (n *Notifier) listen(ctx context.Context, ready chan struct{}) {
 }
 
 func (n *Notifier) listenOnce(ctx context.Context, onListening func()) error {
-	pc, err := n.s.pool.Acquire(ctx)
+	// A connection of its own: pool connections hand their notifications
+	// to the change feed (changes.go), not to WaitForNotification.
+	conn, err := pgx.ConnectConfig(ctx, n.s.listenConfig())
 	if err != nil {
 		return err
 	}
-	// The connection carries LISTEN state: never give it back to the pool.
-	conn := pc.Hijack()
 	defer conn.Close(context.WithoutCancel(ctx))
 	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
 		return err

@@ -37,6 +37,9 @@ var migrations embed.FS
 // concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+	// self hands each pool connection's own change notifications to this
+	// process's change listeners (changes.go).
+	self *selfFeed
 }
 
 var _ deadbolt.Store = (*Store)(nil)
@@ -71,6 +74,8 @@ func Open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
 			return nil, err
 		}
 	}
+	self := &selfFeed{}
+	listenToSelf(cfg, self)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -79,7 +84,7 @@ func Open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, self: self}, nil
 }
 
 // poolConfig parses dsn and sizes the pool for this machine unless the DSN

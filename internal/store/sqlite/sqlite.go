@@ -34,6 +34,7 @@ type Store struct {
 	path string
 	rdb  *db     // readers
 	wdb  *writer // the single writer, committing in groups
+	feed *feed   // the change feed, published by the writer
 
 	sessionByToken *sql.Stmt
 }
@@ -90,7 +91,8 @@ func Open(ctx context.Context, path string, migrate bool) (*Store, error) {
 	rdb.SetMaxOpenConns(n)
 	rdb.SetMaxIdleConns(n)
 	rdb.SetConnMaxLifetime(0)
-	s := &Store{path: path, rdb: newDB(rdb), wdb: newWriter(wdb)}
+	f := newFeed()
+	s := &Store{path: path, rdb: newDB(rdb), wdb: newWriter(wdb, f), feed: f}
 	if s.sessionByToken, err = rdb.PrepareContext(ctx, sessionByTokenSQL); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: prepare: %w", err)

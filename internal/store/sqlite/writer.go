@@ -28,6 +28,9 @@ type writer struct {
 	quit chan struct{}
 	done chan struct{}
 	once sync.Once
+	// feed publishes the change feed rows of each transaction once it
+	// committed, before any of its writes is answered.
+	feed *feed
 }
 
 type writeOp struct {
@@ -36,8 +39,8 @@ type writeOp struct {
 	done chan error
 }
 
-func newWriter(d *sql.DB) *writer {
-	w := &writer{db: d, ops: make(chan *writeOp, 1024), quit: make(chan struct{}), done: make(chan struct{})}
+func newWriter(d *sql.DB, f *feed) *writer {
+	w := &writer{db: d, ops: make(chan *writeOp, 1024), quit: make(chan struct{}), done: make(chan struct{}), feed: f}
 	go w.run()
 	return w
 }
@@ -179,6 +182,7 @@ func (w *writer) commit(batch []*writeOp) {
 			}
 		}
 	}
+	changed, ferr := w.feed.take(ctx, tx)
 	if err := tx.Commit(); err != nil {
 		for i := range errs {
 			if errs[i] == nil {
@@ -186,6 +190,9 @@ func (w *writer) commit(batch []*writeOp) {
 			}
 		}
 	}
+	// Published whatever the commit's outcome: forgetting too much is
+	// harmless, and a failed read of the feed's rows forgets everything.
+	w.feed.publish(changed, ferr)
 	for i, op := range batch {
 		op.done <- errs[i]
 	}

@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 	tests = append(tests, overviewTests...)
 	tests = append(tests, completionTests...)
 	tests = append(tests, gateTests...)
+	tests = append(tests, changeTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
