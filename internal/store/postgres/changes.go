@@ -52,6 +52,9 @@ const (
 	feedBeat    = 200 * time.Millisecond
 	feedLease   = 700 * time.Millisecond
 	feedSilence = 2 * time.Second
+	// feedApplicationName names the listening connections in
+	// pg_stat_activity.
+	feedApplicationName = "deadbolt change feed"
 	// feedCall bounds each statement the feed sends.
 	feedCall = 2 * time.Second
 )
@@ -199,7 +202,9 @@ func (w *watcher) run(ctx context.Context) {
 // ends; it reports whether it got as far as listening.
 func (w *watcher) listenOnce(ctx context.Context) (bool, error) {
 	cctx, cancel := context.WithTimeout(ctx, feedCall)
-	conn, err := pgx.ConnectConfig(cctx, w.s.listenConfig())
+	cfg := w.s.listenConfig()
+	cfg.RuntimeParams["application_name"] = feedApplicationName
+	conn, err := pgx.ConnectConfig(cctx, cfg)
 	cancel()
 	if err != nil {
 		return false, err
