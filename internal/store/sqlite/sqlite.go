@@ -92,6 +92,10 @@ func Open(ctx context.Context, path string, migrate bool) (*Store, error) {
 	rdb.SetMaxIdleConns(n)
 	rdb.SetConnMaxLifetime(0)
 	f := newFeed()
+	if err := f.start(ctx, wdb); err != nil {
+		wdb.Close()
+		return nil, err
+	}
 	s := &Store{path: path, rdb: newDB(rdb), wdb: newWriter(wdb, f), feed: f}
 	if s.sessionByToken, err = rdb.PrepareContext(ctx, sessionByTokenSQL); err != nil {
 		s.Close()

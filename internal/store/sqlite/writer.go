@@ -189,9 +189,12 @@ func (w *writer) commit(batch []*writeOp) {
 				errs[i] = fmt.Errorf("sqlite: commit: %w", err)
 			}
 		}
+		// Nothing of it happened (and its rows' numbers come again); should
+		// it have committed after all, the feed's poller finds its rows.
+		changed = nil
 	}
-	// Published whatever the commit's outcome: forgetting too much is
-	// harmless, and a failed read of the feed's rows forgets everything.
+	// Published before any write of the transaction is answered. A failed
+	// read of the feed's rows makes the listeners forget everything.
 	w.feed.publish(changed, ferr)
 	for i, op := range batch {
 		op.done <- errs[i]

@@ -1,19 +1,24 @@
 -- +goose Up
 -- The change feed: every change that can end or alter a session, an
 -- account or a workgroup membership leaves a row here, written by the
--- database itself in the same transaction, so no code path can forget it.
--- The writer reads and deletes the rows of each transaction just before it
--- commits and, once committed, tells the in-process listeners (nodes keeping
--- sessions in memory). The table is empty between transactions.
--- "what" is 'u:' followed by a user id.
+-- database itself in the same transaction, so no code path — and no other
+-- process on the same file, such as "deadbolt admin" — can forget it.
+-- The writer reads the rows of its own transactions just before it commits
+-- and, once committed, tells its listeners (a server keeping sessions in
+-- memory) before it answers; a poller reads the rows other processes
+-- committed. Rows are numbered without gaps (AUTOINCREMENT, in commit
+-- order: one writer at a time) and kept for a minute.
+-- "what" is 'u:' followed by a user id; "at" is the wall-clock second.
 CREATE TABLE changes (
-    what TEXT NOT NULL
+    seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+    what TEXT NOT NULL,
+    at   INTEGER NOT NULL DEFAULT (unixepoch())
 ) STRICT;
 
 -- +goose StatementBegin
 CREATE TRIGGER changes_users_update AFTER UPDATE ON users
 BEGIN
-    INSERT INTO changes (what) VALUES ('u:' || OLD.id), ('u:' || NEW.id);
+    INSERT INTO changes (what) SELECT 'u:' || OLD.id UNION SELECT 'u:' || NEW.id;
 END;
 -- +goose StatementEnd
 
@@ -40,7 +45,7 @@ WHEN OLD.last_seen_at IS NEW.last_seen_at
     OR OLD.epoch IS NOT NEW.epoch OR OLD.expires_at IS NOT NEW.expires_at
     OR OLD.auth_at IS NOT NEW.auth_at OR OLD.method IS NOT NEW.method
 BEGIN
-    INSERT INTO changes (what) VALUES ('u:' || OLD.user_id), ('u:' || NEW.user_id);
+    INSERT INTO changes (what) SELECT 'u:' || OLD.user_id UNION SELECT 'u:' || NEW.user_id;
 END;
 -- +goose StatementEnd
 
@@ -61,7 +66,7 @@ END;
 -- +goose StatementBegin
 CREATE TRIGGER changes_members_update AFTER UPDATE ON workgroup_members
 BEGIN
-    INSERT INTO changes (what) VALUES ('u:' || OLD.user_id), ('u:' || NEW.user_id);
+    INSERT INTO changes (what) SELECT 'u:' || OLD.user_id UNION SELECT 'u:' || NEW.user_id;
 END;
 -- +goose StatementEnd
 
