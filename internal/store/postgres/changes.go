@@ -114,10 +114,23 @@ func deliver(l deadbolt.ChangeListener, what string) {
 // listenToSelf makes every pool connection listen on its own channel and
 // hand what arrives there to f.
 func listenToSelf(cfg *pgxpool.Config, f *selfFeed) {
-	cfg.ConnConfig.OnNotification = func(pc *pgconn.PgConn, n *pgconn.Notification) {
+	// Set on each pool connection's own copy of the configuration, so that
+	// listening connections made from cfg.ConnConfig keep pgx's own
+	// handler (which WaitForNotification needs).
+	handler := func(pc *pgconn.PgConn, n *pgconn.Notification) {
 		if strings.HasPrefix(n.Channel, selfPrefix) {
 			f.deliver(n.Payload)
 		}
+	}
+	prevBefore := cfg.BeforeConnect
+	cfg.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
+		if prevBefore != nil {
+			if err := prevBefore(ctx, cc); err != nil {
+				return err
+			}
+		}
+		cc.OnNotification = handler
+		return nil
 	}
 	prev := cfg.AfterConnect
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
