@@ -24,7 +24,7 @@ const adminUsage = `usage:
   deadbolt admin user deactivate LOGIN
   deadbolt admin user activate LOGIN
   deadbolt admin user reset-password LOGIN [--password-stdin]
-  deadbolt admin user import FILE [--dry-run]   (CSV: login,name,password,admin; FILE "-" is standard input)
+  deadbolt admin user import FILE [--dry-run]   (CSV: login,name,email,password,admin; FILE "-" is standard input)
   deadbolt admin user exempt LOGIN --until TIME | --end
   deadbolt admin workgroup add|list|show|rename|delete|add-member|remove-member|policy … (see "deadbolt admin workgroup")
   deadbolt admin phone lookup E164

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"net/mail"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -133,8 +134,38 @@ func (a Actor) check() error {
 type NewUser struct {
 	Login    string
 	Name     string
+	Email    string
 	Password string
 	Admin    bool
+}
+
+// MaxEmailLen is the longest email address accepted.
+const MaxEmailLen = 254
+
+// ValidateEmail trims an employee's email address and checks it: empty
+// (none), or one bare address local@domain of at most MaxEmailLen bytes,
+// without spaces, display name or angle brackets. A bad address is
+// CodeInvalidInput. It is safe for concurrent use.
+func ValidateEmail(email string) (string, error) {
+	email = strings.TrimSpace(email)
+	if email == "" {
+		return "", nil
+	}
+	bad := deadbolt.Errorf(deadbolt.CodeInvalidInput, "An email address is one address such as name@example.com.")
+	bad.Extra = map[string]any{"field": "email"}
+	if len(email) > MaxEmailLen || !utf8.ValidString(email) || strings.IndexFunc(email, unicode.IsSpace) >= 0 ||
+		strings.IndexFunc(email, unicode.IsControl) >= 0 || strings.ContainsAny(email, "<>\"(),;:[]") {
+		return "", bad
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || a.Name != "" {
+		return "", bad
+	}
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+		return "", bad
+	}
+	return email, nil
 }
 
 // ValidateLogin checks a login's shape: 1–64 characters of letters, digits
@@ -174,6 +205,10 @@ func (s *Service) Create(ctx context.Context, actor Actor, n NewUser) (*deadbolt
 	if err := validateName(name); err != nil {
 		return nil, err
 	}
+	email, err := ValidateEmail(n.Email)
+	if err != nil {
+		return nil, err
+	}
 	if err := password.Validate(n.Password); err != nil {
 		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "%s", err.Error())
 	}
@@ -182,7 +217,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, n NewUser) (*deadbolt
 		return nil, err
 	}
 	now := s.clock.Now()
-	u := &deadbolt.User{ID: deadbolt.NewID(), Login: login, Name: name, Admin: n.Admin, Active: true,
+	u := &deadbolt.User{ID: deadbolt.NewID(), Login: login, Name: name, Email: email, Admin: n.Admin, Active: true,
 		PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return nil, deadbolt.WithMessage(err, deadbolt.CodeLoginTaken, fmt.Sprintf("The login %q is already taken.", login))
@@ -197,6 +232,49 @@ func boolString(b bool) string {
 		return "true"
 	}
 	return "false"
+}
+
+// Profile is what an administrator may change on an employee's record; a
+// nil field is left as it is.
+type Profile struct {
+	Name  *string
+	Email *string
+}
+
+// Update changes an employee's name and email ("" removes it). A bad name
+// or email is CodeInvalidInput; an unknown employee CodeNotFound; a
+// non-administrator CodeForbidden.
+func (s *Service) Update(ctx context.Context, actor Actor, idOrLogin string, p Profile) (*deadbolt.User, error) {
+	u, err := s.Get(ctx, actor, idOrLogin)
+	if err != nil {
+		return nil, err
+	}
+	name, email := u.Name, u.Email
+	if p.Name != nil {
+		name = strings.TrimSpace(*p.Name)
+		if err := validateName(name); err != nil {
+			return nil, err
+		}
+	}
+	if p.Email != nil {
+		if email, err = ValidateEmail(*p.Email); err != nil {
+			return nil, err
+		}
+	}
+	now := s.clock.Now()
+	if err := s.store.SetUserProfile(ctx, u.ID, name, email, now); err != nil {
+		return nil, err
+	}
+	detail := map[string]string{}
+	if name != u.Name {
+		detail["name"] = "changed"
+	}
+	if email != u.Email {
+		detail["email"] = "changed"
+	}
+	s.audit.Record(ctx, deadbolt.EventAdminUserUpdated, u.ID, actor.id(), actor.IP, detail)
+	u.Name, u.Email, u.UpdatedAt = name, email, now
+	return u, nil
 }
 
 // List lists every employee. It returns CodeForbidden for an actor who is

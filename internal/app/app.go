@@ -23,6 +23,7 @@ import (
 	"crypto/rand"
 
 	"deadbolt/internal/accounts"
+	"deadbolt/internal/apps"
 	"deadbolt/internal/audit"
 	"deadbolt/internal/captcha"
 	"deadbolt/internal/deadbolt"
@@ -94,6 +95,9 @@ type App struct {
 	SMS *smscode.Service
 	// Workgroups manages workgroups, the two-factor policy and banners.
 	Workgroups *workgroups.Service
+	// Apps manages the applications employees sign into and decides who
+	// may enter them.
+	Apps *apps.Service
 	// BootstrapPassword is the made-up password of the first
 	// administrator, set only when this start created it.
 	BootstrapPassword string
@@ -197,6 +201,11 @@ func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
 	}
 	a.Signin = signin.New(st, hasher, auditLog, clock, cfg, a.factors, log)
 	a.Accounts = accounts.New(st, hasher, auditLog, clock, a.Signin)
+	appSecrets, err := apps.NewSecrets(box.Subkey("deadbolt client secrets v1"))
+	if err != nil {
+		return nil, err
+	}
+	a.Apps = apps.New(st, appSecrets, auditLog, clock)
 	a.Devices = device.New(st, box, auditLog, clock, publicURL(c.PublicURL))
 	if pg, ok := st.(*postgres.Store); ok {
 		a.Notifier = pg.Notifier(ctx, log)
@@ -251,6 +260,7 @@ func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
 		Accounts:       a.Accounts,
 		Devices:        a.Devices,
 		Workgroups:     a.Workgroups,
+		Apps:           a.Apps,
 		Pusher:         a.Pusher,
 		Notifier:       a.Notifier,
 		Captcha:        a.Captcha,

@@ -20,6 +20,7 @@ const (
 	CodeInvalidCode          Code = "invalid_code"           // second-factor code wrong
 	CodeDeviceDisconnected   Code = "device_disconnected"    // device token no longer valid
 	CodeForbidden            Code = "forbidden"              // signed in but not allowed
+	CodeAccessDenied         Code = "access_denied"          // an application does not admit this employee
 	CodeSecondFactorRequired Code = "second_factor_required" // pending session used for more than the second step
 	CodeSetupRequired        Code = "setup_required"         // policy demands 2FA setup first
 	CodeCaptchaRequired      Code = "captcha_required"       // recovery code attempt without a solved CAPTCHA
@@ -104,6 +105,7 @@ var sentences = map[Code]string{
 	CodeInvalidCode:          "The code is not correct.",
 	CodeDeviceDisconnected:   "This device is disconnected. Pair it again from the Security page.",
 	CodeForbidden:            "You are not allowed to do this.",
+	CodeAccessDenied:         "You do not have access to this application. Ask your administrator.",
 	CodeSecondFactorRequired: "Finish signing in with your second factor first.",
 	CodeSetupRequired:        "Set up two-factor authentication first.",
 	CodeCaptchaRequired:      "Solve the CAPTCHA first.",

@@ -44,4 +44,15 @@ const (
 	EventAdminMemberRemoved    = "admin.workgroup_member_removed"
 	EventAdminPolicyChanged    = "admin.policy_changed"
 	EventAdminExemptionEnded   = "admin.exemption_ended"
+
+	// Employees' profiles.
+	EventAdminUserUpdated = "admin.user_updated"
+
+	// Applications and access to them.
+	EventAdminAppCreated       = "admin.app_created"
+	EventAdminAppUpdated       = "admin.app_updated"
+	EventAdminAppDeleted       = "admin.app_deleted"
+	EventAdminAppSecretRotated = "admin.app_secret_rotated"
+	EventAppAccessGranted      = "app.access_granted"
+	EventAppAccessDenied       = "app.access_denied"
 )

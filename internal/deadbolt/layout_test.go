@@ -21,6 +21,7 @@ var forbidden = map[string][]string{
 	"deadbolt/internal/policy":         {"deadbolt/internal/store/", "deadbolt/internal/web", "net/http", "database/sql"},
 	"deadbolt/internal/workgroups":     {"deadbolt/internal/store/", "deadbolt/internal/web", "net/http", "database/sql"},
 	"deadbolt/internal/accounts":       {"deadbolt/internal/store/", "deadbolt/internal/web", "net/http", "database/sql"},
+	"deadbolt/internal/apps":           {"deadbolt/internal/store/", "deadbolt/internal/web", "net/http", "database/sql"},
 	"deadbolt/internal/smscode":        {"deadbolt/internal/store/", "deadbolt/internal/web", "database/sql"},
 	"deadbolt/internal/web":            {"deadbolt/internal/store/", "database/sql"},
 	"deadbolt/internal/store/sqlite":   {"deadbolt/internal/web", "deadbolt/internal/signin", "deadbolt/internal/app"},

@@ -22,6 +22,8 @@ type UserStore interface {
 	// UserByLogin finds a user by canonical login.
 	UserByLogin(ctx context.Context, login string) (*User, error)
 	ListUsers(ctx context.Context) ([]*User, error)
+	// SetUserProfile replaces the user's name and email ("" for none).
+	SetUserProfile(ctx context.Context, userID, name, email string, now time.Time) error
 	CountUsers(ctx context.Context) (int, error)
 	// SetPassword stores a new hash, bumps the session epoch and deletes
 	// every session of the user except keepSessionID ("" for none, which is
@@ -121,6 +123,7 @@ type Store interface {
 	CompletionStore
 	FactorStateStore
 	ChangeFeed
+	ApplicationStore
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store.

@@ -7,6 +7,8 @@ type User struct {
 	ID    string
 	Login string // canonical, lower-case
 	Name  string
+	// Email is the employee's address, "" for none.
+	Email string
 	Admin bool
 	// Active is false once an administrator deactivated the account.
 	Active       bool
@@ -68,7 +70,11 @@ type Session struct {
 	// changes need it to be recent.
 	AuthAt time.Time
 	// Method is how the session was completed: "password", "totp", …
-	Method    string
+	Method string
+	// AMR lists what was proven to open or renew the session, as RFC 8176
+	// authentication method references: "pwd", "otp", "sms", "swk",
+	// "hwk", "user", and "mfa" once two factors were proven.
+	AMR       []string
 	IP        string
 	UserAgent string
 }

@@ -76,9 +76,29 @@ func (s *Service) newSession(u *deadbolt.User, state deadbolt.SessionState, meth
 	sess := &deadbolt.Session{
 		ID: deadbolt.NewID(), UserID: u.ID, State: state, Epoch: u.SessionEpoch,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(life), AuthAt: now,
-		Method: method, IP: c.IP, UserAgent: truncate(c.UserAgent, 512),
+		Method: method, AMR: AMR(method), IP: c.IP, UserAgent: truncate(c.UserAgent, 512),
 	}
 	return sess, tok, h
+}
+
+// methodAMR maps each second-factor method to its RFC 8176 method
+// reference. A new method is one line here (a passkey:
+// deadbolt.AMRHardwareKey).
+var methodAMR = map[string]string{
+	MethodTOTP:     deadbolt.AMROTP,
+	MethodRecovery: deadbolt.AMROTP,
+	MethodSMS:      deadbolt.AMRSMS,
+	MethodPush:     deadbolt.AMRSoftwareKey,
+}
+
+// AMR returns what a session completed by method proved: the password,
+// and for a second-factor method also that method and "mfa". It is safe
+// for concurrent use.
+func AMR(method string) []string {
+	if r, ok := methodAMR[method]; ok {
+		return []string{deadbolt.AMRPassword, r, deadbolt.AMRMultiFactor}
+	}
+	return []string{deadbolt.AMRPassword}
 }
 
 func truncate(s string, n int) string {

@@ -31,6 +31,7 @@ func (s *server) apiListUsers(w http.ResponseWriter, r *http.Request, a *signin.
 type createUserRequest struct {
 	Login    string `json:"login"`
 	Name     string `json:"name"`
+	Email    string `json:"email"`
 	Password string `json:"password"`
 	Admin    bool   `json:"admin"`
 }
@@ -41,7 +42,7 @@ func (s *server) apiCreateUser(w http.ResponseWriter, r *http.Request, a *signin
 		return err
 	}
 	u, err := s.Accounts.Create(r.Context(), s.actor(r, a), accounts.NewUser{
-		Login: req.Login, Name: req.Name, Password: req.Password, Admin: req.Admin,
+		Login: req.Login, Name: req.Name, Email: req.Email, Password: req.Password, Admin: req.Admin,
 	})
 	if err != nil {
 		return err

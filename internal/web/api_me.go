@@ -13,10 +13,19 @@ func userJSON(u *deadbolt.User) map[string]any {
 		"id":         u.ID,
 		"login":      u.Login,
 		"name":       u.Name,
+		"email":      emailJSON(u.Email),
 		"admin":      u.Admin,
 		"active":     u.Active,
 		"created_at": timeJSON(u.CreatedAt),
 	}
+}
+
+// emailJSON is an employee's email, null for none.
+func emailJSON(e string) any {
+	if e == "" {
+		return nil
+	}
+	return e
 }
 
 // apiMe answers the employee's account, second factor and banners. With

@@ -20,7 +20,7 @@ func statusOf(code deadbolt.Code) int {
 		return http.StatusRequestEntityTooLarge
 	case deadbolt.CodeUnauthorized, deadbolt.CodeInvalidCredentials, deadbolt.CodeInvalidCode, deadbolt.CodeDeviceDisconnected:
 		return http.StatusUnauthorized
-	case deadbolt.CodeForbidden, deadbolt.CodeSecondFactorRequired, deadbolt.CodeSetupRequired,
+	case deadbolt.CodeForbidden, deadbolt.CodeAccessDenied, deadbolt.CodeSecondFactorRequired, deadbolt.CodeSetupRequired,
 		deadbolt.CodeCaptchaRequired, deadbolt.CodeReauthRequired:
 		return http.StatusForbidden
 	case deadbolt.CodeNotFound:

@@ -54,6 +54,7 @@ var apiDocs = map[string]opDoc{
 	"GET /api/v1/admin/users":                      {Summary: "List employees.", Auth: "admin"},
 	"POST /api/v1/admin/users":                     {Summary: "Create an employee.", Auth: "admin", Request: createUserRequest{}, Status: 201},
 	"GET /api/v1/admin/users/{id}":                 {Summary: "One employee (by id or login).", Auth: "admin"},
+	"PUT /api/v1/admin/users/{id}":                 {Summary: "Change an employee's name or email (absent fields stay; an empty email removes it).", Auth: "admin", Request: updateUserRequest{}},
 	"POST /api/v1/admin/users/{id}/deactivate":     {Summary: "Deactivate: sessions end, the device is disconnected.", Auth: "admin"},
 	"POST /api/v1/admin/users/{id}/activate":       {Summary: "Reactivate an employee.", Auth: "admin"},
 	"POST /api/v1/admin/users/{id}/reset-password": {Summary: "Set a new password; sessions end, the device is disconnected.", Auth: "admin", Request: resetPasswordRequest{}},
@@ -90,6 +91,14 @@ var apiDocs = map[string]opDoc{
 	"DELETE /api/v1/me/phone":               {Summary: "Unlink the employee's number (needs a fresh proof).", Auth: "session"},
 	"GET /api/v1/admin/phones/{e164}":       {Summary: "Which account holds a number (E.164, \"+\" may be URL-encoded): {\"user\":{\"id\",\"login\"}}; 404 when it is free.", Auth: "admin"},
 	"DELETE /api/v1/admin/users/{id}/phone": {Summary: "Free an employee's number.", Auth: "admin"},
+
+	// Applications.
+	"GET /api/v1/admin/apps":              {Summary: "List applications (OpenID Connect clients and proxy apps); never their secrets.", Auth: "admin"},
+	"POST /api/v1/admin/apps":             {Summary: "Register an application: name, kind oidc|proxy, redirect_uris (oidc; exact match, https or loopback http), public, backchannel_logout_uri, post_logout_redirect_uris, domains (proxy: host, host/path-prefix, *.example.com), workgroups (ids; empty admits every active employee), require_2fa. Answers client_id and, for a confidential client, client_secret — shown this once.", Auth: "admin", Request: appRequest{}, Status: 201},
+	"GET /api/v1/admin/apps/{id}":         {Summary: "One application (by id or name).", Auth: "admin"},
+	"PUT /api/v1/admin/apps/{id}":         {Summary: "Change an application's settings (absent fields stay; kind cannot change).", Auth: "admin", Request: appRequest{}},
+	"DELETE /api/v1/admin/apps/{id}":      {Summary: "Delete an application and everything issued to it.", Auth: "admin"},
+	"POST /api/v1/admin/apps/{id}/secret": {Summary: "Give a confidential client a new secret, answered once as client_secret; the old one stops working.", Auth: "admin"},
 
 	// Web Push.
 	"GET /api/v1/device/vapid": {Summary: "Companion app: the server's VAPID public key (public_key: unpadded base64url uncompressed P-256 point), the applicationServerKey to subscribe to Web Push with. Public; 404 when Web Push is off."},

@@ -27,7 +27,9 @@ var auditTypes = []string{
 	deadbolt.EventAdminUnlocked, deadbolt.EventAdminExempted, deadbolt.EventAdminExemptionEnded,
 	deadbolt.EventAdminPhoneRemoved, deadbolt.EventAdminWorkgroupCreated, deadbolt.EventAdminWorkgroupRenamed,
 	deadbolt.EventAdminWorkgroupDeleted, deadbolt.EventAdminMemberAdded, deadbolt.EventAdminMemberRemoved,
-	deadbolt.EventAdminPolicyChanged,
+	deadbolt.EventAdminPolicyChanged, deadbolt.EventAdminUserUpdated, deadbolt.EventAdminAppCreated,
+	deadbolt.EventAdminAppUpdated, deadbolt.EventAdminAppDeleted, deadbolt.EventAdminAppSecretRotated,
+	deadbolt.EventAppAccessGranted, deadbolt.EventAppAccessDenied,
 }
 
 // auditPerPage is how many events the audit page shows at once.

@@ -50,6 +50,13 @@ var consoleEventTexts = map[string]string{
 	deadbolt.EventAdminMemberAdded:      "Added to a workgroup",
 	deadbolt.EventAdminMemberRemoved:    "Removed from a workgroup",
 	deadbolt.EventAdminPolicyChanged:    "Workgroup policy changed",
+	deadbolt.EventAdminUserUpdated:      "Employee's name or email changed",
+	deadbolt.EventAdminAppCreated:       "Application registered",
+	deadbolt.EventAdminAppUpdated:       "Application changed",
+	deadbolt.EventAdminAppDeleted:       "Application deleted",
+	deadbolt.EventAdminAppSecretRotated: "Application secret rotated",
+	deadbolt.EventAppAccessGranted:      "Signed into an application",
+	deadbolt.EventAppAccessDenied:       "Refused entry to an application",
 }
 
 // eventText names an event type in words.

@@ -102,6 +102,7 @@ func (s *server) routes(mux router) {
 	mux.Handle("GET /api/v1/admin/users", s.authed(needAdmin, s.apiListUsers))
 	mux.Handle("POST /api/v1/admin/users", s.authed(needAdmin, s.apiCreateUser))
 	mux.Handle("GET /api/v1/admin/users/{id}", s.authed(needAdmin, s.apiGetUser))
+	mux.Handle("PUT /api/v1/admin/users/{id}", s.authed(needAdmin, s.apiUpdateUser))
 	mux.Handle("POST /api/v1/admin/users/{id}/deactivate", s.authed(needAdmin, s.apiSetActive(false)))
 	mux.Handle("POST /api/v1/admin/users/{id}/activate", s.authed(needAdmin, s.apiSetActive(true)))
 	mux.Handle("POST /api/v1/admin/users/{id}/reset-password", s.authed(needAdmin, s.apiResetPassword))
@@ -134,6 +135,14 @@ func (s *server) routes(mux router) {
 	mux.Handle("POST /api/v1/admin/users/{id}/exempt", s.authed(needAdmin, s.apiExemptUser))
 	mux.Handle("DELETE /api/v1/admin/users/{id}/exempt", s.authed(needAdmin, s.apiEndExemption))
 	mux.Handle("GET /api/v1/admin/users/{id}/workgroups", s.authed(needAdmin, s.apiUserWorkgroups))
+
+	// Applications (OpenID Connect clients and proxy apps).
+	mux.Handle("GET /api/v1/admin/apps", s.authed(needAdmin, s.apiListApps))
+	mux.Handle("POST /api/v1/admin/apps", s.authed(needAdmin, s.apiCreateApp))
+	mux.Handle("GET /api/v1/admin/apps/{id}", s.authed(needAdmin, s.apiGetApp))
+	mux.Handle("PUT /api/v1/admin/apps/{id}", s.authed(needAdmin, s.apiUpdateApp))
+	mux.Handle("DELETE /api/v1/admin/apps/{id}", s.authed(needAdmin, s.apiDeleteApp))
+	mux.Handle("POST /api/v1/admin/apps/{id}/secret", s.authed(needAdmin, s.apiRotateAppSecret))
 
 	// Development mode only.
 	if s.DevClock != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"deadbolt/internal/accounts"
+	"deadbolt/internal/apps"
 	"deadbolt/internal/captcha"
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/device"
@@ -34,6 +35,9 @@ type Deps struct {
 	// Workgroups manages workgroups and their two-factor policy, and
 	// gives each employee's banners.
 	Workgroups *workgroups.Service
+	// Apps manages the applications employees sign into; nil answers the
+	// application routes with 503.
+	Apps *apps.Service
 	// Captcha is the built-in CAPTCHA.
 	Captcha *captcha.Builtin
 	// HostedCaptcha, when set, is used instead of the built-in CAPTCHA.

@@ -251,7 +251,8 @@ func (s *Service) Delete(ctx context.Context, actor accounts.Actor, idOrName str
 		return err
 	}
 	if err := s.store.DeleteWorkgroup(ctx, w.ID); err != nil {
-		return workgroupNotFound(err)
+		return deadbolt.WithMessage(workgroupNotFound(err), deadbolt.CodeConflict,
+			"Applications admit this workgroup: remove it from their access lists before deleting it.")
 	}
 	s.audit.Record(ctx, deadbolt.EventAdminWorkgroupDeleted, "", actorID(actor), actor.IP,
 		map[string]string{"workgroup_id": w.ID, "name": w.Name})

@@ -52,6 +52,7 @@ const (
 	ColName     = "name"
 	ColPassword = "password"
 	ColAdmin    = "admin"
+	ColEmail    = "email"
 )
 
 // Reason says why a row is bad. Values are stable snake_case words.
@@ -68,6 +69,7 @@ const (
 	ReasonBadName     Reason = "bad_name"
 	ReasonBadPassword Reason = "bad_password"
 	ReasonBadAdmin    Reason = "bad_admin"
+	ReasonBadEmail    Reason = "bad_email"
 	// ReasonNotCreated is a valid row whose creation failed in a real
 	// import (a login taken meanwhile, a database error).
 	ReasonNotCreated Reason = "not_created"
@@ -81,6 +83,8 @@ type Row struct {
 	// Login is the normalised (lower-case) login.
 	Login string
 	Name  string
+	// Email is "" for none.
+	Email string
 	// Password is empty when one is to be generated.
 	Password string
 	Admin    bool
@@ -191,12 +195,12 @@ func Parse(data []byte) (*File, error) {
 
 // parseHeader reads the header's column names.
 func parseHeader(header []string) ([]string, error) {
-	known := []string{ColLogin, ColName, ColPassword, ColAdmin}
+	known := []string{ColLogin, ColName, ColEmail, ColPassword, ColAdmin}
 	cols := make([]string, len(header))
 	for i, h := range header {
 		c := strings.ToLower(strings.TrimSpace(h))
 		if !utf8.ValidString(c) || !slices.Contains(known, c) {
-			return nil, fileError("The first line must name the columns: login, name, password, admin (column %d is %q).", i+1, strings.ToValidUTF8(h, "\uFFFD"))
+			return nil, fileError("The first line must name the columns: login, name, email, password, admin (column %d is %q).", i+1, strings.ToValidUTF8(h, "\uFFFD"))
 		}
 		if slices.Contains(cols[:i], c) {
 			return nil, fileError("The first line names the column %q twice.", c)
@@ -243,6 +247,11 @@ func (f *File) check(line int, rec, cols []string, index map[string]int, seen ma
 		f.problem(line, rawLogin, ReasonBadName, "A name is at most %d characters, without control characters.", maxNameLen)
 		return
 	}
+	email, err := accounts.ValidateEmail(field(ColEmail))
+	if err != nil {
+		f.problem(line, rawLogin, ReasonBadEmail, "%s", deadbolt.ErrorMessage(err))
+		return
+	}
 	pw := field(ColPassword)
 	if pw != "" {
 		if strings.TrimSpace(pw) != pw {
@@ -259,7 +268,7 @@ func (f *File) check(line int, rec, cols []string, index map[string]int, seen ma
 		f.problem(line, rawLogin, ReasonBadAdmin, "admin must be true or false, yes or no, 1 or 0 (or empty for no).")
 		return
 	}
-	f.Rows = append(f.Rows, Row{Line: line, Login: login, Name: name, Password: pw, Admin: admin})
+	f.Rows = append(f.Rows, Row{Line: line, Login: login, Name: name, Email: email, Password: pw, Admin: admin})
 }
 
 // ParseBool reads an admin value: true/yes/1 or false/no/0 in any letter
@@ -394,7 +403,7 @@ func create(ctx context.Context, svc *accounts.Service, actor accounts.Actor, f 
 					pw = accounts.GeneratePassword()
 					generated = pw
 				}
-				u, err := svc.Create(ctx, actor, accounts.NewUser{Login: row.Login, Name: row.Name, Password: pw, Admin: row.Admin})
+				u, err := svc.Create(ctx, actor, accounts.NewUser{Login: row.Login, Name: row.Name, Email: row.Email, Password: pw, Admin: row.Admin})
 
 				mu.Lock()
 				if err != nil {

@@ -56,10 +56,10 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 		ns := c.NewSession
 		b.Queue(`DELETE FROM sessions WHERE id = $1`, c.OldSessionID)
 		b.Queue(`INSERT INTO sessions (id, token_hash, user_id, state, epoch,
-			created_at, last_seen_at, expires_at, auth_at, method, ip, user_agent)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			created_at, last_seen_at, expires_at, auth_at, method, ip, user_agent, amr)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			ns.ID, c.TokenHash, ns.UserID, string(ns.State), ns.Epoch, ns.CreatedAt, ns.LastSeenAt,
-			ns.ExpiresAt, ns.AuthAt, ns.Method, ns.IP, ns.UserAgent)
+			ns.ExpiresAt, ns.AuthAt, ns.Method, ns.IP, ns.UserAgent, joinAMR(ns.AMR))
 		checks = append(checks, session, plain)
 	case c.AuthSessionID != "":
 		b.Queue(`UPDATE sessions SET auth_at = $1 WHERE id = $2`, c.AuthAt, c.AuthSessionID)

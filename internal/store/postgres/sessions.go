@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,7 +13,7 @@ import (
 )
 
 const sessionCols = `s.id, s.user_id, s.state, s.epoch, s.created_at, s.last_seen_at, s.expires_at,
-	s.auth_at, s.method, s.ip, s.user_agent`
+	s.auth_at, s.method, s.ip, s.user_agent, s.amr`
 
 // sessionByTokenSQL is the hottest query of the service: pgx prepares it
 // once per connection and reuses the plan.
@@ -23,24 +24,25 @@ const sessionByTokenSQL = `SELECT ` + sessionCols + `, ` + userCols + `
 // sessionDest returns scan destinations for sessionCols and a function that
 // finishes the Session after Scan.
 func sessionDest(s *deadbolt.Session) ([]any, func()) {
-	var state string
+	var state, amr string
 	dest := []any{&s.ID, &s.UserID, &state, &s.Epoch, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.AuthAt,
-		&s.Method, &s.IP, &s.UserAgent}
+		&s.Method, &s.IP, &s.UserAgent, &amr}
 	return dest, func() {
 		s.State = deadbolt.SessionState(state)
 		s.CreatedAt = s.CreatedAt.UTC()
 		s.LastSeenAt = s.LastSeenAt.UTC()
 		s.ExpiresAt = s.ExpiresAt.UTC()
 		s.AuthAt = s.AuthAt.UTC()
+		s.AMR = splitAMR(amr)
 	}
 }
 
 func insertSession(ctx context.Context, q querier, s *deadbolt.Session, tokenHash []byte) error {
 	_, err := q.Exec(ctx, `INSERT INTO sessions (id, token_hash, user_id, state, epoch,
-		created_at, last_seen_at, expires_at, auth_at, method, ip, user_agent)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		created_at, last_seen_at, expires_at, auth_at, method, ip, user_agent, amr)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		s.ID, tokenHash, s.UserID, string(s.State), s.Epoch, s.CreatedAt, s.LastSeenAt,
-		s.ExpiresAt, s.AuthAt, s.Method, s.IP, s.UserAgent)
+		s.ExpiresAt, s.AuthAt, s.Method, s.IP, s.UserAgent, joinAMR(s.AMR))
 	if err != nil {
 		return fmt.Errorf("postgres: create session: %w", err)
 	}
@@ -140,3 +142,9 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now, idleBefore time.
 	}
 	return tag.RowsAffected(), nil
 }
+
+// joinAMR and splitAMR store a session's method references as one
+// space-separated column.
+func joinAMR(amr []string) string { return strings.Join(amr, " ") }
+
+func splitAMR(s string) []string { return strings.Fields(s) }

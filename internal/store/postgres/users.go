@@ -13,7 +13,7 @@ import (
 
 const userCols = `u.id, u.login, u.name, u.admin, u.active, u.password_hash, u.session_epoch,
 	u.created_at, u.updated_at, u.two_factor_since, u.totp_last_step, u.phone,
-	u.device_disconnected_at, u.last_confirmed_at, u.exempt_until`
+	u.device_disconnected_at, u.last_confirmed_at, u.exempt_until, u.email`
 
 // userDest returns scan destinations for userCols and a function that
 // finishes the User after Scan.
@@ -21,7 +21,7 @@ func userDest(u *deadbolt.User) ([]any, func()) {
 	var tfa, disc, conf, exempt *time.Time
 	var phone *string
 	dest := []any{&u.ID, &u.Login, &u.Name, &u.Admin, &u.Active, &u.PasswordHash, &u.SessionEpoch,
-		&u.CreatedAt, &u.UpdatedAt, &tfa, &u.TOTPLastStep, &phone, &disc, &conf, &exempt}
+		&u.CreatedAt, &u.UpdatedAt, &tfa, &u.TOTPLastStep, &phone, &disc, &conf, &exempt, &u.Email}
 	return dest, func() {
 		u.CreatedAt = u.CreatedAt.UTC()
 		u.UpdatedAt = u.UpdatedAt.UTC()
@@ -50,11 +50,11 @@ func scanUser(row scanner) (*deadbolt.User, error) {
 func (s *Store) CreateUser(ctx context.Context, u *deadbolt.User) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO users (id, login, name, admin, active, password_hash,
 		session_epoch, created_at, updated_at, two_factor_since, totp_last_step, phone,
-		device_disconnected_at, last_confirmed_at, exempt_until)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		device_disconnected_at, last_confirmed_at, exempt_until, email)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		u.ID, u.Login, u.Name, u.Admin, u.Active, u.PasswordHash, u.SessionEpoch,
 		u.CreatedAt, u.UpdatedAt, ts(u.TwoFactorSince), u.TOTPLastStep, nullStr(u.Phone),
-		ts(u.DeviceDisconnectedAt), ts(u.LastConfirmedAt), ts(u.ExemptUntil))
+		ts(u.DeviceDisconnectedAt), ts(u.LastConfirmedAt), ts(u.ExemptUntil), u.Email)
 	switch uniqueViolation(err) {
 	case "users_login_key":
 		return deadbolt.StoreError(deadbolt.CodeLoginTaken, "postgres: login %q taken", u.Login)
@@ -86,6 +86,20 @@ func (s *Store) UserByID(ctx context.Context, id string) (*deadbolt.User, error)
 // UserByLogin returns the user with the canonical login, or CodeNotFound.
 func (s *Store) UserByLogin(ctx context.Context, login string) (*deadbolt.User, error) {
 	return s.userWhere(ctx, "u.login = $1", login)
+}
+
+// SetUserProfile replaces the user's name and email; an unknown user is
+// CodeNotFound.
+func (s *Store) SetUserProfile(ctx context.Context, userID, name, email string, now time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET name = $2, email = $3, updated_at = $4 WHERE id = $1`,
+		userID, name, email, now)
+	if err != nil {
+		return fmt.Errorf("postgres: set user profile: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("User")
+	}
+	return nil
 }
 
 // ListUsers lists every user by login.

@@ -132,6 +132,9 @@ func (s *Store) RenameWorkgroup(ctx context.Context, id, name string) error {
 // DeleteWorkgroup deletes a workgroup; its memberships go with it.
 func (s *Store) DeleteWorkgroup(ctx context.Context, id string) error {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM workgroups WHERE id = $1`, id)
+	if foreignKeyViolation(err) {
+		return deadbolt.StoreError(deadbolt.CodeConflict, "postgres: applications admit the workgroup")
+	}
 	if err != nil {
 		return fmt.Errorf("postgres: delete workgroup: %w", err)
 	}

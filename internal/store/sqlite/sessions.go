@@ -5,13 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"deadbolt/internal/deadbolt"
 )
 
 const sessionCols = `s.id, s.user_id, s.state, s.epoch, s.created_at, s.last_seen_at, s.expires_at,
-	s.auth_at, s.method, s.ip, s.user_agent`
+	s.auth_at, s.method, s.ip, s.user_agent, s.amr`
 
 const sessionByTokenSQL = `SELECT ` + sessionCols + `, ` + userCols + `
 	FROM sessions s JOIN users u ON u.id = s.user_id
@@ -19,13 +20,15 @@ const sessionByTokenSQL = `SELECT ` + sessionCols + `, ` + userCols + `
 
 func sessionDest(s *deadbolt.Session) ([]any, func()) {
 	var created, seen, expires, auth int64
+	var amr string
 	dest := []any{&s.ID, &s.UserID, &s.State, &s.Epoch, &created, &seen, &expires, &auth,
-		&s.Method, &s.IP, &s.UserAgent}
+		&s.Method, &s.IP, &s.UserAgent, &amr}
 	return dest, func() {
 		s.CreatedAt = time.UnixMicro(created).UTC()
 		s.LastSeenAt = time.UnixMicro(seen).UTC()
 		s.ExpiresAt = time.UnixMicro(expires).UTC()
 		s.AuthAt = time.UnixMicro(auth).UTC()
+		s.AMR = splitAMR(amr)
 	}
 }
 
@@ -33,10 +36,10 @@ func insertSession(ctx context.Context, ex interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }, s *deadbolt.Session, tokenHash []byte) error {
 	_, err := ex.ExecContext(ctx, `INSERT INTO sessions (id, token_hash, user_id, state, epoch,
-		created_at, last_seen_at, expires_at, auth_at, method, ip, user_agent)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		created_at, last_seen_at, expires_at, auth_at, method, ip, user_agent, amr)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, tokenHash, s.UserID, string(s.State), s.Epoch, tsv(s.CreatedAt), tsv(s.LastSeenAt),
-		tsv(s.ExpiresAt), tsv(s.AuthAt), s.Method, s.IP, s.UserAgent)
+		tsv(s.ExpiresAt), tsv(s.AuthAt), s.Method, s.IP, s.UserAgent, joinAMR(s.AMR))
 	if err != nil {
 		return fmt.Errorf("sqlite: create session: %w", err)
 	}
@@ -128,3 +131,9 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now, idleBefore time.
 	}
 	return res.RowsAffected()
 }
+
+// joinAMR and splitAMR store a session's method references as one
+// space-separated column.
+func joinAMR(amr []string) string { return strings.Join(amr, " ") }
+
+func splitAMR(s string) []string { return strings.Fields(s) }

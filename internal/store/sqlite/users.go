@@ -12,7 +12,7 @@ import (
 
 const userCols = `u.id, u.login, u.name, u.admin, u.active, u.password_hash, u.session_epoch,
 	u.created_at, u.updated_at, u.two_factor_since, u.totp_last_step, u.phone,
-	u.device_disconnected_at, u.last_confirmed_at, u.exempt_until`
+	u.device_disconnected_at, u.last_confirmed_at, u.exempt_until, u.email`
 
 type scanner interface{ Scan(...any) error }
 
@@ -23,7 +23,7 @@ func userDest(u *deadbolt.User) ([]any, func()) {
 	var tfa, disc, conf, exempt sql.NullInt64
 	var phone sql.NullString
 	dest := []any{&u.ID, &u.Login, &u.Name, &u.Admin, &u.Active, &u.PasswordHash, &u.SessionEpoch,
-		&created, &updated, &tfa, &u.TOTPLastStep, &phone, &disc, &conf, &exempt}
+		&created, &updated, &tfa, &u.TOTPLastStep, &phone, &disc, &conf, &exempt, &u.Email}
 	return dest, func() {
 		u.CreatedAt = time.UnixMicro(created).UTC()
 		u.UpdatedAt = time.UnixMicro(updated).UTC()
@@ -50,11 +50,11 @@ func scanUser(row scanner) (*deadbolt.User, error) {
 func (s *Store) CreateUser(ctx context.Context, u *deadbolt.User) error {
 	_, err := s.wdb.ExecContext(ctx, `INSERT INTO users (id, login, name, admin, active, password_hash,
 		session_epoch, created_at, updated_at, two_factor_since, totp_last_step, phone,
-		device_disconnected_at, last_confirmed_at, exempt_until)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		device_disconnected_at, last_confirmed_at, exempt_until, email)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Login, u.Name, u.Admin, u.Active, u.PasswordHash, u.SessionEpoch,
 		tsv(u.CreatedAt), tsv(u.UpdatedAt), ts(u.TwoFactorSince), u.TOTPLastStep, nullStr(u.Phone),
-		ts(u.DeviceDisconnectedAt), ts(u.LastConfirmedAt), ts(u.ExemptUntil))
+		ts(u.DeviceDisconnectedAt), ts(u.LastConfirmedAt), ts(u.ExemptUntil), u.Email)
 	if phoneTaken(err) {
 		return phoneInUse()
 	}
@@ -86,6 +86,19 @@ func (s *Store) UserByID(ctx context.Context, id string) (*deadbolt.User, error)
 // UserByLogin returns the user with the canonical login.
 func (s *Store) UserByLogin(ctx context.Context, login string) (*deadbolt.User, error) {
 	return s.userWhere(ctx, "u.login = ?", login)
+}
+
+// SetUserProfile replaces the user's name and email.
+func (s *Store) SetUserProfile(ctx context.Context, userID, name, email string, now time.Time) error {
+	res, err := s.wdb.ExecContext(ctx, `UPDATE users SET name = ?, email = ?, updated_at = ? WHERE id = ?`,
+		name, email, tsv(now), userID)
+	if err != nil {
+		return fmt.Errorf("sqlite: set user profile: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("User")
+	}
+	return nil
 }
 
 // ListUsers lists every user by login.

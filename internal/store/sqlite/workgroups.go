@@ -28,6 +28,11 @@ func scanWorkgroup(row scanner) (*deadbolt.Workgroup, error) {
 	return w, nil
 }
 
+// workgroupInUse answers deleting a workgroup an application admits.
+func workgroupInUse() error {
+	return deadbolt.StoreError(deadbolt.CodeConflict, "sqlite: applications admit the workgroup")
+}
+
 func workgroupTaken(name string) error {
 	return deadbolt.StoreError(deadbolt.CodeConflict, "sqlite: workgroup name %q taken", name)
 }
@@ -121,6 +126,9 @@ func (s *Store) RenameWorkgroup(ctx context.Context, id, name string) error {
 // DeleteWorkgroup deletes a workgroup; its memberships go with it.
 func (s *Store) DeleteWorkgroup(ctx context.Context, id string) error {
 	res, err := s.wdb.ExecContext(ctx, `DELETE FROM workgroups WHERE id = ?`, id)
+	if isForeignKey(err) {
+		return workgroupInUse()
+	}
 	if err != nil {
 		return fmt.Errorf("sqlite: delete workgroup: %w", err)
 	}

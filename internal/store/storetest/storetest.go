@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 	tests = append(tests, completionTests...)
 	tests = append(tests, gateTests...)
 	tests = append(tests, changeTests...)
+	tests = append(tests, appTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
