@@ -155,9 +155,6 @@ func (s *server) apiRotateAppSecret(w http.ResponseWriter, r *http.Request, a *s
 	if err != nil {
 		return err
 	}
-	if err := decodeJSON(w, r, &struct{}{}, true); err != nil {
-		return err
-	}
 	_, secret, err := svc.RotateSecret(r.Context(), s.actor(r, a), r.PathValue("id"))
 	if err != nil {
 		return err
