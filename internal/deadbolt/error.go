@@ -27,6 +27,7 @@ const (
 	CodeReauthRequired       Code = "reauth_required"        // factor change without a fresh proof
 	CodeNotFound             Code = "not_found"
 	CodeMethodNotAllowed     Code = "method_not_allowed"
+	CodeMisdirected          Code = "misdirected_request" // a Host this server does not answer for
 	CodeConflict             Code = "conflict"
 	CodeLoginTaken           Code = "login_taken"
 	CodePhoneInUse           Code = "phone_in_use"
@@ -112,6 +113,7 @@ var sentences = map[Code]string{
 	CodeReauthRequired:       "Confirm it is you again before changing this.",
 	CodeNotFound:             "What you asked for does not exist.",
 	CodeMethodNotAllowed:     "This method is not allowed here.",
+	CodeMisdirected:          "This server does not answer for that host name.",
 	CodeConflict:             "This conflicts with the current state. Reload and try again.",
 	CodeLoginTaken:           "This login is already taken.",
 	CodePhoneInUse:           "This phone number is linked to another account. Ask an administrator.",

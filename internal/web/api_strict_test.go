@@ -146,3 +146,27 @@ func TestNullCodes(t *testing.T) {
 		t.Errorf("a wrong code with captcha null = %d %s, want 401 invalid_code", r.Status, r.Body)
 	}
 }
+
+// TestDevServerRefusesForeignHosts: a development server reached under a
+// name that is not this machine's (DNS rebinding) does not show its SMS
+// outbox.
+func TestDevServerRefusesForeignHosts(t *testing.T) {
+	s := deadbolttest.StartServer(t, deadbolttest.Options{})
+	for host, want := range map[string]int{"rebind.example": http.StatusMisdirectedRequest, "localhost": http.StatusOK, "": http.StatusOK} {
+		req, err := http.NewRequest("GET", s.URL+"/api/v1/dev/sms", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if host != "" {
+			req.Host = host
+		}
+		resp, err := s.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET /api/v1/dev/sms with Host %q = %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+}

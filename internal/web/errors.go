@@ -27,6 +27,8 @@ func statusOf(code deadbolt.Code) int {
 		return http.StatusNotFound
 	case deadbolt.CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
+	case deadbolt.CodeMisdirected:
+		return http.StatusMisdirectedRequest
 	case deadbolt.CodeConflict, deadbolt.CodeLoginTaken, deadbolt.CodePhoneInUse:
 		return http.StatusConflict
 	case policy.CodeBannerNotClosable, policy.CodeBannerNotShown:

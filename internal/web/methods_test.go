@@ -50,7 +50,9 @@ func TestWrongMethod(t *testing.T) {
 				}
 				checked++
 				w := httptest.NewRecorder()
-				h.ServeHTTP(w, httptest.NewRequest(m, path, nil))
+				req := httptest.NewRequest(m, path, nil)
+				req.Host = "localhost"
+				h.ServeHTTP(w, req)
 				if w.Code != http.StatusMethodNotAllowed {
 					t.Errorf("dev=%v: %s %s = %d, want 405", dev, m, path, w.Code)
 					continue
@@ -74,7 +76,9 @@ func TestWrongMethod(t *testing.T) {
 		}
 		for _, p := range []string{"/api/v1/nothing", "/api/v1/login/nothing", "/api/v2/login"} {
 			w := httptest.NewRecorder()
-			h.ServeHTTP(w, httptest.NewRequest("GET", p, nil))
+			req := httptest.NewRequest("GET", p, nil)
+			req.Host = "localhost"
+			h.ServeHTTP(w, req)
 			if w.Code != http.StatusNotFound || w.Header().Get("Allow") != "" || !strings.Contains(w.Body.String(), `"not_found"`) {
 				t.Errorf("dev=%v: GET %s = %d Allow %q %s, want 404 not_found", dev, p, w.Code, w.Header().Get("Allow"), w.Body)
 			}

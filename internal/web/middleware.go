@@ -34,6 +34,59 @@ func (s *server) securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
+// devHosts keeps a development server to the names of this machine: in
+// development mode (which serves the SMS outbox and CAPTCHA answers
+// without a session) a request whose Host is not a loopback name or
+// address, or the public URL's host, is refused with 421 — the JSON
+// envelope on API paths — so a web page that rebinds its own DNS name to
+// 127.0.0.1 cannot read this server. Out of development mode it does
+// nothing: production servers sit behind real names and proxies.
+func (s *server) devHosts(next http.Handler) http.Handler {
+	if s.DevClock == nil {
+		return next
+	}
+	public := ""
+	if s.PublicURL != nil {
+		public = normalHost(s.PublicURL.Hostname())
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if host := hostName(r.Host); host != "" && (host == public || namesThisMachine(host)) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		err := deadbolt.Errorf(deadbolt.CodeMisdirected, "This development server answers only for localhost and %s.", cmpOr(public, "127.0.0.1"))
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			s.writeError(w, r, err)
+			return
+		}
+		http.Error(w, deadbolt.ErrorMessage(err), http.StatusMisdirectedRequest)
+	})
+}
+
+// hostName is the name or address of a Host header without its port or
+// IPv6 brackets, normalised; "" when there is none.
+func hostName(hostport string) string {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	return normalHost(host)
+}
+
+func normalHost(h string) string { return strings.TrimSuffix(strings.ToLower(h), ".") }
+
+// namesThisMachine reports whether a normalised host names this machine:
+// localhost, a name under .localhost (RFC 6761), or a loopback address.
+func namesThisMachine(h string) bool {
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(h)
+	return err == nil && a.Unmap().IsLoopback()
+}
+
 // strictForms reads the urlencoded form of every page POST (at most
 // maxBody) and refuses it — before any handler sees it — when a name or
 // value is not valid UTF-8 or holds U+0000: such text would be changed on

@@ -22,7 +22,9 @@ func (r *recorder) HandleFunc(p string, _ func(http.ResponseWriter, *http.Reques
 func servedPaths(t *testing.T, d Deps) map[string]any {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	NewServer(d).ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/openapi.json", nil))
+	req := httptest.NewRequest("GET", "/api/v1/openapi.json", nil)
+	req.Host = "localhost"
+	NewServer(d).ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /api/v1/openapi.json = %d", rec.Code)
 	}
