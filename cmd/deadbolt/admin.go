@@ -4,18 +4,13 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"text/tabwriter"
 
 	"deadbolt/internal/accounts"
-	"deadbolt/internal/app"
-	"deadbolt/internal/audit"
 	"deadbolt/internal/deadbolt"
-	"deadbolt/internal/password"
 )
 
 const adminUsage = `usage:
@@ -24,57 +19,60 @@ const adminUsage = `usage:
   deadbolt admin user deactivate LOGIN
   deadbolt admin user activate LOGIN
   deadbolt admin user reset-password LOGIN [--password-stdin]
+  deadbolt admin user reset-2fa LOGIN      (second factor off, every session ended, device disconnected)
+  deadbolt admin user unlock LOGIN         (clear the second-factor lock, delays and CAPTCHA streak)
+  deadbolt admin user sessions LOGIN
+  deadbolt admin user end-sessions LOGIN
   deadbolt admin user import FILE [--dry-run]   (CSV: login,name,email,password,admin; FILE "-" is standard input)
   deadbolt admin user exempt LOGIN --until TIME | --end
   deadbolt admin workgroup add|list|show|rename|delete|add-member|remove-member|policy … (see "deadbolt admin workgroup")
   deadbolt admin phone lookup E164
   deadbolt admin phone remove LOGIN
-Common flags: --database PATH|postgres://… (env DEADBOLT_DATABASE)`
+Every command reads the server's settings as "deadbolt serve" does (flags,
+DEADBOLT_… variables, --config): --database PATH|postgres://…, the master
+key (--master-key or --master-key-file), the hash parameters, the
+organisation time zone, the phone region, …`
 
 // cmdAdmin runs administrative commands against the database directly, as
-// the server operator.
-func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
+// the server operator, through the services the server runs with.
+func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	// Workgroups, their policy and exemptions (workgroup.go).
 	if len(args) > 0 && args[0] == "workgroup" {
-		return cmdAdminWorkgroup(ctx, args[1:], getenv, stdout)
+		return cmdAdminWorkgroup(ctx, args[1:], getenv, stdout, stderr)
 	}
 	if len(args) > 1 && args[0] == "user" && args[1] == "exempt" {
-		return cmdAdminExempt(ctx, args[2:], getenv, stdout)
+		return cmdAdminExempt(ctx, args[2:], getenv, stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "phone" {
-		return cmdAdminPhone(ctx, args[1:], getenv, stdout)
+		return cmdAdminPhone(ctx, args[1:], getenv, stdout, stderr)
 	}
 	if len(args) < 2 || args[0] != "user" {
 		fmt.Fprintln(stdout, adminUsage)
 		return errUsage
 	}
 	verb, rest := args[1], args[2:]
-	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	db := fs.String("database", "", "database (env DEADBOLT_DATABASE, default deadbolt.db)")
+	fs, settings := newAdminFlags("admin", getenv, stdout, stderr)
 	name := fs.String("name", "", "full name")
 	isAdmin := fs.Bool("admin", false, "make an administrator")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from standard input")
 	dryRun := fs.Bool("dry-run", false, "import: check every row, create nothing")
 	// LOGIN may come before or after the flags.
-	positional, err := parseInterleaved(fs, rest)
+	positional, err := settings.parse(rest)
 	if err != nil {
 		return errUsage
 	}
-	database := *db
-	if database == "" {
-		database = getenv("DEADBOLT_DATABASE")
+	want := map[string]int{"add": 1, "list": 0, "import": 1, "deactivate": 1, "activate": 1,
+		"reset-password": 1, "reset-2fa": 1, "unlock": 1, "sessions": 1, "end-sessions": 1}
+	if n, ok := want[verb]; !ok || len(positional) != n {
+		fmt.Fprintln(stdout, adminUsage)
+		return errUsage
 	}
-	if database == "" {
-		database = "deadbolt.db"
-	}
-	st, err := app.OpenStore(ctx, database)
+	a, err := settings.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	hasher := password.New(password.DefaultParams, 0)
-	svc := accounts.New(st, hasher, audit.New(st, deadbolt.SystemClock{}, slog.New(slog.DiscardHandler)), deadbolt.SystemClock{}, nil)
+	defer a.Close()
+	svc := a.Accounts
 	op := accounts.Actor{IP: "cli"}
 
 	readPassword := func() (string, bool, error) {
@@ -87,19 +85,8 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		return strings.TrimRight(line, "\r\n"), false, nil
 	}
-	need := func(n int) error {
-		if len(positional) != n {
-			fmt.Fprintln(stdout, adminUsage)
-			return errUsage
-		}
-		return nil
-	}
-
 	switch verb {
 	case "add":
-		if err := need(1); err != nil {
-			return err
-		}
 		pw, generated, err := readPassword()
 		if err != nil {
 			return err
@@ -113,9 +100,6 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 			fmt.Fprintf(stdout, "password: %s\n", pw)
 		}
 	case "list":
-		if err := need(0); err != nil {
-			return err
-		}
 		users, err := svc.List(ctx, op)
 		if err != nil {
 			return cliError(err)
@@ -127,23 +111,14 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		return tw.Flush()
 	case "deactivate", "activate":
-		if err := need(1); err != nil {
-			return err
-		}
 		u, err := svc.SetActive(ctx, op, positional[0], verb == "activate")
 		if err != nil {
 			return cliError(err)
 		}
 		fmt.Fprintf(stdout, "%sd %s\n", verb, u.Login)
 	case "import":
-		if err := need(1); err != nil {
-			return err
-		}
 		return cmdAdminImport(ctx, svc, op, positional[0], *dryRun, stdin, stdout)
 	case "reset-password":
-		if err := need(1); err != nil {
-			return err
-		}
 		pw, generated, err := readPassword()
 		if err != nil {
 			return err
@@ -155,9 +130,32 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 		if generated {
 			fmt.Fprintf(stdout, "password: %s\n", pw)
 		}
-	default:
-		fmt.Fprintln(stdout, adminUsage)
-		return errUsage
+	case "reset-2fa":
+		if err := svc.ResetTwoFactor(ctx, op, positional[0]); err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "two-factor authentication reset for %s; their sessions ended and their device is disconnected\n", positional[0])
+	case "unlock":
+		if err := svc.Unlock(ctx, op, positional[0]); err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "unlocked the second factor of %s\n", positional[0])
+	case "sessions":
+		list, err := svc.Sessions(ctx, op, positional[0])
+		if err != nil {
+			return cliError(err)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tSTATE\tCREATED\tLAST SEEN\tIP\tBROWSER")
+		for _, s := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.State, orDash(s.CreatedAt), orDash(s.LastSeenAt), s.IP, s.UserAgent)
+		}
+		return tw.Flush()
+	case "end-sessions":
+		if err := svc.EndSessions(ctx, op, positional[0]); err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "ended every session of %s\n", positional[0])
 	}
 	return nil
 }

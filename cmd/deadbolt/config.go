@@ -79,51 +79,74 @@ type values map[string]string
 func parseSettings(cmd string, defs []setting, args []string, getenv func(string) string, out io.Writer) (values, []string, error) {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(out)
-	set := map[string]*string{}
-	for _, s := range defs {
-		set[s.name] = fs.String(s.name, "", fmt.Sprintf("%s (env %s, default %q)", s.usage, s.env(), s.def))
-	}
-	configPath := fs.String("config", "", "JSON config file whose keys are the setting names (env DEADBOLT_CONFIG)")
+	sf := addSettings(fs, defs)
 	// Boolean flags may be given bare.
 	args = expandBoolFlags(args, "dev")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, nil, errUsage
-		}
 		return nil, nil, errUsage
 	}
+	v, err := sf.resolve(fs, getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, fs.Args(), nil
+}
+
+// settingFlags are settings registered as flags of one command, with the
+// --config flag naming a config file.
+type settingFlags struct {
+	defs   []setting
+	set    map[string]*string
+	config *string
+}
+
+// addSettings registers defs, and --config, as flags of fs.
+func addSettings(fs *flag.FlagSet, defs []setting) *settingFlags {
+	sf := &settingFlags{defs: defs, set: map[string]*string{}}
+	for _, s := range defs {
+		sf.set[s.name] = fs.String(s.name, "", fmt.Sprintf("%s (env %s, default %q)", s.usage, s.env(), s.def))
+	}
+	sf.config = fs.String("config", "", "JSON config file whose keys are the setting names (env DEADBOLT_CONFIG)")
+	return sf
+}
+
+// resolve returns the value of every setting once fs is parsed: the flag,
+// else the DEADBOLT_ variable, else the config file's key, else the
+// default. A config file that cannot be read, is not a JSON object or
+// holds an unknown key is an error.
+func (sf *settingFlags) resolve(fs *flag.FlagSet, getenv func(string) string) (values, error) {
 	file := map[string]any{}
-	path := *configPath
+	path := *sf.config
 	if path == "" {
 		path = getenv("DEADBOLT_CONFIG")
 	}
 	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, nil, fmt.Errorf("config file: %w", err)
+			return nil, fmt.Errorf("config file: %w", err)
 		}
 		dec := json.NewDecoder(strings.NewReader(string(b)))
 		dec.UseNumber()
 		if err := dec.Decode(&file); err != nil {
-			return nil, nil, fmt.Errorf("config file %s: %w", path, err)
+			return nil, fmt.Errorf("config file %s: %w", path, err)
 		}
 		known := map[string]bool{}
-		for _, s := range defs {
+		for _, s := range sf.defs {
 			known[s.name] = true
 		}
 		for k := range file {
 			if !known[k] {
-				return nil, nil, fmt.Errorf("config file %s: unknown setting %q", path, k)
+				return nil, fmt.Errorf("config file %s: unknown setting %q", path, k)
 			}
 		}
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	v := values{}
-	for _, s := range defs {
+	for _, s := range sf.defs {
 		switch {
 		case given[s.name]:
-			v[s.name] = *set[s.name]
+			v[s.name] = *sf.set[s.name]
 		case getenv(s.env()) != "":
 			v[s.name] = getenv(s.env())
 		case file[s.name] != nil:
@@ -132,7 +155,7 @@ func parseSettings(cmd string, defs []setting, args []string, getenv func(string
 			v[s.name] = s.def
 		}
 	}
-	return v, fs.Args(), nil
+	return v, nil
 }
 
 // expandBoolFlags turns a bare --dev into --dev=true so the flag can also
@@ -341,20 +364,36 @@ func masterKey(v values, postgres bool) ([]byte, error) {
 	if _, err := cryptoRand(k); err != nil {
 		return nil, err
 	}
-	if dir := filepath.Dir(path); dir != "." {
+	dir := filepath.Dir(path)
+	if dir != "." {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, settingError("master-key-file", err)
 		}
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// Written aside, then linked into place: a command starting at the same
+	// moment reads a whole key or none, and the first link wins.
+	f, err := os.CreateTemp(dir, ".deadbolt-key-*")
 	if err != nil {
 		return nil, settingError("master-key-file", err)
 	}
-	defer f.Close()
-	if _, err := f.WriteString(hex.EncodeToString(k) + "\n"); err != nil {
+	defer os.Remove(f.Name())
+	_, err = f.WriteString(hex.EncodeToString(k) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Link(f.Name(), path)
+	}
+	if errors.Is(err, os.ErrExist) {
+		return masterKey(v, postgres) // another start made the key first: use it
+	}
+	if err != nil {
 		return nil, settingError("master-key-file", err)
 	}
-	return k, f.Sync()
+	return k, nil
 }
 
 func newLogger(v values, w io.Writer) (*slog.Logger, error) {

@@ -40,7 +40,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "migrate":
 		err = cmdMigrate(ctx, rest, getenv, stdout)
 	case "admin":
-		err = cmdAdmin(ctx, rest, getenv, stdin, stdout)
+		err = cmdAdmin(ctx, rest, getenv, stdin, stdout, stderr)
 	case "device":
 		err = cmdDevice(ctx, rest, getenv, stdin, stdout)
 	case "backup":
@@ -71,6 +71,8 @@ Usage:
   deadbolt admin user list
   deadbolt admin user deactivate LOGIN
   deadbolt admin user reset-password LOGIN [--password-stdin]
+  deadbolt admin user reset-2fa|unlock|sessions|end-sessions LOGIN
+  deadbolt admin user import FILE [--dry-run]
   deadbolt admin user exempt LOGIN --until TIME | --end
   deadbolt admin workgroup add|list|show|add-member|policy …   workgroups and their 2FA policy
   deadbolt admin phone lookup E164        which account holds a phone number
@@ -81,5 +83,7 @@ Usage:
   deadbolt version
 
 Run "deadbolt serve -h" for every setting. Settings also come from
-DEADBOLT_… environment variables and from a config file (--config).
+DEADBOLT_… environment variables and from a config file (--config). The
+admin commands read the same settings as serve (database, master key, hash
+parameters, time zone, …), so give them what the server is given.
 `

@@ -292,10 +292,11 @@ func TestBadSettings(t *testing.T) {
 
 func TestAdminCommands(t *testing.T) {
 	dir := t.TempDir()
-	db := filepath.Join(dir, "x.db")
-	env := envOf("DEADBOLT_DATABASE", db)
+	db, keyFile := filepath.Join(dir, "x.db"), filepath.Join(dir, "k")
+	// The commands read the server's settings: the same database and key.
+	env := envOf("DEADBOLT_DATABASE", db, "DEADBOLT_MASTER_KEY_FILE", keyFile)
 
-	code, out, errs := runOnce(t, nil, "bob-password-123\n", "admin", "user", "add", "bob", "--name", "Bob Builder", "--password-stdin", "--database="+db)
+	code, out, errs := runOnce(t, envOf("DEADBOLT_MASTER_KEY_FILE", keyFile), "bob-password-123\n", "admin", "user", "add", "bob", "--name", "Bob Builder", "--password-stdin", "--database="+db)
 	if code != 0 || !strings.Contains(out, "created bob") {
 		t.Fatalf("admin user add bob = %d\nstdout: %s\nstderr: %s", code, out, errs)
 	}
@@ -409,7 +410,7 @@ func TestAdminCommands(t *testing.T) {
 
 	// The server on this database signs bob in with the reset password, and
 	// creates no administrator of its own.
-	s := startServe(t, "--listen", "127.0.0.1:0", "--database", db, "--master-key-file", filepath.Join(dir, "k"))
+	s := startServe(t, "--listen", "127.0.0.1:0", "--database", db, "--master-key-file", keyFile)
 	if s.password != "" {
 		t.Errorf("serve on a database with users printed a one-time password")
 	}

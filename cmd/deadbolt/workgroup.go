@@ -5,15 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
 	_ "time/tzdata" // the organisation time zone must work on hosts without a zone database
 
 	"deadbolt/internal/accounts"
-	"deadbolt/internal/app"
-	"deadbolt/internal/audit"
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/policy"
 	"deadbolt/internal/workgroups"
@@ -33,7 +30,9 @@ WORKGROUP is a workgroup's id or name. TIME is RFC 3339 (2026-12-01T00:00:00Z)
 or a date (2026-12-01, meaning its midnight UTC). policy replaces the whole
 policy: a later --deadline extends it, --paused-until turns it off until then,
 --required=false turns it off.
-Common flags: --database PATH|postgres://… (env DEADBOLT_DATABASE)`
+Every command reads the server's settings as "deadbolt serve" does:
+--database PATH|postgres://… (env DEADBOLT_DATABASE), the master key, the
+organisation time zone, …`
 
 // policySettings reads the organisation's time zone and the period of the
 // login parameters check.
@@ -59,45 +58,20 @@ func cliTime(field, s string) (time.Time, error) {
 	return workgroups.ParseTime(field, s)
 }
 
-// adminWorkgroups opens the database named by --database (or
-// DEADBOLT_DATABASE) and returns the workgroup service over it, acting as
-// the server operator.
-func adminWorkgroups(ctx context.Context, database string, getenv func(string) string) (*workgroups.Service, func(), error) {
-	if database == "" {
-		database = getenv("DEADBOLT_DATABASE")
-	}
-	if database == "" {
-		database = "deadbolt.db"
-	}
-	st, err := app.OpenStore(ctx, database)
-	if err != nil {
-		return nil, nil, err
-	}
-	clock := deadbolt.SystemClock{}
-	svc, err := workgroups.New(st, audit.New(st, clock, slog.New(slog.DiscardHandler)), clock, policy.Settings{})
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	return svc, func() { st.Close() }, nil
-}
-
 // cmdAdminWorkgroup runs "deadbolt admin workgroup …".
-func cmdAdminWorkgroup(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func cmdAdminWorkgroup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stdout, workgroupUsage)
 		return errUsage
 	}
 	verb := args[0]
-	fs := flag.NewFlagSet("admin workgroup", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	db := fs.String("database", "", "database (env DEADBOLT_DATABASE, default deadbolt.db)")
+	fs, settings := newAdminFlags("admin workgroup", getenv, stdout, stderr)
 	required := fs.Bool("required", false, "require two-factor authentication")
 	deadline := fs.String("deadline", "", "setup deadline")
 	pausedUntil := fs.String("paused-until", "", "turn the requirement off until then")
 	paused := fs.Bool("paused", false, "turn the requirement off until turned on again")
 	after := fs.String("after-deadline", "banner", "banner or block")
-	pos, err := parseInterleaved(fs, args[1:])
+	pos, err := settings.parse(args[1:])
 	if err != nil {
 		return errUsage
 	}
@@ -109,7 +83,12 @@ func cmdAdminWorkgroup(ctx context.Context, args []string, getenv func(string) s
 		return nil
 	}
 	policyFlags := false
-	fs.Visit(func(f *flag.Flag) { policyFlags = policyFlags || f.Name != "database" })
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "required", "deadline", "paused-until", "paused", "after-deadline":
+			policyFlags = true
+		}
+	})
 	if policyFlags && verb != "policy" {
 		fmt.Fprintln(stdout, workgroupUsage)
 		return errUsage
@@ -125,11 +104,12 @@ func cmdAdminWorkgroup(ctx context.Context, args []string, getenv func(string) s
 	if err := need(want[verb]); err != nil {
 		return err
 	}
-	svc, closeStore, err := adminWorkgroups(ctx, *db, getenv)
+	a, err := settings.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer a.Close()
+	svc := a.Workgroups
 	op := accounts.Actor{IP: "cli"}
 
 	switch verb {
@@ -210,22 +190,21 @@ func cmdAdminWorkgroup(ctx context.Context, args []string, getenv func(string) s
 }
 
 // cmdAdminExempt runs "deadbolt admin user exempt LOGIN --until TIME|--end".
-func cmdAdminExempt(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("admin user exempt", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	db := fs.String("database", "", "database (env DEADBOLT_DATABASE, default deadbolt.db)")
+func cmdAdminExempt(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs, settings := newAdminFlags("admin user exempt", getenv, stdout, stderr)
 	until := fs.String("until", "", "end of the exemption")
 	end := fs.Bool("end", false, "end the exemption now")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := settings.parse(args)
 	if err != nil || len(pos) != 1 || (*until == "") == !*end {
 		fmt.Fprintln(stdout, workgroupUsage)
 		return errUsage
 	}
-	svc, closeStore, err := adminWorkgroups(ctx, *db, getenv)
+	a, err := settings.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer a.Close()
+	svc := a.Workgroups
 	op := accounts.Actor{IP: "cli"}
 	if *end {
 		u, err := svc.EndExemption(ctx, op, pos[0])

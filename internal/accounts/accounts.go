@@ -263,7 +263,7 @@ func (s *Service) Update(ctx context.Context, actor Actor, idOrLogin string, p P
 	}
 	now := s.clock.Now()
 	if err := s.store.SetUserProfile(ctx, u.ID, name, email, now); err != nil {
-		return nil, err
+		return nil, userNotFound(err)
 	}
 	detail := map[string]string{}
 	if name != u.Name {

@@ -1,8 +1,9 @@
-// Package app assembles a Deadbolt server from its settings: it opens the
-// store the database setting names (SQLite file or PostgreSQL URL), builds
-// the services and the HTTP handler, creates the first administrator, and
-// serves with timeouts and graceful shutdown. The command and the test
-// harness both start servers through it.
+// Package app is the one composition root of Deadbolt: it opens the store
+// the database setting names (SQLite file or PostgreSQL URL) and builds the
+// services from the settings. New also builds the HTTP handler, creates the
+// first administrator and serves with timeouts and graceful shutdown (the
+// server and the test harness start through it); Open builds the same
+// services without serving, for the administration commands.
 package app
 
 import (
@@ -104,6 +105,13 @@ type App struct {
 	log               *slog.Logger
 	factors           *signin.Factors
 	clock             deadbolt.Clock
+	// stop ends the background work the services started (the PostgreSQL
+	// notification listener).
+	stop context.CancelFunc
+	// devOutbox and vapidPublic are what the HTTP handler needs besides
+	// the services.
+	devOutbox   func() []web.DevMessage
+	vapidPublic string
 }
 
 // SigninFactors returns the second-factor dependencies the server runs
@@ -141,13 +149,54 @@ func New(ctx context.Context, c Config) (*App, error) {
 	return a, nil
 }
 
-// Assemble builds the services and handler over an open store.
+// Open opens the store c.Database names and builds every service over it
+// exactly as New does — same hash parameters, master key, clock, time zone,
+// SMS settings, notifier and hooks — but neither creates the first
+// administrator nor builds the HTTP handler: it is the composition root of
+// the administration commands, which act on the database directly. Close
+// the App when done.
+func Open(ctx context.Context, c Config) (*App, error) {
+	st, err := OpenStore(ctx, c.Database)
+	if err != nil {
+		return nil, err
+	}
+	a, err := build(ctx, c, st, false)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Assemble builds the services and handler over an open store, and creates
+// the first administrator on an empty database.
 func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
+	a, err := build(ctx, c, st, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.assembleServer(ctx, c); err != nil {
+		a.stop()
+		return nil, err
+	}
+	return a, nil
+}
+
+// build builds the services over st; serving says whether they are to
+// serve HTTP (rather than run one administration command).
+func build(ctx context.Context, c Config, st deadbolt.Store, serving bool) (_ *App, err error) {
 	log := c.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &App{Store: st, log: log}
+	bg, stop := context.WithCancel(ctx)
+	a.stop = stop
+	defer func() {
+		if err != nil {
+			stop() // the notification listener lets go of its connection
+		}
+	}()
 	clock := c.Clock
 	if c.Dev {
 		a.DevClock = &deadbolt.DevClock{}
@@ -191,10 +240,16 @@ func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
 		return nil, err
 	}
 	a.factors.Setup = a.Workgroups
-	smsSvc, devOutbox, err := newSMS(c, st, auditLog, clock, box, log)
+	smsLog := log
+	if !serving {
+		// A command sends no text message: no warning that SMS is off.
+		smsLog = slog.New(slog.DiscardHandler)
+	}
+	smsSvc, devOutbox, err := newSMS(c, st, auditLog, clock, box, smsLog)
 	if err != nil {
 		return nil, err
 	}
+	a.devOutbox = devOutbox
 	a.SMS = smsSvc
 	if smsSvc.Enabled() {
 		a.factors.SMS = smsSvc
@@ -208,7 +263,7 @@ func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
 	a.Apps = apps.New(st, appSecrets, auditLog, clock)
 	a.Devices = device.New(st, box, auditLog, clock, publicURL(c.PublicURL))
 	if pg, ok := st.(*postgres.Store); ok {
-		a.Notifier = pg.Notifier(ctx, log)
+		a.Notifier = pg.Notifier(bg, log)
 	} else {
 		a.Notifier = notify.NewHub()
 	}
@@ -228,6 +283,7 @@ func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.vapidPublic = vapidPublic
 	a.WebPush, err = webpush.NewSender(st, webpush.Config{PublicKey: vapidPublic, PrivateKey: vapidPrivate,
 		Subscriber: webpush.Subscriber(c.PublicURL), AllowLoopback: c.Dev, Logger: log})
 	if err != nil {
@@ -244,10 +300,15 @@ func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
 		_, err := webpush.ParseSubscription(sub, c.Dev)
 		return err
 	}
+	return a, nil
+}
 
+// assembleServer creates the first administrator on an empty database and
+// builds the HTTP handler over the services.
+func (a *App) assembleServer(ctx context.Context, c Config) error {
 	pw, created, err := a.Accounts.Bootstrap(ctx, c.AdminPassword)
 	if err != nil {
-		return nil, fmt.Errorf("create the first administrator: %w", err)
+		return fmt.Errorf("create the first administrator: %w", err)
 	}
 	if created && c.AdminPassword == "" {
 		a.BootstrapPassword = pw
@@ -265,20 +326,20 @@ func Assemble(ctx context.Context, c Config, st deadbolt.Store) (*App, error) {
 		Notifier:       a.Notifier,
 		Captcha:        a.Captcha,
 		HostedCaptcha:  a.HostedCaptcha,
-		Events:         st,
-		Ready:          st.Ping,
-		Clock:          clock,
+		Events:         a.Store,
+		Ready:          a.Store.Ping,
+		Clock:          a.clock,
 		DevClock:       a.DevClock,
-		DevOutbox:      devOutbox,
+		DevOutbox:      a.devOutbox,
 		SMS:            a.SMS,
-		Logger:         log,
+		Logger:         a.log,
 		Metrics:        reg,
 		PublicURL:      c.PublicURL,
 		TrustedProxies: c.TrustedProxies,
 		Version:        c.Version,
-		VAPIDPublicKey: vapidPublic,
+		VAPIDPublicKey: a.vapidPublic,
 	})
-	return a, nil
+	return nil
 }
 
 // Serve serves HTTP on ln until ctx ends, then shuts down gracefully,
@@ -331,8 +392,9 @@ func (a *App) sweep(ctx context.Context) {
 	}
 }
 
-// Close releases the store.
+// Close stops the services' background work and releases the store.
 func (a *App) Close() error {
+	a.stop()
 	if a.WebPush != nil {
 		a.WebPush.Close() // deliveries in flight finish before the store closes
 	}
