@@ -29,7 +29,6 @@ import (
 	"deadbolt/internal/captcha"
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/device"
-	"deadbolt/internal/notify"
 	"deadbolt/internal/password"
 	"deadbolt/internal/policy"
 	"deadbolt/internal/recovery"
@@ -265,7 +264,7 @@ func build(ctx context.Context, c Config, st deadbolt.Store, serving bool) (_ *A
 	if pg, ok := st.(*postgres.Store); ok {
 		a.Notifier = pg.Notifier(bg, log)
 	} else {
-		a.Notifier = notify.NewHub()
+		a.Notifier = deadbolt.NewHub()
 	}
 	pushCfg := device.DefaultPushConfig()
 	if c.PublicURL != nil {

@@ -1,7 +1,8 @@
 // Package deadbolt holds the domain of the Deadbolt sign-in service: the
 // types every other package speaks (User, Session, Device, Event, …), the one
 // error type whose Code becomes an HTTP status in exactly one place, the
-// injected Clock, and the narrow store interfaces the services depend on.
+// injected Clock, the in-process wake-up Hub, and the narrow store
+// interfaces the services depend on.
 //
 // It imports nothing of the project and neither net/http nor database/sql.
 package deadbolt

@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"deadbolt/internal/notify"
+	"deadbolt/internal/deadbolt"
 )
 
 // notifyChannel is the PostgreSQL channel every node listens on; the
@@ -20,13 +20,13 @@ const notifyChannel = "deadbolt_wake"
 // the store. It is safe for concurrent use.
 type Notifier struct {
 	s   *Store
-	hub *notify.Hub
+	hub *deadbolt.Hub
 	log *slog.Logger
 }
 
 // Notifier starts listening until ctx ends and returns the notifier.
 func (s *Store) Notifier(ctx context.Context, log *slog.Logger) *Notifier {
-	n := &Notifier{s: s, hub: notify.NewHub(), log: log}
+	n := &Notifier{s: s, hub: deadbolt.NewHub(), log: log}
 	ready := make(chan struct{})
 	go n.listen(ctx, ready)
 	select {

@@ -1,13 +1,15 @@
-package notify
+package deadbolt_test
 
 import (
 	"context"
 	"testing"
 	"time"
+
+	"deadbolt/internal/deadbolt"
 )
 
 func TestHub(t *testing.T) {
-	h := NewHub()
+	h := deadbolt.NewHub()
 	a, stopA := h.Subscribe("x")
 	b, stopB := h.Subscribe("y")
 	defer stopB()

@@ -1,14 +1,13 @@
-// Package notify is the in-process wake-up hub: waiters subscribe to a
-// topic, publishers wake them. Several nodes need more (PostgreSQL's
-// LISTEN/NOTIFY, in the postgres store), which feeds this hub too.
-package notify
+package deadbolt
 
 import (
 	"context"
 	"sync"
 )
 
-// Hub fans wake-ups out to subscribers. It is safe for concurrent use.
+// Hub is the in-process Notifier: waiters subscribe to a topic, publishers
+// wake them. Several nodes need more (PostgreSQL's LISTEN/NOTIFY, in the
+// postgres store), which feeds a Hub too. It is safe for concurrent use.
 type Hub struct {
 	mu   sync.Mutex
 	subs map[string]map[chan struct{}]struct{}
