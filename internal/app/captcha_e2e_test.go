@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"deadbolt/internal/captcha"
 	"deadbolt/internal/deadbolttest"
@@ -48,6 +49,8 @@ func TestHostedCaptcha(t *testing.T) {
 		"captcha": map[string]string{"id": "", "answer": "bad-token"}}); r.ErrorCode() != "captcha_required" {
 		t.Fatalf("with a refused token: %d %s", r.Status, r.Body)
 	}
+	// Those five attempts were counted: the sixth waits its second.
+	s.Advance(t, time.Second)
 	// The recovery page shows the provider's widget, allowed by its CSP.
 	req, _ := http.NewRequest("GET", s.URL+"/login/verify?method=recovery", nil)
 	req.AddCookie(&http.Cookie{Name: "__Host-deadbolt_session", Value: pending})

@@ -288,20 +288,21 @@ func TestAccountGuessingLimit(t *testing.T) {
 			r := e2eCall(t, s, "POST", "/api/v1/login", "", wrong)
 			e2eWantError(t, fmt.Sprintf("failure %d", i), r, http.StatusUnauthorized, "invalid_credentials")
 		}
-		// From the 11th try on, every failure doubles the wait. Each wait is
-		// let pass on the development clock, so the test does not depend on
-		// how fast the machine is.
+		// From the 11th try on, every try — refused ones too: they were
+		// made — doubles the wait; waiting what the refusal said gets the
+		// next try checked. Each wait is let pass on the development clock,
+		// so the test does not depend on how fast the machine is.
 		var waits []int
 		for k := range 5 {
 			r := e2eCall(t, s, "POST", "/api/v1/login", "", wrong)
-			n := e2eRetryAfter(t, fmt.Sprintf("try %d", 11+k), r)
-			if max := 1 << k; n > max {
-				t.Errorf("try %d: retry_after = %d, want ≤ %d", 11+k, n, max)
+			n := e2eRetryAfter(t, fmt.Sprintf("try %d", 11+2*k), r)
+			if max := 1 << (2*k + 1); n > max {
+				t.Errorf("try %d: retry_after = %d, want ≤ %d", 11+2*k, n, max)
 			}
 			waits = append(waits, n)
 			s.Advance(t, time.Duration(n)*time.Second+time.Second)
 			r = e2eCall(t, s, "POST", "/api/v1/login", "", wrong)
-			e2eWantError(t, fmt.Sprintf("try %d after the wait", 11+k), r, http.StatusUnauthorized, "invalid_credentials")
+			e2eWantError(t, fmt.Sprintf("try %d after the wait", 12+2*k), r, http.StatusUnauthorized, "invalid_credentials")
 		}
 		if waits[len(waits)-1] <= waits[0] {
 			t.Errorf("waits = %v, want them to grow", waits)

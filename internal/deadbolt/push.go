@@ -83,3 +83,11 @@ type Notifier interface {
 	// Publish wakes the topic's subscribers.
 	Publish(ctx context.Context, topic string) error
 }
+
+// PushDecision is what the trusted device sends about a push request.
+type PushDecision struct {
+	Decision  string // "approve" | "deny"
+	Number    *int   // the number typed on the phone; may be nil for deny
+	Report    bool   // "This wasn't me"
+	Signature string // base64url raw r||s over the signed message
+}

@@ -208,13 +208,9 @@ func (p *Pusher) Pending(ctx context.Context, d *deadbolt.Device) ([]*deadbolt.P
 	return out, nil
 }
 
-// Decision is what the device sends about a request.
-type Decision struct {
-	Decision  string // "approve" | "deny"
-	Number    *int   // the number typed on the phone; may be nil for deny
-	Report    bool   // "This wasn't me"
-	Signature string // base64url raw r||s over SignedMessage
-}
+// Decision is what the device sends about a request; the signature is
+// over SignedMessage.
+type Decision = deadbolt.PushDecision
 
 // SignedMessage is what the device signs for a decision.
 func SignedMessage(id, decision string, number *int) []byte {
@@ -244,36 +240,46 @@ func VerifySignature(der []byte, msg []byte, sig string) bool {
 	return ecdsa.Verify(ec, h[:], r, s)
 }
 
-// Decide records the device's decision on a request. The signature must
-// verify with the device key (CodeUnauthorized otherwise); the request must
-// be this device's and still pending (CodeNotFound / CodeConflict). An
-// approval with the wrong number — one of the wrong length included — ends
-// the request as denied. A report
-// denies, records a security event and mutes pushes. It returns the final
-// status.
-func (p *Pusher) Decide(ctx context.Context, d *deadbolt.Device, id string, dec Decision, ip string) (string, error) {
+// Open checks the device's decision on request id before anything is
+// counted or changed: its shape (CodeInvalidInput), the signature with the
+// device key (CodeUnauthorized), that the request is this device's
+// (CodeNotFound) and still waiting (CodeConflict). It returns the request. The sign-in service then counts
+// an approval as an attempt and calls Settle (or Refuse).
+func (p *Pusher) Open(ctx context.Context, d *deadbolt.Device, id string, dec Decision) (*deadbolt.PushRequest, error) {
 	if !deadbolt.ValidID(id) {
-		return "", deadbolt.Errorf(deadbolt.CodeNotFound, "Request not found.")
+		return nil, deadbolt.Errorf(deadbolt.CodeNotFound, "Request not found.")
 	}
 	if dec.Decision != "approve" && dec.Decision != "deny" {
-		return "", deadbolt.Errorf(deadbolt.CodeInvalidInput, `decision must be "approve" or "deny".`)
+		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, `decision must be "approve" or "deny".`)
 	}
 	if dec.Report && dec.Decision != "deny" {
-		return "", deadbolt.Errorf(deadbolt.CodeInvalidInput, "A report is a denial.")
+		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "A report is a denial.")
 	}
 	if dec.Decision == "approve" && dec.Number == nil {
-		return "", deadbolt.Errorf(deadbolt.CodeInvalidInput, "Type the number shown on the sign-in screen.")
+		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "Type the number shown on the sign-in screen.")
 	}
 	if !VerifySignature(d.PublicKey, SignedMessage(id, dec.Decision, dec.Number), dec.Signature) {
-		return "", deadbolt.Errorf(deadbolt.CodeUnauthorized, "The signature does not match this device's key.")
+		return nil, deadbolt.Errorf(deadbolt.CodeUnauthorized, "The signature does not match this device's key.")
 	}
 	req, err := p.store.PushRequest(ctx, id)
 	if err != nil {
-		return "", deadbolt.WithMessage(err, deadbolt.CodeNotFound, "Request not found.")
+		return nil, deadbolt.WithMessage(err, deadbolt.CodeNotFound, "Request not found.")
 	}
 	if req.DeviceID != d.ID {
-		return "", deadbolt.Errorf(deadbolt.CodeNotFound, "Request not found.")
+		return nil, deadbolt.Errorf(deadbolt.CodeNotFound, "Request not found.")
 	}
+	if req.StatusAt(p.svc.clock.Now()) != deadbolt.PushPending {
+		return nil, deadbolt.Errorf(deadbolt.CodeConflict, "This request was already answered or has expired.")
+	}
+	return req, nil
+}
+
+// Settle records an opened decision on req. An approval with the
+// request's number approves it; with another number it ends denied (no
+// second guess). A report denies, records a security event and mutes
+// pushes. CodeConflict when the request was already answered or has
+// expired. It returns the final status.
+func (p *Pusher) Settle(ctx context.Context, d *deadbolt.Device, req *deadbolt.PushRequest, dec Decision, ip string) (string, error) {
 	now := p.svc.clock.Now()
 	status := deadbolt.PushDenied
 	wrong := false
@@ -286,27 +292,46 @@ func (p *Pusher) Decide(ctx context.Context, d *deadbolt.Device, id string, dec 
 			wrong = true
 		}
 	}
-	ok, err := p.store.DecidePushRequest(ctx, id, d.ID, status, dec.Report, now)
-	if err != nil {
+	if err := p.decide(ctx, d, req, status, dec.Report, now); err != nil {
 		return "", err
 	}
-	if !ok {
-		return "", deadbolt.Errorf(deadbolt.CodeConflict, "This request was already answered or has expired.")
-	}
-	p.notify.Publish(ctx, RequestTopic(id))
-	p.notify.Publish(ctx, DeviceTopic(d.UserID))
 	switch {
 	case dec.Report:
 		if _, err := p.store.Hit(ctx, muteKey(d.UserID), now, 0); err != nil {
 			return "", err
 		}
-		p.svc.audit.Record(ctx, deadbolt.EventPushReported, d.UserID, "", ip, map[string]string{"request_id": id, "ip": req.Context["ip"]})
+		p.svc.audit.Record(ctx, deadbolt.EventPushReported, d.UserID, "", ip, map[string]string{"request_id": req.ID, "ip": req.Context["ip"]})
 	case status == deadbolt.PushDenied:
 		reason := "denied"
 		if wrong {
 			reason = "wrong_number"
 		}
-		p.svc.audit.Record(ctx, deadbolt.EventPushDenied, d.UserID, "", ip, map[string]string{"request_id": id, "reason": reason})
+		p.svc.audit.Record(ctx, deadbolt.EventPushDenied, d.UserID, "", ip, map[string]string{"request_id": req.ID, "reason": reason})
 	}
 	return status, nil
+}
+
+// Refuse ends an opened request denied without looking at its number (the
+// employee's second factor is locked); reason goes into the audit event.
+// CodeConflict when the request was already answered or has expired.
+func (p *Pusher) Refuse(ctx context.Context, d *deadbolt.Device, req *deadbolt.PushRequest, reason, ip string) error {
+	if err := p.decide(ctx, d, req, deadbolt.PushDenied, false, p.svc.clock.Now()); err != nil {
+		return err
+	}
+	p.svc.audit.Record(ctx, deadbolt.EventPushDenied, d.UserID, "", ip, map[string]string{"request_id": req.ID, "reason": reason})
+	return nil
+}
+
+// decide sets a pending request's status and wakes who waits on it.
+func (p *Pusher) decide(ctx context.Context, d *deadbolt.Device, req *deadbolt.PushRequest, status string, report bool, now time.Time) error {
+	ok, err := p.store.DecidePushRequest(ctx, req.ID, d.ID, status, report, now)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return deadbolt.Errorf(deadbolt.CodeConflict, "This request was already answered or has expired.")
+	}
+	p.notify.Publish(ctx, RequestTopic(req.ID))
+	p.notify.Publish(ctx, DeviceTopic(d.UserID))
+	return nil
 }

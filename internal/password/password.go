@@ -189,10 +189,25 @@ func (h *Hasher) Verify(ctx context.Context, password, phc string) (ok, needsReh
 	if err != nil {
 		return false, false, err
 	}
+	return h.verify(ctx, password, x, nil)
+}
+
+// verify compares password with x in a slot, after count (if set) allowed
+// it.
+func (h *Hasher) verify(ctx context.Context, password string, x hash, count func() error) (ok, needsRehash bool, err error) {
+	var gated error
 	err = h.run(ctx, func() {
+		if count != nil {
+			if gated = count(); gated != nil {
+				return
+			}
+		}
 		key := argon2.IDKey([]byte(password), x.salt, x.time, x.memory, x.threads, uint32(len(x.key)))
 		ok = subtle.ConstantTimeCompare(key, x.key) == 1
 	})
+	if gated != nil {
+		return false, false, gated
+	}
 	if err != nil || !ok {
 		return false, false, err
 	}
@@ -200,6 +215,28 @@ func (h *Hasher) Verify(ctx context.Context, password, phc string) (ok, needsReh
 	needsRehash = x.memory != p.Memory || x.time != p.Time || x.threads != p.Threads ||
 		uint32(len(x.salt)) != p.SaltLen || uint32(len(x.key)) != p.KeyLen
 	return true, needsRehash, nil
+}
+
+// VerifyCounted is Verify for an attempt that must be counted before it is
+// checked (the sign-in attempt gate). Once a slot is free, and still
+// holding it, VerifyCounted calls count; when count returns an error,
+// nothing is hashed and VerifyCounted returns that error as is. So an
+// attempt is counted only when it is about to be checked: attempts queued
+// for a slot are not yet "in flight", and a burst of sign-ins from one
+// address is counted a slot's worth at a time. An empty phc verifies
+// against the dummy hash (see Dummy), which never matches. It is safe for
+// concurrent use.
+func (h *Hasher) VerifyCounted(ctx context.Context, password, phc string, count func() error) (ok, needsRehash bool, err error) {
+	dummy := phc == ""
+	if dummy {
+		phc = h.dummy
+	}
+	x, err := parseHash(phc)
+	if err != nil {
+		return false, false, err
+	}
+	ok, needsRehash, err = h.verify(ctx, password, x, count)
+	return ok && !dummy, needsRehash && !dummy, err
 }
 
 // Dummy verifies password against a hash, made with h's parameters, of a key

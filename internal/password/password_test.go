@@ -426,6 +426,42 @@ func TestDummy(t *testing.T) {
 	}
 }
 
+// TestVerifyCounted: the count runs inside a slot, before the hash; a
+// count that refuses means nothing is hashed; an empty hash is the dummy,
+// which never matches.
+func TestVerifyCounted(t *testing.T) {
+	ctx := context.Background()
+	h := New(fast, 2)
+	var starts int
+	h.enter = func(int64) { starts++ }
+	phc, err := h.Hash(ctx, "right")
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts = 0
+	var inSlot []int
+	count := func() error { inSlot = append(inSlot, h.InFlight()); return nil }
+	if ok, _, err := h.VerifyCounted(ctx, "right", phc, count); !ok || err != nil {
+		t.Errorf("VerifyCounted(right) = %v, %v; want true", ok, err)
+	}
+	if ok, _, err := h.VerifyCounted(ctx, "wrong", phc, count); ok || err != nil {
+		t.Errorf("VerifyCounted(wrong) = %v, %v; want false", ok, err)
+	}
+	if ok, rehash, err := h.VerifyCounted(ctx, "anything", "", count); ok || rehash || err != nil {
+		t.Errorf("VerifyCounted(dummy) = %v, %v, %v; want false", ok, rehash, err)
+	}
+	if fmt.Sprint(inSlot) != "[1 1 1]" || starts != 3 {
+		t.Errorf("count ran with %v hashes in flight and %d hashes started, want [1 1 1] and 3", inSlot, starts)
+	}
+	refused := errors.New("refused")
+	if ok, _, err := h.VerifyCounted(ctx, "right", phc, func() error { return refused }); ok || err != refused {
+		t.Errorf("VerifyCounted(refused) = %v, %v; want false, the count's error", ok, err)
+	}
+	if starts != 4 || h.InFlight() != 0 {
+		t.Errorf("a refused count: %d slots taken (want 4 in all), %d still held", starts, h.InFlight())
+	}
+}
+
 func BenchmarkHash(b *testing.B) {
 	h := New(DefaultParams, 1)
 	ctx := context.Background()

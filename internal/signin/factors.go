@@ -64,13 +64,14 @@ type CaptchaAnswer struct {
 	Answer string
 }
 
-// SecondFactor completes a pending sign-in with a code. It answers, in
-// order of the checks: CodeLocked once the second factor is locked;
-// CodeRateLimited during the delays after repeated failures (the code is
-// not checked); CodeInvalidInput for a method this employee does not have;
-// CodeCaptchaRequired for a recovery code without a solved CAPTCHA after
-// the streak of wrong ones (the code is not checked); CodeInvalidCode for a
-// wrong code. Success replaces the pending session with a new full one.
+// SecondFactor completes a pending sign-in with a code. The attempt passes
+// the gate (gate.go): it answers, in order of the checks, CodeLocked once
+// the second factor is locked; CodeRateLimited during the delays after
+// repeated attempts (the code is not checked); CodeInvalidInput for a
+// method this employee does not have; CodeCaptchaRequired for a recovery
+// code without a solved CAPTCHA after the streak of wrong ones (the code
+// is not checked); CodeInvalidCode for a wrong code. Success replaces the
+// pending session with a new full one.
 func (s *Service) SecondFactor(ctx context.Context, a *Auth, method, code string, cap *CaptchaAnswer, c Client) (*Result, error) {
 	if a.Session.State != deadbolt.SessionPending {
 		return nil, deadbolt.Errorf(deadbolt.CodeBadRequest, "This session is not waiting for a second factor.")
@@ -80,18 +81,18 @@ func (s *Service) SecondFactor(ctx context.Context, a *Auth, method, code string
 		return nil, err
 	}
 	sess, tok, h := s.newSession(a.User, deadbolt.SessionFull, method, c)
-	comp := p.completion(a.User, s.clock.Now())
+	comp := s.completion(a.User, p, s.clock.Now())
 	comp.OldSessionID, comp.NewSession, comp.TokenHash = a.Session.ID, sess, h
 	comp.Event = &deadbolt.Event{Type: deadbolt.EventSignIn, At: comp.Now, UserID: a.User.ID, IP: c.IP,
 		Detail: map[string]string{"method": method}}
-	if err := s.complete(ctx, a.User, method, comp, c); err != nil {
+	if err := s.complete(ctx, a.User, p, comp, c); err != nil {
 		return nil, err
 	}
 	return &Result{State: StateAuthenticated, Token: tok, Session: sess, User: a.User}, nil
 }
 
 // ReauthCode renews a session's fresh proof with a second-factor code,
-// under the same counting as sign-in.
+// through the same gate as sign-in (errors as SecondFactor).
 func (s *Service) ReauthCode(ctx context.Context, a *Auth, method, code string, cap *CaptchaAnswer, c Client) error {
 	if err := RequireFull(a); err != nil && a.Session.State != deadbolt.SessionSetup {
 		return err
@@ -100,25 +101,32 @@ func (s *Service) ReauthCode(ctx context.Context, a *Auth, method, code string, 
 	if err != nil {
 		return err
 	}
-	comp := p.completion(a.User, s.clock.Now())
+	comp := s.completion(a.User, p, s.clock.Now())
 	comp.AuthSessionID, comp.AuthAt = a.Session.ID, comp.Now
 	comp.Event = &deadbolt.Event{Type: deadbolt.EventReauth, At: comp.Now, UserID: a.User.ID, IP: c.IP,
 		Detail: map[string]string{"method": method}}
-	return s.complete(ctx, a.User, method, comp, c)
+	return s.complete(ctx, a.User, p, comp, c)
 }
 
-// complete commits a proven second factor in one transaction; a proof
-// used up meanwhile (a replayed code, a lost race) counts as a failure.
-func (s *Service) complete(ctx context.Context, u *deadbolt.User, method string, comp *deadbolt.Completion, c Client) error {
+// complete commits a proven second factor in one transaction. A proof
+// used up meanwhile (a replayed code, a lost race) is a failed attempt; a
+// second factor locked meanwhile refuses the success (CodeLocked).
+func (s *Service) complete(ctx context.Context, u *deadbolt.User, p *proof, comp *deadbolt.Completion, c Client) error {
 	ok, err := s.store.CompleteSecondFactor(ctx, comp)
-	if deadbolt.IsCode(err, deadbolt.CodeNotFound) {
+	switch {
+	case deadbolt.IsCode(err, deadbolt.CodeNotFound):
 		return unauthorized()
-	}
-	if err != nil {
+	case deadbolt.IsCode(err, deadbolt.CodeLocked):
+		if p.locks {
+			// This attempt reached the threshold; with its success refused,
+			// the lock stands from it.
+			s.audit.Record(ctx, deadbolt.EventSecondFactorLock, u.ID, "", c.IP, nil)
+		}
+		return lockedError()
+	case err != nil:
 		return err
-	}
-	if !ok {
-		return s.factorFailed(ctx, u, method, c)
+	case !ok:
+		return s.secondFactorFailed(ctx, u.ID, p.method, p.streak, p.locks, c)
 	}
 	return nil
 }
@@ -128,11 +136,20 @@ func (s *Service) complete(ctx context.Context, u *deadbolt.User, method string,
 type proof struct {
 	recoveryHash []byte
 	totpStep     int64
-	reset        []string // counters a success clears
+	reset        []string // counters a success clears besides the streak
+
+	// Filled in by the gate.
+	method  string
+	attempt int64 // the attempt's own count in the streak
+	streak  int64 // the recovery streak as the attempt saw it
+	locks   bool  // the attempt reached the lock threshold
 }
 
-func (p *proof) completion(u *deadbolt.User, now time.Time) *deadbolt.Completion {
-	return &deadbolt.Completion{UserID: u.ID, RecoveryHash: p.recoveryHash, TOTPStep: p.totpStep, Now: now, ResetCounters: p.reset}
+// completion starts the Completion of a proof: what it uses up, the
+// counters it resets, and the lock guard.
+func (s *Service) completion(u *deadbolt.User, p *proof, now time.Time) *deadbolt.Completion {
+	return &deadbolt.Completion{UserID: u.ID, RecoveryHash: p.recoveryHash, TOTPStep: p.totpStep, Now: now,
+		ResetCounters: p.reset, Guard: s.lockGuard(u.ID, p.attempt)}
 }
 
 // smsFor names the session an SMS code must have been sent for: a pending
@@ -142,64 +159,38 @@ type smsFor struct {
 	reauth    bool
 }
 
-// proveFactor checks one second-factor code with every limit and returns
+// codeMethods are the methods proved by a typed code.
+var codeMethods = []string{MethodTOTP, MethodSMS, MethodRecovery}
+
+// proveFactor runs one typed-code attempt through the gate and returns
 // the proof to consume. SMS codes are used up here, by the SMS service.
 func (s *Service) proveFactor(ctx context.Context, u *deadbolt.User, target smsFor, method, code string, cap *CaptchaAnswer, c Client) (*proof, error) {
-	now := s.clock.Now()
-	if s.factors == nil {
-		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "That sign-in method is not available for your account.")
+	if s.factors == nil || !contains(codeMethods, method) {
+		// Not an attempt at anything: nothing is counted.
+		return nil, errUnusable
 	}
-	st, err := s.factorState(ctx, u)
-	if err != nil {
-		return nil, err
-	}
-	fails := st.Failures
-	if fails.N >= int64(s.cfg.SecondFactorLockAt) {
-		return nil, lockedError()
-	}
-	if wait := s.secondFactorDelay(fails.N); wait > 0 {
-		if until := fails.Last.Add(wait); now.Before(until) {
-			return nil, deadbolt.RateLimited(until.Sub(now), "Too many wrong codes. Wait before trying again.")
-		}
-	}
-	if !contains(s.methodsOf(u, st), method) {
-		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "That sign-in method is not available for your account.")
-	}
-	p := &proof{}
-	if fails.N > 0 {
-		p.reset = append(p.reset, failureKey(u.ID))
-	}
-	var ok bool
-	switch method {
-	case MethodTOTP:
-		p.totpStep, ok, err = s.checkTOTP(u, st.Device, code, now)
-	case MethodSMS:
-		if target.reauth {
-			ok, err = s.factors.SMS.VerifyReauth(ctx, u, target.sessionID, code)
-		} else {
-			ok, err = s.factors.SMS.VerifyLogin(ctx, u, target.sessionID, code)
-		}
-	case MethodRecovery:
-		streak := st.Streak
-		if streak.N >= int64(s.cfg.CaptchaAfter) {
-			if err := s.checkCaptcha(ctx, u, cap, c, now); err != nil {
-				return nil, err
+	return s.secondFactorGate(ctx, gateAttempt{
+		userID: u.ID, method: method, captcha: cap, client: c,
+		usable: func(st *deadbolt.FactorState) bool { return contains(s.methodsOf(u, st), method) },
+		check: func(st *deadbolt.FactorState) (*proof, bool, error) {
+			p := &proof{}
+			var ok bool
+			var err error
+			switch method {
+			case MethodTOTP:
+				p.totpStep, ok, err = s.checkTOTP(u, st.Device, code, s.clock.Now())
+			case MethodSMS:
+				if target.reauth {
+					ok, err = s.factors.SMS.VerifyReauth(ctx, u, target.sessionID, code)
+				} else {
+					ok, err = s.factors.SMS.VerifyLogin(ctx, u, target.sessionID, code)
+				}
+			case MethodRecovery:
+				p.recoveryHash, ok = s.checkRecovery(code)
 			}
-		}
-		if streak.N > 0 {
-			p.reset = append(p.reset, recoveryKey(u.ID))
-		}
-		p.recoveryHash, ok = s.checkRecovery(code)
-	default:
-		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "That sign-in method is not available for your account.")
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, s.factorFailed(ctx, u, method, c)
-	}
-	return p, nil
+			return p, ok, err
+		},
+	})
 }
 
 func contains(list []string, s string) bool {
@@ -211,7 +202,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// secondFactorDelay is the wait after n consecutive failures.
+// secondFactorDelay is the wait after n attempts in a streak: none for the
+// free ones, then 1 s doubling each time, capped.
 func (s *Service) secondFactorDelay(n int64) time.Duration {
 	over := n - int64(s.cfg.SecondFactorFreeFailures)
 	if over < 0 {
@@ -249,7 +241,7 @@ func (s *Service) checkRecovery(code string) ([]byte, bool) {
 	return s.factors.Recovery.Hash(canon), true
 }
 
-func (s *Service) checkCaptcha(ctx context.Context, u *deadbolt.User, cap *CaptchaAnswer, c Client, now time.Time) error {
+func (s *Service) checkCaptcha(ctx context.Context, userID string, cap *CaptchaAnswer, c Client, now time.Time) error {
 	need := func(msg string) error {
 		e := deadbolt.Errorf(deadbolt.CodeCaptchaRequired, "%s", msg)
 		yes := true
@@ -257,7 +249,7 @@ func (s *Service) checkCaptcha(ctx context.Context, u *deadbolt.User, cap *Captc
 		return e
 	}
 	if cap == nil || cap.Answer == "" {
-		s.audit.Record(ctx, deadbolt.EventCaptchaShown, u.ID, "", c.IP, nil)
+		s.audit.Record(ctx, deadbolt.EventCaptchaShown, userID, "", c.IP, nil)
 		return need("Solve the CAPTCHA to try another recovery code.")
 	}
 	if s.factors.Captcha == nil {
@@ -271,35 +263,6 @@ func (s *Service) checkCaptcha(ctx context.Context, u *deadbolt.User, cap *Captc
 		return need("The CAPTCHA answer was wrong. Solve the new one.")
 	}
 	return nil
-}
-
-// factorFailed counts a wrong code and answers it.
-func (s *Service) factorFailed(ctx context.Context, u *deadbolt.User, method string, c Client) error {
-	now := s.clock.Now()
-	fails, err := s.store.Hit(ctx, failureKey(u.ID), now, 0)
-	if err != nil {
-		return err
-	}
-	streak, err := s.store.Counter(ctx, recoveryKey(u.ID))
-	if err != nil {
-		return err
-	}
-	if method == MethodRecovery {
-		if streak, err = s.store.Hit(ctx, recoveryKey(u.ID), now, 0); err != nil {
-			return err
-		}
-	}
-	s.audit.Record(ctx, deadbolt.EventSecondFactorFail, u.ID, "", c.IP, map[string]string{"method": method})
-	if fails.N == int64(s.cfg.SecondFactorLockAt) {
-		s.audit.Record(ctx, deadbolt.EventSecondFactorLock, u.ID, "", c.IP, nil)
-	}
-	if fails.N >= int64(s.cfg.SecondFactorLockAt) {
-		return lockedError()
-	}
-	e := deadbolt.Errorf(deadbolt.CodeInvalidCode, "The code is not correct.")
-	need := streak.N >= int64(s.cfg.CaptchaAfter)
-	e.CaptchaRequired = &need
-	return e
 }
 
 // GenerateRecoveryCodes replaces the employee's recovery codes with a new
@@ -340,7 +303,9 @@ func (s *Service) Unlock(ctx context.Context, userID string) error {
 	return s.store.ResetCounter(ctx, recoveryKey(userID))
 }
 
-// FailureCount returns the employee's consecutive second-factor failures.
+// FailureCount returns the attempts in the employee's current
+// second-factor streak: every attempt since the last success (or unlock),
+// refused ones included.
 func (s *Service) FailureCount(ctx context.Context, userID string) (int64, error) {
 	c, err := s.store.Counter(ctx, failureKey(userID))
 	return c.N, err
@@ -358,11 +323,16 @@ func (s *Service) CaptchaRequired(ctx context.Context, u *deadbolt.User) (bool, 
 	return c.N >= int64(s.cfg.CaptchaAfter), err
 }
 
-// Locked reports whether the employee's second factor is locked after
-// Config.SecondFactorLockAt consecutive failures.
+// Locked reports whether the employee's second factor is locked: the
+// streak reached Config.SecondFactorLockAt attempts.
 func (s *Service) Locked(ctx context.Context, userID string) (bool, error) {
-	n, err := s.FailureCount(ctx, userID)
-	return n >= int64(s.cfg.SecondFactorLockAt), err
+	c, err := s.store.Counter(ctx, failureKey(userID))
+	return s.lockedBy(c), err
+}
+
+// lockedBy reports whether the streak c locks the second factor.
+func (s *Service) lockedBy(c deadbolt.Counter) bool {
+	return c.N >= int64(s.cfg.SecondFactorLockAt)
 }
 
 // RequireUnlocked answers CodeLocked while the employee's second factor is

@@ -2,7 +2,6 @@ package signin
 
 import (
 	"context"
-	"errors"
 	"math"
 	"time"
 	"unicode/utf8"
@@ -32,6 +31,9 @@ type Result struct {
 	Push *deadbolt.PushRequest
 	// PushUnavailable says why no push was sent: "rate_limited" or "muted".
 	PushUnavailable string
+	// Locked tells that the second factor is locked: no method will work
+	// and no push was sent.
+	Locked bool
 }
 
 const (
@@ -46,11 +48,12 @@ func invalidCredentials() error {
 func accountKey(login string) string { return "pw:login:" + login }
 func ipKey(ip string) string         { return "pw:ip:" + ip }
 
-// Login runs the password step. Unknown login, wrong password and
+// Login runs the password step. The attempt passes the gate (gate.go):
+// counted per login and per IP before the password is checked; too many
+// for the login or from the IP answer CodeRateLimited with the time to
+// wait, without checking the password. Unknown login, wrong password and
 // deactivated account all answer CodeInvalidCredentials after the same
-// amount of hashing work. Too many failures for the login or from the IP
-// answer CodeRateLimited with the time to wait, without checking the
-// password.
+// amount of hashing work.
 func (s *Service) Login(ctx context.Context, login, pw string, c Client) (*Result, error) {
 	if login == "" || pw == "" {
 		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "Enter your login and password.")
@@ -59,34 +62,26 @@ func (s *Service) Login(ctx context.Context, login, pw string, c Client) (*Resul
 		return nil, invalidCredentials()
 	}
 	canon := deadbolt.NormalizeLogin(login)
-	now := s.clock.Now()
-	failures, err := s.checkPasswordLimits(ctx, canon, c.IP, now)
-	if err != nil {
+	u, err := s.store.UserByLogin(ctx, canon)
+	if err != nil && !deadbolt.IsCode(err, deadbolt.CodeNotFound) {
 		return nil, err
 	}
-
-	u, err := s.store.UserByLogin(ctx, canon)
+	phc, valid := "", false
+	if err == nil {
+		phc, valid = u.PasswordHash, u.Active
+	} else {
+		u = nil
+	}
+	ok, rehash, err := s.checkPassword(ctx, canon, pw, phc, valid, c.IP)
 	switch {
-	case deadbolt.IsCode(err, deadbolt.CodeNotFound):
-		s.hasher.Dummy(ctx, pw)
-		return nil, s.passwordFailed(ctx, canon, nil, "unknown_login", c)
 	case err != nil:
 		return nil, err
-	}
-	ok, rehash, err := s.hasher.Verify(ctx, pw, u.PasswordHash)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, s.passwordFailed(ctx, canon, u, "wrong_password", c)
-	}
-	if !u.Active {
-		return nil, s.passwordFailed(ctx, canon, u, "deactivated", c)
-	}
-	if failures > 0 {
-		if err := s.store.ResetCounter(ctx, accountKey(canon)); err != nil {
-			return nil, err
-		}
+	case u == nil:
+		return nil, s.passwordWrong(ctx, nil, "unknown_login", c)
+	case !ok:
+		return nil, s.passwordWrong(ctx, u, "wrong_password", c)
+	case !u.Active:
+		return nil, s.passwordWrong(ctx, u, "deactivated", c)
 	}
 	if rehash {
 		if h, err := s.hasher.Hash(ctx, pw); err == nil {
@@ -112,6 +107,7 @@ func (s *Service) afterPassword(ctx context.Context, u *deadbolt.User, c Client)
 				return nil, err
 			}
 			methods, streak = s.methodsOf(u, st), st.Streak
+			res.Locked = s.lockedBy(st.Failures)
 		}
 		if len(methods) == 0 {
 			// Fail closed: the second factor is on but nothing can prove it.
@@ -138,7 +134,7 @@ func (s *Service) afterPassword(ctx context.Context, u *deadbolt.User, c Client)
 		return nil, err
 	}
 	res.Token, res.Session = tok, sess
-	if state == deadbolt.SessionPending && len(res.Methods) > 0 && res.Methods[0] == MethodPush {
+	if state == deadbolt.SessionPending && len(res.Methods) > 0 && res.Methods[0] == MethodPush && !res.Locked {
 		res.Push, res.PushUnavailable = s.sendPush(ctx, u, sess.ID, c)
 	}
 	if state == deadbolt.SessionFull {
@@ -151,32 +147,8 @@ func (s *Service) afterPassword(ctx context.Context, u *deadbolt.User, c Client)
 	return res, nil
 }
 
-// checkPasswordLimits refuses a try while the login or the IP must wait,
-// and returns the login's consecutive failures so far.
-func (s *Service) checkPasswordLimits(ctx context.Context, login, ip string, now time.Time) (int64, error) {
-	if ip != "" {
-		c, err := s.store.Counter(ctx, ipKey(ip))
-		if err != nil {
-			return 0, err
-		}
-		if end := c.First.Add(s.cfg.IPWindow); c.N >= int64(s.cfg.IPFailures) && now.Before(end) {
-			return 0, deadbolt.RateLimited(end.Sub(now), "Too many failed sign-ins from your network. Try again later.")
-		}
-	}
-	c, err := s.store.Counter(ctx, accountKey(login))
-	if err != nil {
-		return 0, err
-	}
-	if wait := s.accountDelay(c.N); wait > 0 {
-		if until := c.Last.Add(wait); now.Before(until) {
-			return 0, deadbolt.RateLimited(until.Sub(now), "Too many failed sign-ins for this account. Try again later.")
-		}
-	}
-	return c.N, nil
-}
-
-// accountDelay is the wait after n consecutive failures: none for the free
-// ones, then 1 s doubling each time, capped.
+// accountDelay is the wait after n attempts in an account's streak: none
+// for the free ones, then 1 s doubling each time, capped.
 func (s *Service) accountDelay(n int64) time.Duration {
 	over := n - int64(s.cfg.AccountFreeFailures)
 	if over < 0 {
@@ -187,27 +159,4 @@ func (s *Service) accountDelay(n int64) time.Duration {
 	}
 	d := time.Duration(math.Pow(2, float64(over))) * time.Second
 	return min(d, s.cfg.AccountMaxDelay)
-}
-
-// passwordFailed counts a failed password step and answers it.
-func (s *Service) passwordFailed(ctx context.Context, login string, u *deadbolt.User, reason string, c Client) error {
-	now := s.clock.Now()
-	var errs []error
-	if _, err := s.store.Hit(ctx, accountKey(login), now, 0); err != nil {
-		errs = append(errs, err)
-	}
-	if c.IP != "" {
-		if _, err := s.store.Hit(ctx, ipKey(c.IP), now, s.cfg.IPWindow); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	uid := ""
-	if u != nil {
-		uid = u.ID
-	}
-	s.audit.Record(ctx, deadbolt.EventSignInFailed, uid, "", c.IP, map[string]string{"method": "password", "reason": reason})
-	return invalidCredentials()
 }

@@ -8,12 +8,21 @@ import (
 )
 
 // ChangePassword checks the current password and sets a new one. The other
-// sessions end and the trusted device is disconnected; this session stays
-// and counts as freshly proven. A wrong current password is
-// CodeInvalidCredentials and counts towards the account's guessing limit.
+// sessions end and the trusted device is disconnected; this session stays,
+// and its fresh proof is left as it was: a password change never renews it.
+// An employee with a second factor needs a fresh proof first
+// (CodeReauthRequired, checked before the password); without one the
+// current password is the proof. A wrong current password is
+// CodeInvalidCredentials and passes the same gate as sign-in
+// (CodeRateLimited).
 func (s *Service) ChangePassword(ctx context.Context, a *Auth, current, next string, c Client) error {
 	if err := RequireFull(a); err != nil {
 		return err
+	}
+	if a.User.TwoFactorEnabled() {
+		if err := s.RequireFresh(a); err != nil {
+			return err
+		}
 	}
 	if err := s.verifyOwnPassword(ctx, a, current, c); err != nil {
 		return err
@@ -33,9 +42,6 @@ func (s *Service) ChangePassword(ctx context.Context, a *Auth, current, next str
 	if err != nil {
 		return err
 	}
-	if err := s.store.SetSessionAuth(ctx, a.Session.ID, now); err != nil {
-		return err
-	}
 	s.audit.Record(ctx, deadbolt.EventPasswordChanged, a.User.ID, "", c.IP, nil)
 	if disconnected {
 		s.audit.Record(ctx, deadbolt.EventDeviceDisconnect, a.User.ID, "", c.IP, map[string]string{"reason": "password_changed"})
@@ -44,32 +50,26 @@ func (s *Service) ChangePassword(ctx context.Context, a *Auth, current, next str
 	return nil
 }
 
-// verifyOwnPassword checks a signed-in employee's password, under the same
-// per-account limits as sign-in.
+// verifyOwnPassword checks a signed-in employee's password through the
+// same gate as sign-in: CodeRateLimited, or CodeInvalidCredentials.
 func (s *Service) verifyOwnPassword(ctx context.Context, a *Auth, pw string, c Client) error {
 	if pw == "" || len(pw) > maxPasswordLen {
 		return invalidCredentials()
 	}
-	failures, err := s.checkPasswordLimits(ctx, a.User.Login, c.IP, s.clock.Now())
-	if err != nil {
-		return err
-	}
-	ok, _, err := s.hasher.Verify(ctx, pw, a.User.PasswordHash)
+	ok, _, err := s.checkPassword(ctx, a.User.Login, pw, a.User.PasswordHash, true, c.IP)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return s.passwordFailed(ctx, a.User.Login, a.User, "wrong_password", c)
+		return s.passwordWrong(ctx, a.User, "wrong_password", c)
 	}
-	if failures == 0 {
-		return nil
-	}
-	return s.store.ResetCounter(ctx, accountKey(a.User.Login))
+	return nil
 }
 
 // ReauthPassword renews the fresh proof of a session with the password.
 // Employees with a second factor must prove it instead
-// (CodeInvalidInput names the method to use).
+// (CodeInvalidInput names the method to use). The password passes the same
+// gate as sign-in: CodeRateLimited, CodeInvalidCredentials.
 func (s *Service) ReauthPassword(ctx context.Context, a *Auth, pw string, c Client) error {
 	if err := RequireFull(a); err != nil && a.Session.State != deadbolt.SessionSetup {
 		return err

@@ -25,20 +25,74 @@ func (s *Service) sendPush(ctx context.Context, u *deadbolt.User, sessionID stri
 }
 
 // NewPush sends a fresh push request for a pending sign-in, replacing the
-// previous one. While pushes are limited or muted it answers
-// CodeRateLimited.
+// previous one. While the second factor is locked it answers CodeLocked
+// and sends nothing; while pushes are limited or muted, CodeRateLimited.
 func (s *Service) NewPush(ctx context.Context, a *Auth, c Client) (*deadbolt.PushRequest, error) {
 	if a.Session.State != deadbolt.SessionPending {
 		return nil, deadbolt.Errorf(deadbolt.CodeBadRequest, "This session is not waiting for a second factor.")
 	}
-	methods, err := s.Methods(ctx, a.User)
+	if s.factors == nil {
+		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "Push approval is not available for your account.")
+	}
+	st, err := s.factorState(ctx, a.User)
 	if err != nil {
 		return nil, err
 	}
-	if !contains(methods, MethodPush) {
+	if s.lockedBy(st.Failures) {
+		return nil, lockedError()
+	}
+	if !contains(s.methodsOf(a.User, st), MethodPush) {
 		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "Push approval is not available for your account.")
 	}
 	return s.factors.Push.Send(ctx, a.User, a.Session.ID, c.IP, c.UserAgent)
+}
+
+// DecidePush records the trusted device d's decision on the push request
+// id. An approval is a second-factor attempt of the device's employee and
+// passes the gate (gate.go) before its number is compared: CodeLocked
+// (the request then ends denied), CodeRateLimited (the request stays
+// pending; the device may approve again after the wait); a wrong number
+// ends the request denied and is recorded as a failure (CodeLocked when it
+// was the attempt that reached the lock). A denial or "This wasn't me" is
+// not a guess and is not counted. Errors of the decision itself are those
+// of PushSender.Open and Settle. It returns the final status.
+func (s *Service) DecidePush(ctx context.Context, d *deadbolt.Device, id string, dec deadbolt.PushDecision, c Client) (string, error) {
+	if s.factors == nil || s.factors.Push == nil {
+		return "", deadbolt.Errorf(deadbolt.CodeNotFound, "Request not found.")
+	}
+	push := s.factors.Push
+	req, err := push.Open(ctx, d, id, dec)
+	if err != nil {
+		return "", err
+	}
+	if dec.Decision != "approve" {
+		return push.Settle(ctx, d, req, dec, c.IP)
+	}
+	var status string
+	_, err = s.secondFactorGate(ctx, gateAttempt{
+		userID: d.UserID, method: MethodPush, client: c,
+		usable: func(st *deadbolt.FactorState) bool { return st.Device != nil && st.Device.ID == d.ID },
+		check: func(*deadbolt.FactorState) (*proof, bool, error) {
+			var err error
+			status, err = push.Settle(ctx, d, req, dec, c.IP)
+			return nil, status == deadbolt.PushApproved, err
+		},
+	})
+	switch {
+	case deadbolt.IsCode(err, deadbolt.CodeLocked) && status == "":
+		// Refused before its number was looked at: it ends denied.
+		if rerr := push.Refuse(ctx, d, req, "locked", c.IP); rerr != nil && !deadbolt.IsCode(rerr, deadbolt.CodeConflict) {
+			return "", rerr
+		}
+		return "", err
+	case deadbolt.IsCode(err, deadbolt.CodeInvalidCode):
+		// A wrong number: the request ended denied, and the failure is
+		// counted. The device hears what became of its decision.
+		return status, nil
+	case err != nil:
+		return "", err
+	}
+	return status, nil
 }
 
 // PushOutcome is the state of a push request as the browser sees it.
@@ -50,7 +104,8 @@ type PushOutcome struct {
 
 // WaitPush reports a push request's status, waiting up to wait while it is
 // pending. On approval it completes the sign-in (once: the approval is
-// consumed atomically) and returns the full session. Requests of another
+// consumed atomically) and returns the full session — unless the second
+// factor got locked since the approval (CodeLocked). Requests of another
 // sign-in are CodeNotFound.
 func (s *Service) WaitPush(ctx context.Context, a *Auth, id string, wait time.Duration, c Client) (*PushOutcome, error) {
 	if a.Session.State != deadbolt.SessionPending {
@@ -99,12 +154,18 @@ func (s *Service) WaitPush(ctx context.Context, a *Auth, id string, wait time.Du
 func (s *Service) completePush(ctx context.Context, a *Auth, req *deadbolt.PushRequest, c Client) (*PushOutcome, error) {
 	now := s.clock.Now()
 	sess, tok, h := s.newSession(a.User, deadbolt.SessionFull, MethodPush, c)
+	// The approval's own count is not kept with the request: an approval
+	// that was itself the attempt reaching the lock does not complete.
 	comp := &deadbolt.Completion{UserID: a.User.ID, PushRequestID: req.ID, Now: now,
 		OldSessionID: a.Session.ID, NewSession: sess, TokenHash: h,
-		ResetCounters: []string{failureKey(a.User.ID)},
+		Guard: s.lockGuard(a.User.ID, 0),
 		Event: &deadbolt.Event{Type: deadbolt.EventSignIn, At: now, UserID: a.User.ID, IP: c.IP,
 			Detail: map[string]string{"method": MethodPush}}}
 	ok, err := s.store.CompleteSecondFactor(ctx, comp)
+	if deadbolt.IsCode(err, deadbolt.CodeLocked) {
+		// Locked since the approval: it does not sign in.
+		return nil, lockedError()
+	}
 	if deadbolt.IsCode(err, deadbolt.CodeNotFound) || err == nil && !ok {
 		// Another wait of this sign-in completed it.
 		return nil, unauthorized()

@@ -123,11 +123,25 @@ type CaptchaVerifier interface {
 	Verify(ctx context.Context, id, answer string, now time.Time) (bool, error)
 }
 
-// PushSender sends a push request for a pending sign-in. When pushes are
-// limited or muted it answers CodeRateLimited with the reason in
-// Extra["push_unavailable"].
+// PushSender sends push requests to the trusted device and records its
+// decisions; the device package's Pusher implements it. Decisions arrive
+// through Service.DecidePush, which gates approvals.
 type PushSender interface {
+	// Send sends a push request for a pending sign-in. When pushes are
+	// limited or muted it answers CodeRateLimited with the reason in
+	// Extra["push_unavailable"].
 	Send(ctx context.Context, u *deadbolt.User, sessionID, ip, userAgent string) (*deadbolt.PushRequest, error)
+	// Open checks a device's decision on request id — its shape
+	// (CodeInvalidInput), signature (CodeUnauthorized), that the request
+	// is the device's (CodeNotFound) — and returns the request, changing
+	// nothing.
+	Open(ctx context.Context, d *deadbolt.Device, id string, dec deadbolt.PushDecision) (*deadbolt.PushRequest, error)
+	// Settle records an opened decision and returns the final status:
+	// approved when an approval carries the request's number, denied
+	// otherwise; CodeConflict when it was already answered or expired.
+	Settle(ctx context.Context, d *deadbolt.Device, req *deadbolt.PushRequest, dec deadbolt.PushDecision, ip string) (string, error)
+	// Refuse ends an opened request denied without comparing its number.
+	Refuse(ctx context.Context, d *deadbolt.Device, req *deadbolt.PushRequest, reason, ip string) error
 }
 
 // SMSVerifier checks codes sent by text message. Each method reports

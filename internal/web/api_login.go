@@ -36,6 +36,7 @@ func loginJSON(res *signin.Result) map[string]any {
 		"expires_at":       timeJSON(res.Session.ExpiresAt),
 		"methods":          methods,
 		"captcha_required": res.CaptchaRequired,
+		"locked":           res.Locked,
 	}
 	if res.Push != nil {
 		m["push"] = pushJSON(res.Push)

@@ -53,6 +53,10 @@ func (s *server) apiReauthSMS(w http.ResponseWriter, r *http.Request, a *signin.
 	if err != nil {
 		return err
 	}
+	// A locked second factor cannot be proved: send nothing.
+	if err := s.Signin.RequireUnlocked(r.Context(), a.User.ID); err != nil {
+		return err
+	}
 	to, resend, err := svc.SendReauth(r.Context(), a.User, a.Session.ID, s.clientIP(r))
 	if err != nil {
 		return err

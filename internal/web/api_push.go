@@ -192,9 +192,9 @@ func (s *server) apiDeviceDecide(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req, false); err != nil {
 		return err
 	}
-	status, err := s.Pusher.Decide(r.Context(), d, r.PathValue("id"), device.Decision{
+	status, err := s.Signin.DecidePush(r.Context(), d, r.PathValue("id"), deadbolt.PushDecision{
 		Decision: req.Decision, Number: req.Number, Report: req.Report, Signature: req.Signature,
-	}, s.clientIP(r))
+	}, s.client(r))
 	if err != nil {
 		return err
 	}

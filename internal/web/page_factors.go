@@ -124,6 +124,12 @@ func (s *server) verifyPageWith(w http.ResponseWriter, r *http.Request, a *signi
 	if !found {
 		method = methods[0]
 	}
+	if errMsg == "" {
+		// Say so at once when nothing can work.
+		if err := s.Signin.RequireUnlocked(ctx, a.User.ID); deadbolt.IsCode(err, deadbolt.CodeLocked) {
+			errMsg = deadbolt.ErrorMessage(err)
+		}
+	}
 	d := &pageData{Title: "Confirm it is you", Method: method, Methods: methodLinks(methods), Error: errMsg}
 	if method == signin.MethodPush {
 		d.PushNote = "Send a request to your phone to approve this sign-in."

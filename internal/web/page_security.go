@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"deadbolt/internal/deadbolt"
@@ -79,7 +80,13 @@ func (s *server) securityFailed(w http.ResponseWriter, r *http.Request, a *signi
 
 func (s *server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := s.Signin.ChangePassword(r.Context(), a, r.PostFormValue("current"), r.PostFormValue("new"), s.client(r)); err != nil {
+	err := s.Signin.ChangePassword(r.Context(), a, r.PostFormValue("current"), r.PostFormValue("new"), s.client(r))
+	if deadbolt.IsCode(err, deadbolt.CodeReauthRequired) {
+		// Nothing typed travels through the confirmation page.
+		http.Redirect(w, r, "/security/reauth?next="+url.QueryEscape("/security"), http.StatusSeeOther)
+		return
+	}
+	if err != nil {
 		s.securityFailed(w, r, a, err)
 		return
 	}

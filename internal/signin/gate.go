@@ -1,0 +1,325 @@
+package signin
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"deadbolt/internal/deadbolt"
+)
+
+// The attempt gate. Every proof an employee (or someone holding their
+// password) can guess passes through it — the password at sign-in and in
+// the own-password checks, and every second-factor method: a TOTP code, a
+// recovery code, an SMS code, the number of a push approval, a fresh proof
+// by any of them — so that many attempts sent at once get no more checks
+// than the same number sent one by one.
+//
+// Count first, then decide, then check:
+//
+//  1. The attempt is counted by one atomic statement before anything is
+//     checked. The statement returns the count n of the streak including
+//     this attempt, and the time of the attempt before it (Counter.Prev).
+//     For a second factor that statement also reads what the check needs
+//     (the trusted device, codes left, the recovery streak): it is the
+//     one read the attempt makes, so counting costs no extra round trip.
+//  2. The rule decides from what the increment returned, in plain Go
+//     (limit.decide), never by reading the counter again:
+//     - n above the lock threshold: 423 locked, without checking;
+//     - n within the free attempts: checked;
+//     - otherwise checked only if the attempt before it was at least
+//     delay(n-1) ago; if not, 429 rate_limited with retry_after =
+//     delay(n), since the next attempt's "attempt before" is this one —
+//     a client that waits that long is checked. A refused attempt still
+//     counts: it was made.
+//     - The attempt that reaches the threshold locks the second factor
+//     when it is wrong, or when it is refused by a delay (no attempt
+//     after it could be checked): 423, and the second_factor.locked
+//     event, recorded once since exactly one attempt sees that count.
+//  3. Only then is the proof checked; a wrong one is recorded as a failure
+//     (it is already counted).
+//  4. A success resets the streak in the completion's transaction
+//     (deadbolt.Completion), guarded (deadbolt.CounterGuard): the counter
+//     is deleted only while it is below the threshold or still at this
+//     attempt's own count, so a lock that other attempts reached while
+//     this one was being checked is never undone by its success; such a
+//     success answers 423 and changes nothing. Attempts counted between
+//     this attempt's increment and its completion are forgotten with the
+//     streak: they are at most the handful a delay lets through in that
+//     instant.
+//
+// Consequences: of 50 wrong codes sent at once at most 5 (the free ones)
+// are checked; the rest are 429 and count. The second-factor streak counts
+// attempts, not only failures: it is the number of attempts since the last
+// success, which is what limits guessing.
+//
+// Second factors share one streak per employee (sf:<id>), across methods,
+// sign-in and fresh proof alike. Recovery codes also count their own
+// streak (rc:<id>), counted first the same way: with a streak above
+// CaptchaAfter a recovery code is checked only together with a solved
+// CAPTCHA (single use); only a recovery-code success or an administrator
+// resets that streak. A push approval is an attempt (its number is the
+// proof); a denial or "This wasn't me" is not a guess and is not counted.
+// A method the employee does not have is bad input: its count is taken
+// back (Unhit), the time of the last attempt stays — a delay can only get
+// stricter from it — and it answers invalid_input.
+//
+// Locked means no method works and nothing is sent: no push at sign-in
+// (the answer says "locked"), no push on request, no SMS, 423 for every
+// code, a device approval refused (the request ends denied), and an
+// approval given before the lock cannot be collected after it (the
+// completion's guard).
+//
+// Passwords: per account a streak like the second factor's (no lock, its
+// own free count and delays; a success resets it). Per IP a window
+// (IPFailures in IPWindow); since every attempt is counted before the hash
+// is checked, a success takes its own hit back (Unhit, one atomic
+// statement, only from the window it was counted in), so the window counts
+// failures plus the attempts in flight. A password attempt is counted when
+// it gets a hashing slot (password.Hasher.VerifyCounted), not when it
+// arrives: "in flight" is then at most the hashing slots (per node), so a
+// burst of a thousand sign-ins from one office address passes — each
+// success taken back before long — while concurrent guesses are still
+// bounded by the window: at most IPFailures are ever checked in it.
+//
+// Durability: every increment is a durable write (synchronous commit)
+// before the check; nothing here relaxes it.
+//
+// Adding a method (a passkey assertion, say) is one call to
+// secondFactorGate with its usable and check functions; a completion it
+// leads to takes lockGuard.
+
+// limit is one counting rule: a streak whose first free attempts are
+// checked at once, then each after a delay; lockAt (if not 0) ends it.
+type limit struct {
+	free   int64
+	delay  func(n int64) time.Duration // the wait after n attempts
+	lockAt int64
+}
+
+// verdict is what the gate decides for one counted attempt.
+type verdict struct {
+	check  bool          // check the proof
+	wait   time.Duration // refused until then (429), when !check && !locked
+	locked bool          // refused: 423
+	// locks: this attempt is the one that reaches the lock threshold;
+	// if it fails (or is refused), the second factor is locked now.
+	locks bool
+}
+
+// decide applies the rule to the counter that this attempt's own hit
+// returned, at now.
+func (l limit) decide(c deadbolt.Counter, now time.Time) verdict {
+	n := c.N
+	last := l.lockAt > 0 && n == l.lockAt
+	switch {
+	case l.lockAt > 0 && n > l.lockAt:
+		return verdict{locked: true}
+	case n <= l.free:
+		return verdict{check: true, locks: last}
+	case !c.Prev.IsZero() && !now.Before(c.Prev.Add(l.delay(n-1))):
+		return verdict{check: true, locks: last}
+	case last:
+		return verdict{locked: true, locks: true}
+	default:
+		return verdict{wait: l.delay(n)}
+	}
+}
+
+// window is a counting rule over a fixed window: more than max hits in it
+// are refused until it ends.
+type window struct {
+	max  int64
+	span time.Duration
+}
+
+// decide returns the wait before the window ends, or 0 to check.
+func (w window) decide(c deadbolt.Counter, now time.Time) time.Duration {
+	if c.N <= w.max {
+		return 0
+	}
+	if end := c.First.Add(w.span); now.Before(end) {
+		return end.Sub(now)
+	}
+	return 0
+}
+
+// secondFactorLimit is the second-factor rule of the configuration.
+func (s *Service) secondFactorLimit() limit {
+	return limit{free: int64(s.cfg.SecondFactorFreeFailures), delay: s.secondFactorDelay, lockAt: int64(s.cfg.SecondFactorLockAt)}
+}
+
+// accountLimit is the per-account password rule.
+func (s *Service) accountLimit() limit {
+	return limit{free: int64(s.cfg.AccountFreeFailures), delay: s.accountDelay}
+}
+
+// ipWindow is the per-IP password rule.
+func (s *Service) ipWindow() window {
+	return window{max: int64(s.cfg.IPFailures), span: s.cfg.IPWindow}
+}
+
+// gateAttempt is one second-factor attempt for secondFactorGate.
+type gateAttempt struct {
+	userID string
+	method string
+	// captcha is the solved CAPTCHA sent with a recovery code, if any.
+	captcha *CaptchaAnswer
+	client  Client
+	// usable reports whether the employee has the method; false takes the
+	// attempt back and answers CodeInvalidInput.
+	usable func(st *deadbolt.FactorState) bool
+	// check checks the proof once the attempt is counted and allowed. It
+	// returns what the completion consumes (nil when the method uses its
+	// proof up itself), whether the proof is right, and an error only when
+	// it could not be checked.
+	check func(st *deadbolt.FactorState) (*proof, bool, error)
+}
+
+// errUnusable marks an attempt at a method the employee does not have.
+var errUnusable = deadbolt.Errorf(deadbolt.CodeInvalidInput, "That sign-in method is not available for your account.")
+
+// secondFactorGate runs one second-factor attempt: count, decide, check.
+// It answers CodeLocked, CodeRateLimited (with the wait), CodeInvalidInput
+// for a method the employee does not have, CodeCaptchaRequired for a
+// recovery code past the streak without a solved CAPTCHA, CodeInvalidCode
+// for a wrong proof; on success the proof to complete, carrying what the
+// completion's guard needs.
+func (s *Service) secondFactorGate(ctx context.Context, a gateAttempt) (*proof, error) {
+	if s.factors == nil {
+		return nil, errUnusable
+	}
+	now := s.clock.Now()
+	recovery := a.method == MethodRecovery
+	st, err := s.store.FactorAttempt(ctx, a.userID, failureKey(a.userID), recoveryKey(a.userID), recovery, now)
+	if err != nil {
+		return nil, err
+	}
+	v := s.secondFactorLimit().decide(st.Failures, now)
+	switch {
+	case v.locked:
+		if v.locks {
+			s.audit.Record(ctx, deadbolt.EventSecondFactorLock, a.userID, "", a.client.IP, nil)
+		}
+		return nil, lockedError()
+	case !v.check:
+		return nil, deadbolt.RateLimited(v.wait, "Too many wrong codes. Wait before trying again.")
+	}
+	if !a.usable(st) {
+		s.takeBack(ctx, a.userID, st, recovery)
+		return nil, errUnusable
+	}
+	if recovery && st.Streak.N > int64(s.cfg.CaptchaAfter) {
+		if err := s.checkCaptcha(ctx, a.userID, a.captcha, a.client, now); err != nil {
+			return nil, err
+		}
+	}
+	p, ok, err := a.check(st)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, s.secondFactorFailed(ctx, a.userID, a.method, st.Streak.N, v.locks, a.client)
+	}
+	if p == nil {
+		p = &proof{}
+	}
+	p.method, p.attempt, p.locks, p.streak = a.method, st.Failures.N, v.locks, st.Streak.N
+	if recovery {
+		p.reset = append(p.reset, recoveryKey(a.userID))
+	}
+	return p, nil
+}
+
+// takeBack uncounts an attempt that was bad input.
+func (s *Service) takeBack(ctx context.Context, userID string, st *deadbolt.FactorState, recovery bool) {
+	err := s.store.Unhit(ctx, failureKey(userID), st.Failures.First)
+	if recovery && err == nil {
+		err = s.store.Unhit(ctx, recoveryKey(userID), st.Streak.First)
+	}
+	if err != nil {
+		// Fail closed: the attempt stays counted.
+		s.log.Warn("signin: cannot take back an attempt", "user_id", userID, "err", err)
+	}
+}
+
+// secondFactorFailed records a counted attempt whose proof was wrong and
+// answers it: CodeLocked when it was the attempt that reached the lock,
+// else CodeInvalidCode telling whether a recovery code now needs a
+// CAPTCHA (streak is the recovery streak as this attempt saw it).
+func (s *Service) secondFactorFailed(ctx context.Context, userID, method string, streak int64, locks bool, c Client) error {
+	s.audit.Record(ctx, deadbolt.EventSecondFactorFail, userID, "", c.IP, map[string]string{"method": method})
+	if locks {
+		s.audit.Record(ctx, deadbolt.EventSecondFactorLock, userID, "", c.IP, nil)
+		return lockedError()
+	}
+	e := deadbolt.Errorf(deadbolt.CodeInvalidCode, "The code is not correct.")
+	need := streak >= int64(s.cfg.CaptchaAfter)
+	e.CaptchaRequired = &need
+	return e
+}
+
+// lockGuard is the guard every second-factor completion carries: it
+// resets the employee's streak only while the second factor is not locked,
+// or when attempt (the completing attempt's own count, 0 if unknown) is
+// the one that reached the threshold.
+func (s *Service) lockGuard(userID string, attempt int64) *deadbolt.CounterGuard {
+	return &deadbolt.CounterGuard{Key: failureKey(userID), Below: int64(s.cfg.SecondFactorLockAt), Own: attempt}
+}
+
+// checkPassword runs one password attempt for the canonical login through
+// the gate and reports whether pw matches phc ("" for an unknown login,
+// checked against a dummy hash with the same cost). Once a hashing slot is
+// free, and before hashing, the attempt is counted per login and per IP
+// (each one atomic statement, the two at once) and decided: CodeRateLimited
+// while the IP's window is full or the login must wait. A match of an
+// account that may sign in (valid) ends the login's streak and takes the
+// attempt back from the IP's window; anything else stays counted as a
+// failure.
+func (s *Service) checkPassword(ctx context.Context, login, pw, phc string, valid bool, ip string) (ok, rehash bool, err error) {
+	var ipHit deadbolt.Counter
+	ok, rehash, err = s.hasher.VerifyCounted(ctx, pw, phc, func() error {
+		now := s.clock.Now()
+		var acct deadbolt.Counter
+		var ipErr, acctErr error
+		var wg sync.WaitGroup
+		if ip != "" {
+			wg.Go(func() { ipHit, ipErr = s.store.Hit(ctx, ipKey(ip), now, s.cfg.IPWindow) })
+		}
+		acct, acctErr = s.store.Hit(ctx, accountKey(login), now, 0)
+		wg.Wait()
+		if err := errors.Join(ipErr, acctErr); err != nil {
+			return err
+		}
+		if ip != "" {
+			if wait := s.ipWindow().decide(ipHit, now); wait > 0 {
+				return deadbolt.RateLimited(wait, "Too many failed sign-ins from your network. Try again later.")
+			}
+		}
+		if v := s.accountLimit().decide(acct, now); !v.check {
+			return deadbolt.RateLimited(v.wait, "Too many failed sign-ins for this account. Try again later.")
+		}
+		return nil
+	})
+	if err != nil || !ok || !valid {
+		return ok, rehash, err
+	}
+	var errs []error
+	if ip != "" {
+		errs = append(errs, s.store.Unhit(ctx, ipKey(ip), ipHit.First))
+	}
+	errs = append(errs, s.store.ResetCounter(ctx, accountKey(login)))
+	return ok, rehash, errors.Join(errs...)
+}
+
+// passwordWrong records a counted password attempt that failed and answers
+// CodeInvalidCredentials.
+func (s *Service) passwordWrong(ctx context.Context, u *deadbolt.User, reason string, c Client) error {
+	uid := ""
+	if u != nil {
+		uid = u.ID
+	}
+	s.audit.Record(ctx, deadbolt.EventSignInFailed, uid, "", c.IP, map[string]string{"method": "password", "reason": reason})
+	return invalidCredentials()
+}
