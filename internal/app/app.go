@@ -26,6 +26,7 @@ import (
 	"deadbolt/internal/accounts"
 	"deadbolt/internal/apps"
 	"deadbolt/internal/audit"
+	"deadbolt/internal/authz"
 	"deadbolt/internal/captcha"
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/device"
@@ -78,7 +79,9 @@ type Config struct {
 
 // App is an assembled server.
 type App struct {
-	Store    deadbolt.Store
+	Store deadbolt.Store
+	// Cache keeps this node's copies of sessions (package authz).
+	Cache    *authz.Cache
 	Handler  http.Handler
 	Signin   *signin.Service
 	Accounts *accounts.Service
@@ -253,7 +256,18 @@ func build(ctx context.Context, c Config, st deadbolt.Store, serving bool) (_ *A
 	if smsSvc.Enabled() {
 		a.factors.SMS = smsSvc
 	}
-	a.Signin = signin.New(st, hasher, auditLog, clock, cfg, a.factors, log)
+	// A server checks every session through the per-node cache, which
+	// the store's change feed keeps honest (package authz); a command
+	// checks none.
+	var signinStore signin.Store = st
+	if serving {
+		a.Cache = authz.NewCache(st, authz.CacheConfig{}, log)
+		if err := a.Cache.Start(bg); err != nil {
+			return nil, fmt.Errorf("session cache: %w", err)
+		}
+		signinStore = a.Cache.Wrap(st)
+	}
+	a.Signin = signin.New(signinStore, hasher, auditLog, clock, cfg, a.factors, log)
 	a.Accounts = accounts.New(st, hasher, auditLog, clock, a.Signin)
 	appSecrets, err := apps.NewSecrets(box.Subkey("deadbolt client secrets v1"))
 	if err != nil {
@@ -315,6 +329,7 @@ func (a *App) assembleServer(ctx context.Context, c Config) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerCacheMetrics(reg, a.Cache)
 	a.Handler = web.NewServer(web.Deps{
 		Signin:         a.Signin,
 		Accounts:       a.Accounts,
@@ -393,6 +408,9 @@ func (a *App) sweep(ctx context.Context) {
 
 // Close stops the services' background work and releases the store.
 func (a *App) Close() error {
+	if a.Cache != nil {
+		a.Cache.Close() // idle-time updates still held are written
+	}
 	a.stop()
 	if a.WebPush != nil {
 		a.WebPush.Close() // deliveries in flight finish before the store closes
@@ -430,4 +448,28 @@ func fromChallenge(ch deadbolt.Challenge, err error) (captcha.Challenge, error) 
 		return captcha.Challenge{}, err
 	}
 	return captcha.Challenge{ID: ch.ID, Digits: ch.Digits, CreatedAt: ch.CreatedAt, ExpiresAt: ch.ExpiresAt}, nil
+}
+
+// registerCacheMetrics publishes the session cache's counters.
+func registerCacheMetrics(reg *prometheus.Registry, c *authz.Cache) {
+	counter := func(name, help string, f func(authz.CacheStats) uint64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(f(c.Stats())) }))
+	}
+	counter("deadbolt_session_cache_hits_total", "Session checks answered from this node's memory.",
+		func(s authz.CacheStats) uint64 { return s.Hits })
+	counter("deadbolt_session_cache_misses_total", "Session checks read from the database.",
+		func(s authz.CacheStats) uint64 { return s.Misses })
+	counter("deadbolt_session_cache_invalidations_total", "Changes of an employee announced by the change feed.",
+		func(s authz.CacheStats) uint64 { return s.Invalidations })
+	counter("deadbolt_session_cache_flushes_total", "Times the cache forgot everything (change feed lost or regained).",
+		func(s authz.CacheStats) uint64 { return s.Flushes })
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "deadbolt_session_cache_trusted",
+		Help: "1 while the change feed vouches for this node's session copies."},
+		func() float64 {
+			if c.Stats().Trusted {
+				return 1
+			}
+			return 0
+		}))
 }

@@ -84,7 +84,9 @@ func TestCacheRevokedAtOnce(t *testing.T) {
 				_, err := s.SetPassword(ctx, u.ID, "$argon2id$new", "", storetest.T0)
 				return err
 			}},
-			{"deactivation", func(u *deadbolt.User, sess *deadbolt.Session) error { return s.SetActive(ctx, u.ID, false, storetest.T0) }},
+			{"deactivation", func(u *deadbolt.User, sess *deadbolt.Session) error {
+				return s.SetActive(ctx, u.ID, false, storetest.T0)
+			}},
 			{"2FA reset", func(u *deadbolt.User, sess *deadbolt.Session) error {
 				_, err := s.ChangeFactors(ctx, &deadbolt.FactorChange{UserID: u.ID, Now: storetest.T0,
 					TwoFactor: deadbolt.TwoFactorOff, Disconnect: deadbolt.DisconnectAll, DeleteRecoveryCodes: true, EndSessions: true})

@@ -62,6 +62,7 @@ var rules = map[string]rule{
 	"internal/accounts/csvimport": pure,
 	"internal/apps":               pure,
 	"internal/audit":              pure,
+	"internal/authz":              pure,
 	"internal/device":             pure,
 	"internal/password":           pure,
 	"internal/phone":              pure,
