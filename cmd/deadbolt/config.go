@@ -67,6 +67,7 @@ var serveSettings = []setting{
 	{"twilio-from", "", "Twilio sending number (E.164) or sender ID"},
 	{"phone-region", "US", "region of phone numbers typed without a country code (ISO 3166-1 alpha-2)"},
 	{"sms-hourly-budget", "1000", "most SMS codes the whole service sends per hour; past it SMS pauses and an error is logged"},
+	{"phone-numbers-per-hour", "5", "different phone numbers one employee may try to link per hour (each answered at once, taken ones with phone_in_use); past it 429"},
 	{"push-digits", "6", "length of the number the sign-in page shows and the employee types on the phone (6 to 8)"},
 }
 

@@ -13,6 +13,9 @@ import (
 // maxHourlyBudget bounds the sms-hourly-budget setting.
 const maxHourlyBudget = 1_000_000
 
+// maxNumbersPerHour bounds the phone-numbers-per-hour setting.
+const maxNumbersPerHour = 1000
+
 // smsSettings validates the SMS settings. Errors name the setting and
 // never repeat a credential or the webhook address (it may carry one).
 func smsSettings(v values) (app.SMSConfig, error) {
@@ -30,6 +33,14 @@ func smsSettings(v values) (app.SMSConfig, error) {
 		return c, settingError("sms-hourly-budget", errors.New("must be at least 1"))
 	}
 	c.HourlyBudget = int(budget)
+	numbers, err := v.uint("phone-numbers-per-hour", maxNumbersPerHour)
+	if err != nil {
+		return c, err
+	}
+	if numbers == 0 {
+		return c, settingError("phone-numbers-per-hour", errors.New("must be at least 1"))
+	}
+	c.NumbersPerHour = int(numbers)
 
 	required := func(name string) error {
 		if strings.TrimSpace(v[name]) == "" {

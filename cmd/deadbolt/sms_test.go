@@ -34,8 +34,8 @@ func TestSMSSettings(t *testing.T) {
 		never string // text the error must not repeat
 	}{
 		{name: "defaults", check: func(t *testing.T, c app.SMSConfig) {
-			if c.Provider != "log" || c.Region != "US" || c.HourlyBudget != 1000 {
-				t.Errorf("defaults = %+v, want log, US, 1000", c)
+			if c.Provider != "log" || c.Region != "US" || c.HourlyBudget != 1000 || c.NumbersPerHour != 5 {
+				t.Errorf("defaults = %+v, want log, US, 1000, 5", c)
 			}
 		}},
 		{name: "region lower-case", args: []string{"--phone-region", "gb"}, check: func(t *testing.T, c app.SMSConfig) {
@@ -49,6 +49,13 @@ func TestSMSSettings(t *testing.T) {
 		{name: "budget set", args: []string{"--sms-hourly-budget", "50"}, check: func(t *testing.T, c app.SMSConfig) {
 			if c.HourlyBudget != 50 {
 				t.Errorf("HourlyBudget = %d, want 50", c.HourlyBudget)
+			}
+		}},
+		{name: "numbers zero", args: []string{"--phone-numbers-per-hour", "0"}, want: "phone-numbers-per-hour"},
+		{name: "numbers too many", args: []string{"--phone-numbers-per-hour", "1001"}, want: "phone-numbers-per-hour"},
+		{name: "numbers by env", env: []string{"DEADBOLT_PHONE_NUMBERS_PER_HOUR", "3"}, check: func(t *testing.T, c app.SMSConfig) {
+			if c.NumbersPerHour != 3 {
+				t.Errorf("NumbersPerHour = %d, want 3", c.NumbersPerHour)
 			}
 		}},
 		{name: "unknown provider", args: []string{"--sms-provider", "pigeon"}, want: "sms-provider"},

@@ -35,6 +35,9 @@ type SMSConfig struct {
 	Region string
 	// HourlyBudget caps the codes sent per hour; 0 means the default.
 	HourlyBudget int
+	// NumbersPerHour caps the different numbers one employee may try to
+	// link per hour; 0 means the default (5).
+	NumbersPerHour int
 	// HTTPClient sends provider requests; nil means a default client.
 	HTTPClient *http.Client
 }
@@ -83,6 +86,12 @@ func newSMS(c Config, st deadbolt.Store, auditLog *audit.Log, clock deadbolt.Clo
 	}
 	if c.SMS.HourlyBudget > 0 {
 		cfg.HourlyBudget = c.SMS.HourlyBudget
+	}
+	if c.SMS.NumbersPerHour < 0 {
+		return nil, nil, errors.New("sms: the phone numbers per hour must not be negative")
+	}
+	if c.SMS.NumbersPerHour > 0 {
+		cfg.LinkNumbers.N = c.SMS.NumbersPerHour
 	}
 	svc, err := smscode.New(st, sender, box.Subkey("deadbolt sms codes v1"), auditLog, clock, cfg, log)
 	if err != nil {

@@ -90,6 +90,31 @@ type CounterStore interface {
 	ResetCounter(ctx context.Context, key string) error
 }
 
+// DistinctStore keeps capped sets of distinct values, for limits on how
+// many different things one party may try (the phone numbers an employee
+// asks to link) rather than how many times. Each addition is one atomic
+// statement, so parallel additions on any node never let more than the
+// cap in.
+type DistinctStore interface {
+	// AddDistinct adds member to the set key unless the set already holds
+	// max members, in one atomic statement, and returns the set's state
+	// after it: Held reports whether member is in the set (added now or
+	// before). When window > 0 and the set's window began at or before
+	// now-window, the set restarts from now, empty, before member is
+	// added. max must be at least 1; member must not hold a newline.
+	AddDistinct(ctx context.Context, key, member string, max int, now time.Time, window time.Duration) (Distinct, error)
+}
+
+// Distinct is the state of a capped set after an addition.
+type Distinct struct {
+	// Held reports whether the member asked about is in the set.
+	Held bool
+	// N is the number of members.
+	N int
+	// First is when the set's current window began.
+	First time.Time
+}
+
 // EventStore keeps the append-only audit log.
 type EventStore interface {
 	// AppendEvent stores e, filling in its ID.
@@ -112,6 +137,7 @@ type Store interface {
 	UserStore
 	SessionStore
 	CounterStore
+	DistinctStore
 	EventStore
 	SettingStore
 	FactorStore

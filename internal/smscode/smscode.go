@@ -15,6 +15,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,6 +35,7 @@ const EventSMSSent = "sms.sent"
 // Store is the persistence the service needs.
 type Store interface {
 	deadbolt.CounterStore
+	deadbolt.DistinctStore
 	deadbolt.PhoneStore
 }
 
@@ -57,6 +59,13 @@ type Config struct {
 	PerUser  Limit
 	PerPhone Limit
 	PerIP    Limit
+	// LinkNumbers limits the different numbers one employee may ask to
+	// link per window. Each gets the immediate answer (409 phone_in_use
+	// for a number another account holds); past the limit a new number is
+	// refused before it is looked up, so no one can probe which numbers
+	// are registered. Asking again for a number already tried in the
+	// window does not count.
+	LinkNumbers Limit
 	// HourlyBudget is the most codes sent per hour by the whole service;
 	// past it, sending stops until the hour is over.
 	HourlyBudget int
@@ -74,6 +83,7 @@ func DefaultConfig() Config {
 		PerUser:      Limit{N: 10, Window: time.Hour},
 		PerPhone:     Limit{N: 10, Window: time.Hour},
 		PerIP:        Limit{N: 30, Window: time.Hour},
+		LinkNumbers:  Limit{N: 5, Window: time.Hour},
 		HourlyBudget: 1000,
 		Region:       "US",
 	}
@@ -91,6 +101,8 @@ func (c Config) Validate() error {
 	case c.PerUser.N < 1 || c.PerUser.Window <= 0, c.PerPhone.N < 1 || c.PerPhone.Window <= 0,
 		c.PerIP.N < 1 || c.PerIP.Window <= 0:
 		return errors.New("smscode: every sending limit needs a positive count and window")
+	case c.LinkNumbers.N < 1 || c.LinkNumbers.Window <= 0:
+		return errors.New("smscode: the limit on numbers to link needs a positive count and window")
 	case c.HourlyBudget < 1:
 		return errors.New("smscode: the hourly budget must be at least 1")
 	case !phone.ValidRegion(c.Region):
@@ -181,8 +193,10 @@ func (s *Service) VerifyReauth(ctx context.Context, u *deadbolt.User, sessionID,
 // to it, to link it to the employee's account once confirmed. Errors:
 // CodeInvalidInput for a number that cannot be used (Extra "reason" holds
 // the phone package's code) or that the employee already has;
-// CodePhoneInUse when another account, deactivated or not, holds it; and
-// those of SendLogin.
+// CodeRateLimited (with RetryAfter, Extra "reason" "phone_numbers") for a
+// number beyond the different numbers Config.LinkNumbers allows the
+// employee per window — before it is looked up; CodePhoneInUse when
+// another account, deactivated or not, holds it; and those of SendLogin.
 func (s *Service) StartLink(ctx context.Context, u *deadbolt.User, input, ip string) (maskedTo string, resendAfter time.Duration, err error) {
 	e164, err := phone.Parse(input, s.cfg.Region)
 	if err != nil {
@@ -190,6 +204,9 @@ func (s *Service) StartLink(ctx context.Context, u *deadbolt.User, input, ip str
 	}
 	if e164 == u.Phone {
 		return "", 0, deadbolt.Errorf(deadbolt.CodeInvalidInput, "This number is already linked to your account.")
+	}
+	if err := s.limitLinkNumbers(ctx, u, e164); err != nil {
+		return "", 0, err
 	}
 	holder, err := s.store.UserByPhone(ctx, e164)
 	switch {
@@ -282,6 +299,27 @@ func (s *Service) RemoveByAdmin(ctx context.Context, u *deadbolt.User, actorID, 
 	}
 	s.audit.Record(ctx, deadbolt.EventAdminPhoneRemoved, u.ID, actorID, ip, map[string]string{"phone": phone.Mask(u.Phone)})
 	u.Phone = ""
+	return nil
+}
+
+// limitLinkNumbers admits e164 among the different numbers u may try to
+// link in the current window (Config.LinkNumbers), counted in the store
+// so every node agrees. The store keeps a keyed hash of each number, not
+// the number.
+func (s *Service) limitLinkNumbers(ctx context.Context, u *deadbolt.User, e164 string) error {
+	now, lim := s.clock.Now(), s.cfg.LinkNumbers
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte("link number\x00" + e164))
+	d, err := s.store.AddDistinct(ctx, "sms:link-numbers:"+u.ID, hex.EncodeToString(m.Sum(nil)[:16]), lim.N, now, lim.Window)
+	if err != nil {
+		return err
+	}
+	if !d.Held {
+		e := deadbolt.RateLimited(d.First.Add(lim.Window).Sub(now),
+			"You have tried too many different phone numbers. Try again later, or ask your administrator to link your number.")
+		e.Extra = map[string]any{"reason": "phone_numbers"}
+		return e
+	}
 	return nil
 }
 

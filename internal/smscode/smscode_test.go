@@ -569,6 +569,62 @@ func TestLinkRace(t *testing.T) {
 	}
 }
 
+// TestLinkNumberLimit: an employee may try only so many different numbers
+// per window; past it a new number is refused before it is looked up, so
+// a number held by another account no longer answers phone_in_use.
+// Numbers already tried keep their answer.
+func TestLinkNumberLimit(t *testing.T) {
+	ctx := context.Background()
+	cfg := smscode.DefaultConfig()
+	cfg.LinkNumbers = smscode.Limit{N: 3, Window: time.Hour}
+	e := newEnv(t, cfg)
+	alice := e.user(t, "alice", "")
+	carol := e.user(t, "carol", "+14155550101")
+	dave := e.user(t, "dave", "+14155550102")
+	start := e.clock.Now()
+	wait := func() { e.clock.Advance(cfg.ResendAfter + time.Second) }
+
+	for range 2 {
+		_, _, err := e.svc.StartLink(ctx, alice, carol.Phone, "")
+		wantCode(t, "StartLink(carol's number)", err, deadbolt.CodePhoneInUse)
+	}
+	for _, n := range []string{"+14155550111", "(415) 555-0112"} {
+		wait()
+		if _, _, err := e.svc.StartLink(ctx, alice, n, ""); err != nil {
+			t.Fatalf("StartLink(%q) = %v, want sent", n, err)
+		}
+	}
+	wait()
+	sent := e.sender.count()
+	_, _, err := e.svc.StartLink(ctx, alice, dave.Phone, "")
+	de := wantCode(t, "StartLink(a 4th number, dave's)", err, deadbolt.CodeRateLimited)
+	if de.Extra["reason"] != "phone_numbers" {
+		t.Errorf("the refusal's reason = %v, want phone_numbers", de.Extra["reason"])
+	}
+	if want := start.Add(time.Hour).Sub(e.clock.Now()); de.RetryAfter != want {
+		t.Errorf("RetryAfter = %v, want %v (the end of the window)", de.RetryAfter, want)
+	}
+	_, _, err = e.svc.StartLink(ctx, alice, "+14155550113", "")
+	wantCode(t, "StartLink(a 4th number)", err, deadbolt.CodeRateLimited)
+	if e.sender.count() != sent {
+		t.Error("a code was sent to a number past the limit")
+	}
+	// The numbers tried keep their answers.
+	_, _, err = e.svc.StartLink(ctx, alice, "+1 415 555 0101", "")
+	wantCode(t, "StartLink(carol's number again)", err, deadbolt.CodePhoneInUse)
+	if _, _, err := e.svc.StartLink(ctx, alice, "+14155550111", ""); err != nil {
+		t.Errorf("StartLink(a number tried before) = %v, want sent", err)
+	}
+	// Other employees have their own allowance.
+	bob := e.user(t, "bob", "")
+	_, _, err = e.svc.StartLink(ctx, bob, dave.Phone, "")
+	wantCode(t, "StartLink(bob, dave's number)", err, deadbolt.CodePhoneInUse)
+	// A new window, a new allowance.
+	e.clock.Set(start.Add(time.Hour))
+	_, _, err = e.svc.StartLink(ctx, alice, dave.Phone, "")
+	wantCode(t, "StartLink(dave's number, an hour later)", err, deadbolt.CodePhoneInUse)
+}
+
 func TestConfigValidate(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -582,6 +638,8 @@ func TestConfigValidate(t *testing.T) {
 		{"no per-user window", func(c *smscode.Config) { c.PerUser.Window = 0 }, false},
 		{"no per-IP count", func(c *smscode.Config) { c.PerIP.N = 0 }, false},
 		{"no budget", func(c *smscode.Config) { c.HourlyBudget = 0 }, false},
+		{"no link numbers", func(c *smscode.Config) { c.LinkNumbers.N = 0 }, false},
+		{"no link window", func(c *smscode.Config) { c.LinkNumbers.Window = 0 }, false},
 		{"bad region", func(c *smscode.Config) { c.Region = "XX" }, false},
 		{"lower-case region", func(c *smscode.Config) { c.Region = "gb" }, true},
 	}

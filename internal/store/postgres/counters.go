@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -70,4 +71,37 @@ func (s *Store) ResetCounter(ctx context.Context, key string) error {
 		return fmt.Errorf("postgres: reset counter: %w", err)
 	}
 	return nil
+}
+
+// AddDistinct adds member to the capped set key in one atomic statement:
+// the upsert serialises on the set's row, so parallel additions on any
+// node never let more than max members in.
+func (s *Store) AddDistinct(ctx context.Context, key, member string, max int, now time.Time, window time.Duration) (deadbolt.Distinct, error) {
+	if max < 1 || strings.Contains(member, "\n") {
+		return deadbolt.Distinct{}, errors.New("postgres: add distinct: max below 1 or member with a newline")
+	}
+	var resetBefore any
+	if window > 0 {
+		resetBefore = now.Add(-window)
+	}
+	var d deadbolt.Distinct
+	// excluded.members is "\n{member}\n": the token searched for, and the
+	// whole set when the set starts or restarts.
+	err := s.pool.QueryRow(ctx, `INSERT INTO distinct_sets AS d (key, members, n, first_at) VALUES ($1, $2, 1, $3)
+		ON CONFLICT (key) DO UPDATE SET
+			members = CASE
+				WHEN d.first_at <= $4 THEN excluded.members
+				WHEN strpos(d.members, excluded.members) > 0 OR d.n >= $5 THEN d.members
+				ELSE d.members || substr(excluded.members, 2) END,
+			n = CASE
+				WHEN d.first_at <= $4 THEN 1
+				WHEN strpos(d.members, excluded.members) > 0 OR d.n >= $5 THEN d.n
+				ELSE d.n + 1 END,
+			first_at = CASE WHEN d.first_at <= $4 THEN excluded.first_at ELSE d.first_at END
+		RETURNING strpos(members, $2) > 0, n, first_at`, key, "\n"+member+"\n", now, resetBefore, max).Scan(&d.Held, &d.N, &d.First)
+	if err != nil {
+		return deadbolt.Distinct{}, fmt.Errorf("postgres: add distinct: %w", err)
+	}
+	d.First = d.First.UTC()
+	return d, nil
 }

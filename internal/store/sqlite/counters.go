@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"deadbolt/internal/deadbolt"
@@ -69,4 +70,37 @@ func (s *Store) ResetCounter(ctx context.Context, key string) error {
 		return fmt.Errorf("sqlite: reset counter: %w", err)
 	}
 	return nil
+}
+
+// addDistinctSQL adds a member to a capped set: ?1 key, ?2 "\n{member}\n",
+// ?3 now, ?4 the window's reset bound, ?5 the cap.
+const addDistinctSQL = `INSERT INTO distinct_sets (key, members, n, first_at) VALUES (?1, ?2, 1, ?3)
+	ON CONFLICT (key) DO UPDATE SET
+		members = CASE
+			WHEN distinct_sets.first_at <= ?4 THEN excluded.members
+			WHEN instr(distinct_sets.members, excluded.members) > 0 OR distinct_sets.n >= ?5 THEN distinct_sets.members
+			ELSE distinct_sets.members || substr(excluded.members, 2) END,
+		n = CASE
+			WHEN distinct_sets.first_at <= ?4 THEN 1
+			WHEN instr(distinct_sets.members, excluded.members) > 0 OR distinct_sets.n >= ?5 THEN distinct_sets.n
+			ELSE distinct_sets.n + 1 END,
+		first_at = CASE WHEN distinct_sets.first_at <= ?4 THEN excluded.first_at ELSE distinct_sets.first_at END
+	RETURNING instr(members, ?2) > 0, n, first_at`
+
+// AddDistinct adds member to the capped set key in one atomic statement.
+func (s *Store) AddDistinct(ctx context.Context, key, member string, max int, now time.Time, window time.Duration) (deadbolt.Distinct, error) {
+	if max < 1 || strings.Contains(member, "\n") {
+		return deadbolt.Distinct{}, errors.New("sqlite: add distinct: max below 1 or member with a newline")
+	}
+	resetBefore := noWindow
+	if window > 0 {
+		resetBefore = now.Add(-window).UnixMicro()
+	}
+	var held bool
+	var n, first int64
+	err := s.wdb.QueryRowContext(ctx, addDistinctSQL, key, "\n"+member+"\n", tsv(now), resetBefore, max).Scan(&held, &n, &first)
+	if err != nil {
+		return deadbolt.Distinct{}, fmt.Errorf("sqlite: add distinct: %w", err)
+	}
+	return deadbolt.Distinct{Held: held, N: int(n), First: time.UnixMicro(first).UTC()}, nil
 }
