@@ -17,13 +17,25 @@ const (
 	PushConsumed = "consumed"
 )
 
+// What a push request asks the device to approve.
+const (
+	// PushSignIn completes the pending sign-in SessionID.
+	PushSignIn = "sign_in"
+	// PushReauth renews the fresh proof of the full session SessionID
+	// before a factor change.
+	PushReauth = "reauth"
+)
+
 // PushRequest asks the trusted device to approve a sign-in. Number is shown
 // only in the browser; the employee types it on the phone. The device is
 // told how many digits it has, never the number.
 type PushRequest struct {
 	ID        string
 	UserID    string
-	SessionID string // the pending session it would complete
+	SessionID string // the pending session it would complete, or the full session it would renew
+	// Purpose is PushSignIn or PushReauth; the store reads "" as
+	// PushSignIn.
+	Purpose   string
 	DeviceID  string
 	Number    int
 	Context   map[string]string // app, browser, os, ip, time

@@ -12,14 +12,14 @@ import (
 	"deadbolt/internal/deadbolt"
 )
 
-const pushCols = `id, user_id, session_id, device_id, number, context, status, reported, created_at, expires_at, decided_at`
+const pushCols = `id, user_id, session_id, device_id, number, context, status, reported, created_at, expires_at, decided_at, purpose`
 
 func scanPush(row scanner) (*deadbolt.PushRequest, error) {
 	p := &deadbolt.PushRequest{}
 	var ctxJSON []byte
 	var decided *time.Time
 	err := row.Scan(&p.ID, &p.UserID, &p.SessionID, &p.DeviceID, &p.Number, &ctxJSON, &p.Status, &p.Reported,
-		&p.CreatedAt, &p.ExpiresAt, &decided)
+		&p.CreatedAt, &p.ExpiresAt, &decided, &p.Purpose)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("Push request")
 	}
@@ -44,9 +44,9 @@ func (s *Store) CreatePushRequest(ctx context.Context, p *deadbolt.PushRequest) 
 			WHERE session_id = $3 AND status = $4`, deadbolt.PushReplaced, p.CreatedAt, p.SessionID, deadbolt.PushPending); err != nil {
 			return fmt.Errorf("postgres: create push request: %w", err)
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO push_requests (`+pushCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		_, err := tx.Exec(ctx, `INSERT INTO push_requests (`+pushCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			p.ID, p.UserID, p.SessionID, p.DeviceID, p.Number, c, p.Status, p.Reported,
-			p.CreatedAt, p.ExpiresAt, ts(p.DecidedAt))
+			p.CreatedAt, p.ExpiresAt, ts(p.DecidedAt), purposeOf(p))
 		if err != nil {
 			return fmt.Errorf("postgres: create push request: %w", err)
 		}
@@ -95,4 +95,12 @@ func (s *Store) SetDeviceWebPush(ctx context.Context, deviceID, subscription str
 		return fmt.Errorf("postgres: set webpush: %w", err)
 	}
 	return nil
+}
+
+// purposeOf is what a request asks, sign-in when unset.
+func purposeOf(p *deadbolt.PushRequest) string {
+	if p.Purpose == "" {
+		return deadbolt.PushSignIn
+	}
+	return p.Purpose
 }

@@ -11,7 +11,7 @@ import (
 	"deadbolt/internal/deadbolt"
 )
 
-const pushCols = `id, user_id, session_id, device_id, number, context, status, reported, created_at, expires_at, decided_at`
+const pushCols = `id, user_id, session_id, device_id, number, context, status, reported, created_at, expires_at, decided_at, purpose`
 
 func scanPush(row scanner) (*deadbolt.PushRequest, error) {
 	p := &deadbolt.PushRequest{}
@@ -19,7 +19,7 @@ func scanPush(row scanner) (*deadbolt.PushRequest, error) {
 	var created, expires int64
 	var decided sql.NullInt64
 	err := row.Scan(&p.ID, &p.UserID, &p.SessionID, &p.DeviceID, &p.Number, &ctxJSON, &p.Status, &p.Reported,
-		&created, &expires, &decided)
+		&created, &expires, &decided, &p.Purpose)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Push request")
 	}
@@ -44,9 +44,9 @@ func (s *Store) CreatePushRequest(ctx context.Context, p *deadbolt.PushRequest) 
 			WHERE session_id = ? AND status = ?`, deadbolt.PushReplaced, tsv(p.CreatedAt), p.SessionID, deadbolt.PushPending); err != nil {
 			return fmt.Errorf("sqlite: create push request: %w", err)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO push_requests (`+pushCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO push_requests (`+pushCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, p.UserID, p.SessionID, p.DeviceID, p.Number, string(c), p.Status, p.Reported,
-			tsv(p.CreatedAt), tsv(p.ExpiresAt), ts(p.DecidedAt))
+			tsv(p.CreatedAt), tsv(p.ExpiresAt), ts(p.DecidedAt), purposeOf(p))
 		if err != nil {
 			return fmt.Errorf("sqlite: create push request: %w", err)
 		}
@@ -96,4 +96,12 @@ func (s *Store) SetDeviceWebPush(ctx context.Context, deviceID, subscription str
 		return fmt.Errorf("sqlite: set webpush: %w", err)
 	}
 	return nil
+}
+
+// purposeOf is what a request asks, sign-in when unset.
+func purposeOf(p *deadbolt.PushRequest) string {
+	if p.Purpose == "" {
+		return deadbolt.PushSignIn
+	}
+	return p.Purpose
 }

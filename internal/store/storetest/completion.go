@@ -16,6 +16,8 @@ var completionTests = []struct {
 }{
 	{"CompleteSecondFactor", testCompleteSecondFactor},
 	{"CompleteSecondFactorRace", testCompleteSecondFactorRace},
+	{"ReauthPush", testReauthPush},
+	{"ReauthPushRace", testReauthPushRace},
 }
 
 func completion(u *deadbolt.User, pending *deadbolt.Session, i int) *deadbolt.Completion {
@@ -144,5 +146,107 @@ func testCompleteSecondFactorRace(t *testing.T, s deadbolt.Store) {
 	})
 	if wins != 1 {
 		t.Errorf("one recovery code completed %d sign-ins, want 1", wins)
+	}
+}
+
+// reauthPush stores a push request of purpose for session, approved when
+// approve.
+func reauthPush(t *testing.T, s deadbolt.Store, u *deadbolt.User, d *deadbolt.Device, session, purpose string, approve bool) *deadbolt.PushRequest {
+	t.Helper()
+	ctx := context.Background()
+	pr := &deadbolt.PushRequest{ID: deadbolt.NewID(), UserID: u.ID, SessionID: session, Purpose: purpose, DeviceID: d.ID, Number: 482913,
+		Status: deadbolt.PushPending, CreatedAt: T0, ExpiresAt: T0.Add(2 * time.Minute), Context: map[string]string{"app": "x"}}
+	if err := s.CreatePushRequest(ctx, pr); err != nil {
+		t.Fatal(err)
+	}
+	if approve {
+		if ok, err := s.DecidePushRequest(ctx, pr.ID, d.ID, deadbolt.PushApproved, false, T0); !ok || err != nil {
+			t.Fatalf("DecidePushRequest = %v, %v", ok, err)
+		}
+	}
+	return pr
+}
+
+// testReauthPush: a push request keeps its purpose (sign-in when unset);
+// an approved reauth request renews the full session's auth_at in the
+// completion, once.
+func testReauthPush(t *testing.T, s deadbolt.Store) {
+	ctx := context.Background()
+	u := NewUser(t, s, "alice")
+	d := newDevice(t, s, u, "reauth-dev")
+	full, fullHash := NewSession(t, s, u, deadbolt.SessionFull)
+
+	plain := reauthPush(t, s, u, d, deadbolt.NewID(), "", false)
+	if got, err := s.PushRequest(ctx, plain.ID); err != nil || got.Purpose != deadbolt.PushSignIn {
+		t.Errorf("purpose of a request stored without one = %q, %v; want %q", got.Purpose, err, deadbolt.PushSignIn)
+	}
+	pr := reauthPush(t, s, u, d, full.ID, deadbolt.PushReauth, false)
+	got, err := s.PushRequest(ctx, pr.ID)
+	if err != nil || got.Purpose != deadbolt.PushReauth || got.SessionID != full.ID || got.Number != 482913 {
+		t.Fatalf("PushRequest = %+v, %v; want the reauth request of %s", got, err, full.ID)
+	}
+	purposes := map[string]string{}
+	list, _ := s.PendingPushRequests(ctx, u.ID, T0)
+	for _, p := range list {
+		purposes[p.ID] = p.Purpose
+	}
+	if len(list) != 2 || purposes[plain.ID] != deadbolt.PushSignIn || purposes[pr.ID] != deadbolt.PushReauth {
+		t.Errorf("pending requests' purposes = %v, want %s: %s and %s: %s", purposes, plain.ID, deadbolt.PushSignIn, pr.ID, deadbolt.PushReauth)
+	}
+
+	renew := func() *deadbolt.Completion {
+		return &deadbolt.Completion{UserID: u.ID, PushRequestID: pr.ID, Now: T0, AuthSessionID: full.ID, AuthAt: T0.Add(30 * time.Minute),
+			Event: &deadbolt.Event{Type: deadbolt.EventReauth, At: T0, UserID: u.ID, Detail: map[string]string{"method": "push"}}}
+	}
+	if ok, err := s.CompleteSecondFactor(ctx, renew()); ok || err != nil {
+		t.Errorf("renewal with a pending request = %v, %v; want false", ok, err)
+	}
+	if ok, err := s.DecidePushRequest(ctx, pr.ID, d.ID, deadbolt.PushApproved, false, T0); !ok || err != nil {
+		t.Fatalf("DecidePushRequest = %v, %v", ok, err)
+	}
+	if ok, err := s.CompleteSecondFactor(ctx, renew()); !ok || err != nil {
+		t.Fatalf("renewal with the approval = %v, %v", ok, err)
+	}
+	if got, _ := s.PushRequest(ctx, pr.ID); got.Status != deadbolt.PushConsumed {
+		t.Errorf("status after renewal = %q, want consumed", got.Status)
+	}
+	if sess, _, err := s.SessionByToken(ctx, fullHash); err != nil || !sess.AuthAt.Equal(T0.Add(30*time.Minute)) {
+		t.Errorf("session after renewal = %+v, %v; want auth_at %v", sess, err, T0.Add(30*time.Minute))
+	}
+	if ok, _ := s.CompleteSecondFactor(ctx, renew()); ok {
+		t.Error("one approval renewed the proof twice")
+	}
+	if evs, _ := s.Events(ctx, deadbolt.EventFilter{UserID: u.ID, Type: deadbolt.EventReauth}); len(evs) != 1 {
+		t.Errorf("reauth events = %d, want 1", len(evs))
+	}
+
+	// An approval for a session that is gone renews nothing.
+	gone, _ := NewSession(t, s, u, deadbolt.SessionFull)
+	pr2 := reauthPush(t, s, u, d, gone.ID, deadbolt.PushReauth, true)
+	if err := s.DeleteSession(ctx, u.ID, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.CompleteSecondFactor(ctx, &deadbolt.Completion{UserID: u.ID, PushRequestID: pr2.ID, Now: T0, AuthSessionID: gone.ID, AuthAt: T0})
+	wantCode(t, "renewal of a gone session", err, deadbolt.CodeNotFound)
+	if got, _ := s.PushRequest(ctx, pr2.ID); got.Status != deadbolt.PushApproved {
+		t.Errorf("status after a renewal of a gone session = %q, want still approved", got.Status)
+	}
+}
+
+// testReauthPushRace: 50 renewals with one approval at once, on 50
+// sessions: exactly one renews.
+func testReauthPushRace(t *testing.T, s deadbolt.Store) {
+	ctx := context.Background()
+	u := NewUser(t, s, "alice")
+	d := newDevice(t, s, u, "reauth-dev")
+	full, _ := NewSession(t, s, u, deadbolt.SessionFull)
+	pr := reauthPush(t, s, u, d, full.ID, deadbolt.PushReauth, true)
+	const n = 50
+	wins := parallel(t, n, func(i int) (bool, error) {
+		return s.CompleteSecondFactor(ctx, &deadbolt.Completion{UserID: u.ID, PushRequestID: pr.ID, Now: T0,
+			AuthSessionID: full.ID, AuthAt: T0.Add(time.Duration(i) * time.Second)})
+	})
+	if wins != 1 {
+		t.Errorf("one reauth approval renewed %d times, want 1", wins)
 	}
 }
