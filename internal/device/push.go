@@ -152,6 +152,17 @@ func sentKey(userID string) string { return "push:sent:" + userID }
 // after PerWindow requests in Window, it answers CodeRateLimited carrying
 // the reason (UnavailableReason). CodeNotFound when no trusted device.
 func (p *Pusher) Send(ctx context.Context, u *deadbolt.User, sessionID, ip, userAgent string) (*deadbolt.PushRequest, error) {
+	return p.send(ctx, u, sessionID, deadbolt.PushSignIn, ip, userAgent)
+}
+
+// SendReauth creates a push request that renews the fresh proof of the
+// full session sessionID, under the same rules and answers as Send (the
+// same limit counts both). The device shows it as a confirmation.
+func (p *Pusher) SendReauth(ctx context.Context, u *deadbolt.User, sessionID, ip, userAgent string) (*deadbolt.PushRequest, error) {
+	return p.send(ctx, u, sessionID, deadbolt.PushReauth, ip, userAgent)
+}
+
+func (p *Pusher) send(ctx context.Context, u *deadbolt.User, sessionID, purpose, ip, userAgent string) (*deadbolt.PushRequest, error) {
 	d, err := p.store.TrustedDevice(ctx, u.ID)
 	if err != nil {
 		return nil, err
@@ -179,7 +190,7 @@ func (p *Pusher) Send(ctx context.Context, u *deadbolt.User, sessionID, ip, user
 	}
 	browser, os := ParseUserAgent(userAgent)
 	req := &deadbolt.PushRequest{
-		ID: deadbolt.NewID(), UserID: u.ID, SessionID: sessionID, DeviceID: d.ID, Number: number,
+		ID: deadbolt.NewID(), UserID: u.ID, SessionID: sessionID, Purpose: purpose, DeviceID: d.ID, Number: number,
 		Status: deadbolt.PushPending, CreatedAt: now, ExpiresAt: now.Add(p.cfg.Lifetime),
 		Context: map[string]string{"app": p.cfg.App, "browser": browser, "os": os, "ip": ip, "time": now.Format(time.RFC3339)},
 	}

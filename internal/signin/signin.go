@@ -142,6 +142,9 @@ type PushSender interface {
 	Settle(ctx context.Context, d *deadbolt.Device, req *deadbolt.PushRequest, dec deadbolt.PushDecision, ip string) (string, error)
 	// Refuse ends an opened request denied without comparing its number.
 	Refuse(ctx context.Context, d *deadbolt.Device, req *deadbolt.PushRequest, reason, ip string) error
+	// SendReauth sends a push request that renews the fresh proof of the
+	// full session sessionID, with Send's answers.
+	SendReauth(ctx context.Context, u *deadbolt.User, sessionID, ip, userAgent string) (*deadbolt.PushRequest, error)
 }
 
 // SMSVerifier checks codes sent by text message. Each method reports
