@@ -62,9 +62,14 @@ func (s *server) apiPushStatus(w http.ResponseWriter, r *http.Request, a *signin
 
 func deviceRequestJSON(p *deadbolt.PushRequest) map[string]any {
 	// The number is never sent to the device: the employee carries it over
-	// from the browser. The device learns only how many digits to ask for.
+	// from the browser. The device learns only how many digits to ask for,
+	// and whether it confirms a sign-in or a fresh proof (purpose).
+	purpose := p.Purpose
+	if purpose == "" {
+		purpose = deadbolt.PushSignIn
+	}
 	return map[string]any{"id": p.ID, "created_at": timeJSON(p.CreatedAt), "expires_at": timeJSON(p.ExpiresAt),
-		"digits": p.Digits(), "context": p.Context}
+		"digits": p.Digits(), "purpose": purpose, "context": p.Context}
 }
 
 func deviceRequestsJSON(list []*deadbolt.PushRequest) map[string]any {

@@ -42,6 +42,8 @@ var apiDocs = map[string]opDoc{
 	"GET /api/v1/me":                               {Summary: "The employee, their two-factor state and banners.", Auth: "session"},
 	"POST /api/v1/me/password":                     {Summary: "Change the password; other sessions end and the trusted device is disconnected. With 2FA on it needs a fresh proof (403 reauth_required); it never renews one.", Auth: "session", Request: passwordRequest{}},
 	"POST /api/v1/me/reauth":                       {Summary: "Fresh proof for factor changes: the password (no 2FA) or a second-factor code.", Auth: "session", Request: reauthRequest{}},
+	"POST /api/v1/me/reauth/push":                  {Summary: "Fresh proof by push: send the trusted device a confirmation request bound to this session: id, number (shown only here; the employee types or scans it on the phone), digits, expires_at. 423 locked (nothing sent), 429 while pushes are limited or muted, 400 without a trusted device.", Auth: "session"},
+	"GET /api/v1/me/reauth/push/{id}":              {Summary: "Status of a reauth push request: pending, approved, denied or expired (?wait=25 long-polls while pending). On approved the session is freshly proven for factor changes (fresh_until); an approval works once.", Auth: "session"},
 	"GET /api/v1/me/sessions":                      {Summary: "The employee's sessions.", Auth: "session"},
 	"DELETE /api/v1/me/sessions/{id}":              {Summary: "End one of the employee's sessions.", Auth: "session"},
 	"GET /api/v1/me/events":                        {Summary: "The employee's own security events (filters: type, since, until, before, limit).", Auth: "session"},
