@@ -145,29 +145,10 @@ func (s *server) verifyPageWith(w http.ResponseWriter, r *http.Request, a *signi
 			}
 		}
 	}
-	if method == signin.MethodRecovery && s.HostedCaptcha != nil {
-		need, err := s.Signin.CaptchaRequired(ctx, a.User)
-		if err != nil {
+	if method == signin.MethodRecovery {
+		if err := s.recoveryCaptcha(w, r, a, d); err != nil {
 			s.pageError(w, r, err)
 			return
-		}
-		if need {
-			d.HostedCaptcha = hostedWidget(s.HostedCaptcha)
-			w.Header().Set("Content-Security-Policy", d.HostedCaptcha.csp)
-		}
-	} else if method == signin.MethodRecovery && s.Captcha != nil {
-		need, err := s.Signin.CaptchaRequired(ctx, a.User)
-		if err != nil {
-			s.pageError(w, r, err)
-			return
-		}
-		if need {
-			c, err := s.Captcha.New(ctx, s.Clock.Now())
-			if err != nil {
-				s.pageError(w, r, err)
-				return
-			}
-			d.Captcha = &captchaView{ID: c.ID, Image: "/api/v1/captcha/" + c.ID + "/image.png", Audio: "/api/v1/captcha/" + c.ID + "/audio.wav"}
 		}
 	}
 	if method == signin.MethodSMS && d.Method == signin.MethodSMS && a.User.Phone != "" && d.SentTo == "" {
@@ -186,16 +167,7 @@ func (s *server) pageVerify(w http.ResponseWriter, r *http.Request, a *signin.Au
 func (s *server) pageVerifySubmit(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	method := r.PostFormValue("method")
-	var cap *signin.CaptchaAnswer
-	if id := r.PostFormValue("captcha_id"); id != "" {
-		cap = &signin.CaptchaAnswer{ID: id, Answer: r.PostFormValue("captcha_answer")}
-	}
-	if h := s.HostedCaptcha; h != nil {
-		if tok := r.PostFormValue(hostedWidget(h).Field); tok != "" {
-			cap = &signin.CaptchaAnswer{ID: "hosted", Answer: tok}
-		}
-	}
-	res, err := s.Signin.SecondFactor(r.Context(), a, method, r.PostFormValue("code"), cap, s.client(r))
+	res, err := s.Signin.SecondFactor(r.Context(), a, method, r.PostFormValue("code"), s.formCaptcha(r), s.client(r))
 	if err != nil {
 		status, _ := errorBody(err)
 		if status >= 500 || deadbolt.IsCode(err, deadbolt.CodeUnauthorized) {
@@ -207,16 +179,6 @@ func (s *server) pageVerifySubmit(w http.ResponseWriter, r *http.Request, a *sig
 	}
 	s.setSessionCookie(w, res.Token, res.Session.ExpiresAt)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
-}
-
-// needFresh redirects to the confirmation page when the session's proof is
-// too old, and reports whether it did.
-func (s *server) needFresh(w http.ResponseWriter, r *http.Request, a *signin.Auth, next string) bool {
-	if err := s.Signin.RequireFresh(a); err != nil {
-		http.Redirect(w, r, "/security/reauth?next="+url.QueryEscape(next), http.StatusSeeOther)
-		return true
-	}
-	return false
 }
 
 func (s *server) pageSetup(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
@@ -283,14 +245,14 @@ func (s *server) showNewCodes(w http.ResponseWriter, r *http.Request, a *signin.
 }
 
 func (s *server) pageRecoveryCodes(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
-	if s.needFresh(w, r, a, "/security") {
+	if s.needFresh(w, r, a, "/security/recovery-codes") {
 		return
 	}
 	s.showNewCodes(w, r, a)
 }
 
 func (s *server) pageRemoveDevice(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
-	if s.needFresh(w, r, a, "/security") {
+	if s.needFresh(w, r, a, "/security/2fa/device/remove") {
 		return
 	}
 	if err := s.Devices.Remove(r.Context(), a.User, s.clientIP(r)); err != nil {
@@ -298,52 +260,6 @@ func (s *server) pageRemoveDevice(w http.ResponseWriter, r *http.Request, a *sig
 		return
 	}
 	http.Redirect(w, r, "/security?msg=device_removed", http.StatusSeeOther)
-}
-
-// safeNext keeps redirects after confirmation on our own Security pages.
-func safeNext(next string) string {
-	if strings.HasPrefix(next, "/security") && !strings.HasPrefix(next, "//") && !strings.ContainsAny(next, "\\\r\n") {
-		return next
-	}
-	return "/security"
-}
-
-func (s *server) pageReauth(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
-	s.reauthPage(w, r, a, http.StatusOK, "")
-}
-
-func (s *server) reauthPage(w http.ResponseWriter, r *http.Request, a *signin.Auth, status int, errMsg string) {
-	methods, err := s.Signin.Methods(r.Context(), a.User)
-	if err != nil {
-		s.pageError(w, r, err)
-		return
-	}
-	next := r.URL.Query().Get("next")
-	if r.Method == http.MethodPost {
-		next = r.PostFormValue("next")
-	}
-	s.render(w, r, status, "reauth", &pageData{Title: "Confirm it is you", User: a.User, Methods: methodLinks(methods),
-		Next: safeNext(next), Error: errMsg})
-}
-
-func (s *server) pageReauthSubmit(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	var err error
-	if a.User.TwoFactorEnabled() {
-		err = s.Signin.ReauthCode(r.Context(), a, r.PostFormValue("method"), r.PostFormValue("code"), nil, s.client(r))
-	} else {
-		err = s.Signin.ReauthPassword(r.Context(), a, r.PostFormValue("password"), s.client(r))
-	}
-	if err != nil {
-		status, _ := errorBody(err)
-		if status >= 500 {
-			s.pageError(w, r, err)
-			return
-		}
-		s.reauthPage(w, r, a, status, deadbolt.ErrorMessage(err))
-		return
-	}
-	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
 // twoFactorData fills the two-factor view of a page.
@@ -435,6 +351,44 @@ func (s *server) pagePushNew(w http.ResponseWriter, r *http.Request, a *signin.A
 		return
 	}
 	http.Redirect(w, r, "/login/verify?method=push&push="+url.QueryEscape(p.ID), http.StatusSeeOther)
+}
+
+// recoveryCaptcha puts the CAPTCHA on a recovery-code form when the
+// employee's next recovery code needs one: the hosted widget (with the
+// Content-Security-Policy its script needs) or a new built-in challenge.
+func (s *server) recoveryCaptcha(w http.ResponseWriter, r *http.Request, a *signin.Auth, d *pageData) error {
+	if s.HostedCaptcha == nil && s.Captcha == nil {
+		return nil
+	}
+	need, err := s.Signin.CaptchaRequired(r.Context(), a.User)
+	if err != nil || !need {
+		return err
+	}
+	if s.HostedCaptcha != nil {
+		d.HostedCaptcha = hostedWidget(s.HostedCaptcha)
+		w.Header().Set("Content-Security-Policy", d.HostedCaptcha.csp)
+		return nil
+	}
+	c, err := s.Captcha.New(r.Context(), s.Clock.Now())
+	if err != nil {
+		return err
+	}
+	d.Captcha = &captchaView{ID: c.ID, Image: "/api/v1/captcha/" + c.ID + "/image.png", Audio: "/api/v1/captcha/" + c.ID + "/audio.wav"}
+	return nil
+}
+
+// formCaptcha reads the solved CAPTCHA a recovery-code form sent, if any.
+func (s *server) formCaptcha(r *http.Request) *signin.CaptchaAnswer {
+	var cap *signin.CaptchaAnswer
+	if id := r.PostFormValue("captcha_id"); id != "" {
+		cap = &signin.CaptchaAnswer{ID: id, Answer: r.PostFormValue("captcha_answer")}
+	}
+	if h := s.HostedCaptcha; h != nil {
+		if tok := r.PostFormValue(hostedWidget(h).Field); tok != "" {
+			cap = &signin.CaptchaAnswer{ID: "hosted", Answer: tok}
+		}
+	}
+	return cap
 }
 
 // hostedView is a hosted CAPTCHA widget on the recovery page.

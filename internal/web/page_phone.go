@@ -95,7 +95,7 @@ func (s *server) pagePhoneConfirm(w http.ResponseWriter, r *http.Request, a *sig
 }
 
 func (s *server) pagePhoneRemove(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
-	if s.needFresh(w, r, a, "/security") {
+	if s.needFresh(w, r, a, "/security/phone/remove") {
 		return
 	}
 	svc, err := s.smsService()

@@ -101,8 +101,10 @@ type pageData struct {
 	Codes       []string
 	CodesFile   template.URL
 	Next        string
-	TwoFactor   *twoFactorView
-	Banners     []bannerView
+	// ReauthFor words the action a confirmation is for.
+	ReauthFor string
+	TwoFactor *twoFactorView
+	Banners   []bannerView
 	// Console is the view of an administration page (page_admin*.go).
 	Console any
 }
@@ -148,6 +150,7 @@ var flashes = map[string]string{
 	"device_removed":   "Your trusted device was disconnected.",
 	"phone_linked":     "Your phone number is linked. It can receive sign-in codes.",
 	"phone_removed":    "Your phone number was removed.",
+	"reauth_password":  "It is you. Now type your current password and the new one again to change it.",
 }
 
 func flash(r *http.Request) string { return flashes[r.URL.Query().Get("msg")] }

@@ -435,6 +435,14 @@ function addRequest(r) {
   const ctx = r.context || {};
   const el = $("#request-template").content.firstElementChild.cloneNode(true);
   el.dataset.id = r.id;
+  const reauth = r.purpose === "reauth";
+  if (reauth) {
+    // A fresh proof for a factor change, not a sign-in.
+    el.dataset.purpose = "reauth";
+    $(".request-title", el).textContent = "Confirm it is you";
+    $(".request-purpose", el).hidden = false;
+    $(".ctx-app-label", el).textContent = "Confirming for";
+  }
   $(".ctx-app", el).textContent = textOr(ctx.app, "Deadbolt");
   const browser = [textOr(ctx.browser, ""), textOr(ctx.os, "")].filter(Boolean).join(" on ");
   $(".ctx-browser", el).textContent = browser || "Unknown";
@@ -633,7 +641,11 @@ async function decide(id, decision, report) {
   removeRequest(id);
   const status = answer && typeof answer.status === "string" ? answer.status : "";
   if (decision === "approve" && status && status !== "approved") {
-    message("error", "The number did not match, so this sign-in was denied. Start the sign-in again on your computer.");
+    message("error", c.request.purpose === "reauth"
+      ? "The number did not match, so the confirmation was denied. Ask for a new one on your computer."
+      : "The number did not match, so this sign-in was denied. Start the sign-in again on your computer.");
+  } else if (decision === "approve" && c.request.purpose === "reauth") {
+    message("ok", "Confirmed. Go back to your computer: the change goes on there.");
   } else if (decision === "approve") {
     message("ok", "Approved. Go back to your computer.");
   } else if (report) {
