@@ -222,7 +222,11 @@ func deviceWatch(ctx context.Context, st *deviceclient.State, stdin io.Reader, s
 			}
 			seen[r.ID] = true
 			c := r.Context
-			fmt.Fprintf(stdout, "\nSign-in to %s from %s on %s, IP %s, at %s\n", c["app"], c["browser"], c["os"], c["ip"], c["time"])
+			if r.Purpose == "reauth" {
+				fmt.Fprintf(stdout, "\nConfirm it is you, to change sign-in settings on %s, from %s on %s, IP %s, at %s\n", c["app"], c["browser"], c["os"], c["ip"], c["time"])
+			} else {
+				fmt.Fprintf(stdout, "\nSign-in to %s from %s on %s, IP %s, at %s\n", c["app"], c["browser"], c["os"], c["ip"], c["time"])
+			}
 			decision, number, report, ok := askDecision(in, stdout, r)
 			if !ok {
 				return nil

@@ -354,11 +354,14 @@ func (s *State) Save(path string) error {
 // never told the number: Digits says how many digits the employee must
 // type from the sign-in screen.
 type Request struct {
-	ID        string            `json:"id"`
-	CreatedAt time.Time         `json:"created_at"`
-	ExpiresAt time.Time         `json:"expires_at"`
-	Digits    int               `json:"digits"`
-	Context   map[string]string `json:"context"`
+	ID        string    `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Digits    int       `json:"digits"`
+	// Purpose is "sign_in", or "reauth" for a fresh proof before a change
+	// of sign-in settings.
+	Purpose string            `json:"purpose"`
+	Context map[string]string `json:"context"`
 }
 
 // The lengths a push number may have.
