@@ -68,3 +68,50 @@ func TestDeviceWatch(t *testing.T) {
 		}
 	}
 }
+
+// TestDeviceWatchConfirmation: a fresh-proof request shows in the terminal
+// as a confirmation, and the number approves it.
+func TestDeviceWatchConfirmation(t *testing.T) {
+	s := deadbolttest.StartServer(t, deadbolttest.Options{})
+	admin := s.AdminToken(t)
+	offer := s.Do(t, "POST", "/api/v1/me/device/pairing", admin, nil).JSON(t)
+	st, err := deviceclient.Pair(context.Background(), s.Client, offer["url"].(string), "terminal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := st.Code(s.Clock().Now())
+	if r := s.Do(t, "POST", "/api/v1/me/device/pairing/"+offer["id"].(string)+"/confirm", admin, map[string]string{"code": code}); r.Status != http.StatusOK {
+		t.Fatalf("confirm: %d %s", r.Status, r.Body)
+	}
+	file := filepath.Join(t.TempDir(), "device.json")
+	if err := st.Save(file); err != nil {
+		t.Fatal(err)
+	}
+	s.Advance(t, 11*time.Minute)
+	push := s.Do(t, "POST", "/api/v1/me/reauth/push", admin, nil).JSON(t)
+	number := strconv.Itoa(int(push["number"].(float64)))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var out bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"deadbolt", "device", "watch", "--state", file}, func(string) string { return "" }, pr, &out, io.Discard)
+	}()
+	go pw.Write([]byte(number + "\n"))
+	r := s.Do(t, "GET", "/api/v1/me/reauth/push/"+push["id"].(string)+"?wait=20", admin, nil)
+	cancel()
+	pw.Close()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("device watch did not stop")
+	}
+	if r.JSON(t)["status"] != "approved" {
+		t.Fatalf("reauth status = %s; watch printed %q", r.Body, out.String())
+	}
+	if !strings.Contains(out.String(), "Confirm it is you") || strings.Contains(out.String(), "Sign-in to ") {
+		t.Errorf("watch printed %q, want the request shown as a confirmation", out.String())
+	}
+}

@@ -255,6 +255,14 @@ func TestReauthPageSMSAndRecovery(t *testing.T) {
 	n.get("/security/reauth?next=%2Fsecurity%2Fphone").want(t, "the password form", http.StatusOK, `id="reauth-password"`, "To link a phone number")
 	n.post("/security/reauth", url.Values{"password": {"nope-nope"}, "next": {"/security/phone"}}).want(t, "a wrong password", http.StatusUnauthorized)
 	n.post("/security/reauth", url.Values{"password": {"nora-password"}, "next": {"/security/phone"}}).redirects(t, "the password", "/security/phone")
+
+	// A password change asks for the passwords again after the proof:
+	// they never pass through the confirmation page.
+	s.Advance(t, 11*time.Minute)
+	n.get("/security/reauth?next=%2Fsecurity%2Fpassword").want(t, "the confirmation for a password change", http.StatusOK, "To change your password")
+	n.post("/security/reauth", url.Values{"password": {"nora-password"}, "next": {"/security/password"}}).
+		redirects(t, "the proof for a password change", "/security?msg=reauth_password#password-section")
+	n.get("/security?msg=reauth_password").want(t, "the password form", http.StatusOK, "type your current password and the new one again")
 }
 
 // lastSMS returns the code of the last SMS to e164 in the dev outbox.

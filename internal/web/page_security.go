@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 
 	"deadbolt/internal/deadbolt"
@@ -81,9 +80,9 @@ func (s *server) securityFailed(w http.ResponseWriter, r *http.Request, a *signi
 func (s *server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	err := s.Signin.ChangePassword(r.Context(), a, r.PostFormValue("current"), r.PostFormValue("new"), s.client(r))
-	if deadbolt.IsCode(err, deadbolt.CodeReauthRequired) {
-		// Nothing typed travels through the confirmation page.
-		http.Redirect(w, r, "/security/reauth?next="+url.QueryEscape("/security"), http.StatusSeeOther)
+	if deadbolt.IsCode(err, deadbolt.CodeReauthRequired) && s.needFresh(w, r, a, "/security/password") {
+		// The passwords typed do not travel through the confirmation
+		// page: after it, the form asks for them again.
 		return
 	}
 	if err != nil {
