@@ -129,6 +129,11 @@ func TestReauthByPush(t *testing.T) {
 		if r := s.Do(t, "POST", "/api/v1/me/recovery-codes", tok, nil); r.Status != http.StatusForbidden {
 			t.Errorf("a wrong number gave a fresh proof: %d %s", r.Status, r.Body)
 		}
+		// The wrong number is a failed second-factor attempt, as at sign-in.
+		fails := s.Do(t, "GET", "/api/v1/admin/audit?type=signin.second_factor_failure&user_id="+uid, admin, nil).JSON(t)["events"].([]any)
+		if len(fails) != 1 || fails[0].(map[string]any)["detail"].(map[string]any)["method"] != "push" {
+			t.Errorf("failure events after a wrong confirmation number = %v, want one by push", fails)
+		}
 
 		// A new request replaces the session's previous one.
 		first, _ := reauthPush(t, s, tok)

@@ -41,7 +41,7 @@ func (s *Service) ReauthPush(ctx context.Context, a *Auth, c Client) (*deadbolt.
 	if err != nil {
 		return nil, err
 	}
-	if st.Failures.N >= int64(s.cfg.SecondFactorLockAt) {
+	if s.lockedBy(st.Failures) {
 		return nil, lockedError()
 	}
 	if !contains(s.methodsOf(a.User, st), MethodPush) {
@@ -116,8 +116,10 @@ func (s *Service) completeReauthPush(ctx context.Context, a *Auth, req *deadbolt
 	comp := &deadbolt.Completion{UserID: a.User.ID, PushRequestID: req.ID, Now: now,
 		AuthSessionID: a.Session.ID, AuthAt: now,
 		// The streak ends only while the second factor is not locked: a
-		// lock reached after the approval is never undone by it.
-		Guard: &deadbolt.CounterGuard{Key: failureKey(a.User.ID), Below: int64(s.cfg.SecondFactorLockAt)},
+		// lock reached after the approval is never undone by it. (The
+		// approval's own count is not kept with the request, as for a
+		// sign-in by push.)
+		Guard: s.lockGuard(a.User.ID, 0),
 		Event: &deadbolt.Event{Type: deadbolt.EventReauth, At: now, UserID: a.User.ID, IP: c.IP,
 			Detail: map[string]string{"method": MethodPush}}}
 	ok, err := s.store.CompleteSecondFactor(ctx, comp)

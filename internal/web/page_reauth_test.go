@@ -282,3 +282,44 @@ func lastSMS(t *testing.T, s *deadbolttest.Server, e164 string) string {
 	t.Fatalf("no SMS to %s", e164)
 	return ""
 }
+
+// TestPasswordChangeAsksAgainAfterProof: a password change by an employee
+// with a second factor and an old proof goes to the confirmation page
+// (with the push sent, since it was a POST) and nowhere carries the
+// passwords; after the proof the form asks for them again, and then works.
+func TestPasswordChangeAsksAgainAfterProof(t *testing.T) {
+	s := deadbolttest.StartServer(t, deadbolttest.Options{})
+	admin := s.AdminToken(t)
+	s.CreateUser(t, admin, "pia", "pia-password")
+	tok, _ := s.Login(t, "pia", "pia-password")
+	dev := pairDevice(t, s, tok)
+	c := newConsole(t, s, tok)
+	s.Advance(t, 11*time.Minute)
+
+	change := url.Values{"current": {"pia-password"}, "new": {"pia-new-password-1"}}
+	r := c.post("/security/password", change)
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/security/reauth?") {
+		t.Fatalf("password change without a fresh proof = %d to %q, want the confirmation page", r.Status, r.Location)
+	}
+	if strings.Contains(r.Location, "pia-") {
+		t.Fatalf("the confirmation URL %q carries a password", r.Location)
+	}
+	page := c.get(r.Location)
+	page.want(t, "the confirmation page", http.StatusOK, "To change your password")
+	if strings.Contains(page.Body, "pia-") {
+		t.Fatal("the confirmation page holds a password")
+	}
+	id, number := shownPush(t, page.Body)
+	approve(t, s, dev, id, number)
+	c.post("/security/reauth/push", url.Values{"id": {id}, "next": {"/security/password"}}).
+		redirects(t, "I approved it", "/security?msg=reauth_password#password-section")
+	c.post("/security/password", change).redirects(t, "the password change after the proof", "/security?msg=password_changed")
+	// The change disconnected the device (and no recovery codes were made),
+	// so a sign-in goes no further than the password; the old one fails.
+	if r := s.Do(t, "POST", "/api/v1/login", "", map[string]string{"login": "pia", "password": "pia-password"}); r.Status != http.StatusUnauthorized {
+		t.Errorf("sign-in with the old password = %d %s", r.Status, r.Body)
+	}
+	if r := s.Do(t, "POST", "/api/v1/login", "", map[string]string{"login": "pia", "password": "pia-new-password-1"}); r.Status == http.StatusUnauthorized {
+		t.Errorf("sign-in with the new password = %d %s", r.Status, r.Body)
+	}
+}
