@@ -352,8 +352,9 @@ func TestPasswordChangeFreshProof(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/security/reauth?next=") {
-			t.Errorf("page password change with a stale proof = %d to %q, want 303 to /security/reauth?next=…", resp.StatusCode, loc)
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		if resp.StatusCode != http.StatusSeeOther || loc == nil || loc.Path != "/security/reauth" || loc.Query().Get("next") != "/security/password" || strings.Contains(loc.String(), "erin-password") {
+			t.Errorf("page password change with a stale proof = %d to %q, want 303 to /security/reauth?next=/security/password without the passwords", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		if _, ans := s.Login(t, "erin", "erin-password-1"); ans["state"] != "second_factor" {
 			t.Errorf("the old password after a refused page change: %v", ans)
