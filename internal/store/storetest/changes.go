@@ -17,6 +17,7 @@ var changeTests = []struct {
 	{"ChangeFeedPublishes", testChangeFeedPublishes},
 	{"ChangeFeedQuiet", testChangeFeedQuiet},
 	{"ChangeFeedRace", testChangeFeedRace},
+	{"ChangeFeedApps", testChangeFeedApps},
 	{"TouchSessions", testTouchSessions},
 }
 
@@ -337,5 +338,37 @@ func testTouchSessions(t *testing.T, s deadbolt.Store) {
 		if !got.LastSeenAt.Equal(c.want) {
 			t.Errorf("session %s last seen %v, want %v", got.ID, got.LastSeenAt, c.want)
 		}
+	}
+}
+
+// testChangeFeedApps: creating, changing and deleting an application is
+// announced before the call returns.
+func testChangeFeedApps(t *testing.T, s deadbolt.Store) {
+	ctx := context.Background()
+	r := watch(t, s)
+	wg := NewWorkgroup(t, s, "Ops")
+	n := r.Apps()
+	a := &deadbolt.Application{ID: deadbolt.NewID(), Name: "grafana", Kind: deadbolt.AppProxy,
+		Domains: []string{"grafana.example.com"}, CreatedAt: T0, UpdatedAt: T0}
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"CreateApplication", func() error { return s.CreateApplication(ctx, a) }},
+		{"UpdateApplication", func() error {
+			a.Workgroups = []string{wg.ID}
+			a.Domains = []string{"grafana.example.com", "*.grafana.example.com"}
+			return s.UpdateApplication(ctx, a)
+		}},
+		{"DeleteApplication", func() error { return s.DeleteApplication(ctx, a.ID) }},
+	}
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatalf("%s = %v", st.name, err)
+		}
+		if r.Apps() == n {
+			t.Errorf("%s: not announced when the call returned", st.name)
+		}
+		n = r.Apps()
 	}
 }
