@@ -43,7 +43,8 @@ var serveSettings = []setting{
 	{"admin-password", "", "password of the first administrator on an empty database (default: generated and printed)"},
 	{"master-key", "", "hex-encoded 32-byte key that seals secrets at rest (default: read or create master-key-file)"},
 	{"master-key-file", "deadbolt.key", "file holding the master key; created on first start with SQLite"},
-	{"trusted-proxies", "", "comma-separated networks whose X-Forwarded-For is believed, e.g. 10.0.0.0/8"},
+	{"trusted-proxies", "", "comma-separated networks whose X-Forwarded-For (and, for forward-auth, X-Forwarded-Method/-Proto/-Host/-Uri and X-Original-URL) is believed, e.g. 10.0.0.0/8"},
+	{"cookie-domain", "", "domain of the session cookie (e.g. example.com) so that the reverse proxies of its subdomains can pass it to forward-auth; the public URL must be https and lie inside it (default: a host-only __Host- cookie)"},
 	{"session-lifetime", "24h", "absolute lifetime of a session"},
 	{"session-idle", "1h", "a session unused this long ends"},
 	{"hash-memory", "19456", "argon2id memory in KiB"},
@@ -259,6 +260,9 @@ func serveConfig(v values, stderr io.Writer) (app.Config, string, error) {
 			pfx = netip.PrefixFrom(a, a.BitLen())
 		}
 		c.TrustedProxies = append(c.TrustedProxies, pfx.Masked())
+	}
+	if c.CookieDomain, err = app.CheckCookieDomain(v["cookie-domain"], c.PublicURL); err != nil {
+		return c, "", settingError("cookie-domain", err)
 	}
 	if c.SessionLifetime, err = v.duration("session-lifetime"); err != nil {
 		return c, "", err

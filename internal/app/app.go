@@ -50,9 +50,14 @@ type Config struct {
 	Dev       bool
 	// AdminPassword sets the first administrator's password on an empty
 	// database; empty means make one up.
-	AdminPassword   string
-	MasterKey       []byte
-	TrustedProxies  []netip.Prefix
+	AdminPassword  string
+	MasterKey      []byte
+	TrustedProxies []netip.Prefix
+	// CookieDomain makes the session cookie deadbolt_session for that
+	// domain, so that every subdomain's reverse proxy can pass it to
+	// forward-auth; "" keeps the host-only __Host- cookie. The public URL
+	// must lie inside it (CheckCookieDomain).
+	CookieDomain    string
 	SessionLifetime time.Duration
 	SessionIdle     time.Duration
 	Hash            password.Params
@@ -81,7 +86,9 @@ type Config struct {
 type App struct {
 	Store deadbolt.Store
 	// Cache keeps this node's copies of sessions (package authz).
-	Cache    *authz.Cache
+	Cache *authz.Cache
+	// Authz answers reverse proxies' forward-auth checks.
+	Authz    *authz.Service
 	Handler  http.Handler
 	Signin   *signin.Service
 	Accounts *accounts.Service
@@ -274,6 +281,9 @@ func build(ctx context.Context, c Config, st deadbolt.Store, serving bool) (_ *A
 		return nil, err
 	}
 	a.Apps = apps.New(st, appSecrets, auditLog, clock)
+	if serving {
+		a.Authz = authz.New(a.Signin, a.Cache, a.Apps, authz.Config{PublicURL: c.PublicURL}, log)
+	}
 	a.Devices = device.New(st, box, auditLog, clock, publicURL(c.PublicURL))
 	if pg, ok := st.(*postgres.Store); ok {
 		a.Notifier = pg.Notifier(bg, log)
@@ -330,7 +340,13 @@ func (a *App) assembleServer(ctx context.Context, c Config) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerCacheMetrics(reg, a.Cache)
+	cookieDomain, err := CheckCookieDomain(c.CookieDomain, c.PublicURL)
+	if err != nil {
+		return err
+	}
 	a.Handler = web.NewServer(web.Deps{
+		Authz:          a.Authz,
+		CookieDomain:   cookieDomain,
 		Signin:         a.Signin,
 		Accounts:       a.Accounts,
 		Devices:        a.Devices,
@@ -472,4 +488,30 @@ func registerCacheMetrics(reg *prometheus.Registry, c *authz.Cache) {
 			}
 			return 0
 		}))
+}
+
+// CheckCookieDomain checks a --cookie-domain setting against the public
+// URL and returns it in canonical form (lower case, no leading dot): a host
+// name of at least two labels, not an IP address, that the public URL's
+// host is or lies under, and an https public URL (the cookie is Secure).
+// "" is returned as is. The error says what is wrong.
+func CheckCookieDomain(domain string, public *url.URL) (string, error) {
+	d := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(domain)), ".")
+	if d == "" {
+		return "", nil
+	}
+	if net.ParseIP(d) != nil || !strings.Contains(d, ".") || strings.ContainsAny(d, ":/ *") {
+		return "", fmt.Errorf("cookie domain %q is not a domain name such as example.com", domain)
+	}
+	if public == nil {
+		return "", fmt.Errorf("cookie domain %q needs a public URL inside it", domain)
+	}
+	host := strings.ToLower(public.Hostname())
+	if host != d && !strings.HasSuffix(host, "."+d) {
+		return "", fmt.Errorf("the public URL's host %s is not inside the cookie domain %s: browsers would refuse the cookie", host, d)
+	}
+	if public.Scheme != "https" {
+		return "", fmt.Errorf("cookie domain %s needs an https public URL: the session cookie is Secure", d)
+	}
+	return d, nil
 }

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"deadbolt/internal/apps"
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/signin"
 )
@@ -16,6 +17,7 @@ type CacheStore interface {
 	SessionByToken(ctx context.Context, tokenHash []byte) (*deadbolt.Session, *deadbolt.User, error)
 	TouchSessions(ctx context.Context, touches []deadbolt.SessionTouch) error
 	UserWorkgroups(ctx context.Context, userID string) ([]*deadbolt.Workgroup, error)
+	ListApplications(ctx context.Context) ([]*deadbolt.Application, error)
 	deadbolt.ChangeFeed
 }
 
@@ -67,6 +69,9 @@ type Cache struct {
 
 	tokens sync.Map // [32]byte → *entry
 	groups sync.Map // user id → *groupsEntry
+	apps   atomic.Pointer[appsEntry]
+	// appsGen grows on every applications change (and flush).
+	appsGen atomic.Uint64
 
 	mu     sync.Mutex // guards byUser, byID, n and the generations' writes
 	byUser map[string]map[*entry]struct{}
@@ -111,6 +116,12 @@ type groupsEntry struct {
 	freshUntil int64
 	gen        uint64
 	dead       atomic.Bool
+}
+
+// appsEntry is the registered applications, indexed.
+type appsEntry struct {
+	index      *apps.Index
+	freshUntil int64
 }
 
 // Groups are an employee's workgroups, as forward-auth needs them.
@@ -278,6 +289,8 @@ func (c *Cache) flushLocked() {
 		return true
 	})
 	c.groups.Clear()
+	c.appsGen.Add(1)
+	c.apps.Store(nil)
 	c.byUser = map[string]map[*entry]struct{}{}
 	c.byID = map[string]*entry{}
 	c.n = 0
@@ -299,9 +312,38 @@ func (c *Cache) UserChanged(userID string) {
 	c.invalidations.Add(1)
 }
 
-// AppsChanged is part of deadbolt.ChangeListener; sessions do not depend
-// on applications.
-func (c *Cache) AppsChanged() {}
+// AppsChanged forgets the applications.
+func (c *Cache) AppsChanged() {
+	c.mu.Lock()
+	c.appsGen.Add(1)
+	c.apps.Store(nil)
+	c.mu.Unlock()
+	c.invalidations.Add(1)
+}
+
+// Apps returns the registered applications indexed for matching, from
+// memory when it can.
+func (c *Cache) Apps(ctx context.Context) (*apps.Index, error) {
+	now := c.mono()
+	if e := c.apps.Load(); e != nil && now < e.freshUntil && c.trusted(now) {
+		return e.index, nil
+	}
+	start := c.appsGen.Load()
+	startTrusted := c.trusted(now)
+	list, err := c.store.ListApplications(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ix := apps.NewIndex(list)
+	if startTrusted {
+		c.mu.Lock()
+		if c.trusted(c.mono()) && c.appsGen.Load() == start {
+			c.apps.Store(&appsEntry{index: ix, freshUntil: now + int64(c.cfg.MaxAge)})
+		}
+		c.mu.Unlock()
+	}
+	return ix, nil
+}
 
 // FeedDown forgets everything and keeps nothing until the feed is back.
 func (c *Cache) FeedDown(err error) {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -56,6 +57,16 @@ type Options struct {
 	Captcha *captcha.HostedConfig
 	// PushDigits is the length of the push number (0: the default 6).
 	PushDigits int
+	// PublicURL, when set, is the server's public URL instead of its
+	// listening address (which stays Server.URL), e.g. behind a proxy.
+	PublicURL string
+	// TrustedProxies are the networks whose forwarded headers the server
+	// believes.
+	TrustedProxies []netip.Prefix
+	// CookieDomain sets the session cookie's domain (forward-auth).
+	CookieDomain string
+	// SessionIdle, when set, is the idle timeout of sessions.
+	SessionIdle time.Duration
 }
 
 // Server is a running test server.
@@ -89,6 +100,12 @@ func StartServer(t testing.TB, opts Options) *Server {
 		t.Fatal(err)
 	}
 	pub, _ := url.Parse("http://" + ln.Addr().String())
+	listenURL := pub.String()
+	if opts.PublicURL != "" {
+		if pub, err = url.Parse(opts.PublicURL); err != nil {
+			t.Fatal(err)
+		}
+	}
 	logs := opts.Logs
 	if logs == nil {
 		logs = io.Discard
@@ -98,6 +115,7 @@ func StartServer(t testing.TB, opts Options) *Server {
 	a, err := app.New(ctx, app.Config{
 		Database: db, PublicURL: pub, Dev: !opts.NoDev, AdminPassword: AdminPassword,
 		MasterKey: key, Hash: fastHash, HashConcurrency: 4, Captcha: opts.Captcha, PushDigits: opts.PushDigits,
+		TrustedProxies: opts.TrustedProxies, CookieDomain: opts.CookieDomain, SessionIdle: opts.SessionIdle,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
@@ -114,7 +132,7 @@ func StartServer(t testing.TB, opts Options) *Server {
 		}
 		a.Close()
 	})
-	s := &Server{URL: pub.String(), Database: db, App: a, Client: &http.Client{Timeout: 30 * time.Second}}
+	s := &Server{URL: listenURL, Database: db, App: a, Client: &http.Client{Timeout: 30 * time.Second}}
 	s.waitHealthy(t)
 	return s
 }

@@ -182,6 +182,9 @@ func (s *server) pageVerifySubmit(w http.ResponseWriter, r *http.Request, a *sig
 }
 
 func (s *server) pageSetup(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
+	// rd: an app requiring two-factor authentication sent the employee
+	// here; once set up, the home page sends them back to it.
+	s.takeContinue(w, r)
 	if s.needFresh(w, r, a, "/security/2fa/setup") {
 		return
 	}

@@ -3,14 +3,32 @@ package web
 import (
 	"net/http"
 
+	"deadbolt/internal/authz"
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/signin"
 )
 
 func (s *server) pageLogin(w http.ResponseWriter, r *http.Request) {
+	// rd: an app behind forward-auth sent the browser here; it goes back
+	// there after the sign-in (only to a registered app: never elsewhere).
+	target, hasTarget := s.takeContinue(w, r)
 	if a, err := s.authenticate(r); err == nil && a.Full() {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-		return
+		if !hasTarget {
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return
+		}
+		d, _, err := s.Authz.Explain(r.Context(), target, s.sessionToken(r), s.clientIP(r))
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		// Signed in already: back to the app, unless it needs this
+		// sign-in to have used a second factor (then sign in again below).
+		if d.Outcome != authz.StepUp {
+			s.clearContinue(w)
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
 	}
 	s.render(w, r, http.StatusOK, "login", &pageData{Title: "Sign in", Flash: flash(r)})
 }
@@ -72,6 +90,12 @@ func (s *server) pageHome(w http.ResponseWriter, r *http.Request, a *signin.Auth
 	banners, err := s.bannersFor(r, a, tf)
 	if err != nil {
 		s.pageError(w, r, err)
+		return
+	}
+	if target := s.continueTarget(r); target != "" {
+		// A sign-in (or setup) that began at an app is done: back to it.
+		s.clearContinue(w)
+		http.Redirect(w, r, target, http.StatusSeeOther)
 		return
 	}
 	s.render(w, r, http.StatusOK, "home", &pageData{Title: "Home", User: a.User, Flash: flash(r), TwoFactor: tf, Banners: bannerViews(banners, s.orgLocation())})

@@ -32,7 +32,7 @@ func staticFiles() http.Handler {
 	})
 }
 
-var pageNames = []string{"login", "home", "security", "admin", "error", "verify", "setup", "codes", "reauth", "phone",
+var pageNames = []string{"login", "access", "home", "security", "admin", "error", "verify", "setup", "codes", "reauth", "phone",
 	"admin_user", "admin_import", "admin_workgroups", "admin_workgroup", "admin_phones", "admin_audit"}
 
 func parsePages() *template.Template {

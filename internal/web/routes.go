@@ -146,6 +146,11 @@ func (s *server) routes(mux router) {
 	mux.Handle("DELETE /api/v1/admin/apps/{id}", s.authed(needAdmin, s.apiDeleteApp))
 	mux.Handle("POST /api/v1/admin/apps/{id}/secret", s.authed(needAdmin, s.apiRotateAppSecret))
 
+	// Forward-auth: reverse proxies ask whether a request may pass (the
+	// handlers read the session themselves; api_authz.go).
+	mux.Handle("GET /api/v1/authz/forward-auth", s.api(s.apiForwardAuth(flavourForwardAuth)))
+	mux.Handle("GET /api/v1/authz/auth-request", s.api(s.apiForwardAuth(flavourAuthRequest)))
+
 	// Development mode only.
 	if s.DevClock != nil {
 		mux.Handle("GET /api/v1/dev/clock", s.api(s.apiDevClock))
@@ -172,6 +177,7 @@ func (s *server) routes(mux router) {
 	mux.Handle("GET /static/", staticFiles())
 	mux.Handle("GET /{$}", s.page(needFull, s.pageHome))
 	mux.HandleFunc("GET /login", s.pageLogin)
+	mux.HandleFunc("GET /access", s.pageAccess)
 	mux.HandleFunc("POST /login", s.pageLoginSubmit)
 	mux.Handle("GET /login/verify", s.page(needPending, s.pageVerify))
 	mux.Handle("POST /login/verify", s.page(needPending, s.pageVerifySubmit))

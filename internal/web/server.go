@@ -16,6 +16,7 @@ import (
 
 	"deadbolt/internal/accounts"
 	"deadbolt/internal/apps"
+	"deadbolt/internal/authz"
 	"deadbolt/internal/captcha"
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/device"
@@ -60,6 +61,13 @@ type Deps struct {
 	Metrics *prometheus.Registry
 	// PublicURL is the address employees reach the server at.
 	PublicURL *url.URL
+	// CookieDomain, when set, makes the session cookie deadbolt_session
+	// for that domain and its subdomains (checked at start: the public URL
+	// lies inside it).
+	CookieDomain string
+	// Authz answers reverse proxies' forward-auth checks and checks
+	// return addresses after sign-in; nil turns forward-auth off.
+	Authz *authz.Service
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// Version is printed on pages and in /healthz.
@@ -101,7 +109,7 @@ func NewServer(d Deps) http.Handler {
 	if s.Clock == nil {
 		s.Clock = deadbolt.SystemClock{}
 	}
-	s.cookie = newCookieConfig(d.PublicURL)
+	s.cookie = newCookieConfig(d.PublicURL, d.CookieDomain)
 	s.hsts = d.PublicURL != nil && d.PublicURL.Scheme == "https"
 	s.pages = parsePages()
 	s.openAPI = openAPIDocument(d.DevClock != nil)
