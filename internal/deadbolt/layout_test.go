@@ -51,7 +51,7 @@ var (
 	outside = rule{never: []string{mod + "internal/store/", mod + "internal/web", mod + "internal/app", "database/sql"}}
 	// No production package may depend on a test helper.
 	testHelpers = []string{mod + "internal/deadbolttest", mod + "internal/browsertest", mod + "internal/store/storetest",
-		mod + "internal/store/postgres/pgtest", mod + "internal/webpush/webpushtest"}
+		mod + "internal/store/postgres/pgtest", mod + "internal/webpush/webpushtest", mod + "internal/proxytest"}
 	production = rule{never: testHelpers}
 )
 
@@ -93,6 +93,8 @@ var rules = map[string]rule{
 	"internal/store/storetest":       {only: []string{mod + "internal/deadbolt"}},
 	"internal/store/postgres/pgtest": leaf,
 	"internal/webpush/webpushtest":   leaf,
+	// Real reverse proxies (nginx, Caddy) for forward-auth tests.
+	"internal/proxytest": leaf,
 	// The harnesses start real servers through the composition root.
 	"internal/deadbolttest": {only: []string{mod + "internal/app", mod + "internal/deadbolt", mod + "internal/captcha",
 		mod + "internal/password", mod + "internal/deviceclient", mod + "internal/store/postgres/pgtest"}},

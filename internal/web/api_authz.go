@@ -26,8 +26,9 @@ import (
 //     with rd, an API client gets 401;
 //   - auth-request (nginx auth_request): the original request comes in
 //     X-Original-URL (and X-Original-Method), or the X-Forwarded-*
-//     headers; the answer is only 200, 401 or 403, and nginx's error_page
-//     sends the browser on (401 to sign in, 403 to the access page).
+//     headers; the answer is only 200, 401 or 403, with a Location header
+//     that nginx's error_page sends the browser to (401: the sign-in
+//     page, 403: the access page).
 //
 // The forwarded headers are believed only from --trusted-proxies; from
 // anyone else the request is taken as it is, which matches no app (403).
@@ -64,6 +65,16 @@ func (s *server) apiForwardAuth(f forwardFlavour) apiHandler {
 		h := w.Header()
 		h["Cache-Control"] = noStore
 		browser := f == flavourForwardAuth && isBrowser(r, o)
+		if f == flavourAuthRequest {
+			// nginx answers only with a status; Location says where its
+			// error_page sends the browser (auth_request_set reads it).
+			switch d.Outcome {
+			case authz.SignIn, authz.StepUp:
+				h.Set("Location", s.publicPath("/login", o.URL()))
+			case authz.Denied, authz.SetUp, authz.NoApp:
+				h.Set("Location", s.publicPath("/access", o.URL()))
+			}
+		}
 		switch d.Outcome {
 		case authz.Allow:
 			h[hdrUser] = []string{d.User.Login}
