@@ -146,9 +146,11 @@ func listenToSelf(cfg *pgxpool.Config, f *selfFeed) {
 }
 
 // listenConfig is the configuration of a connection of its own for
-// listening: the pool's, without the pool's notification handler.
+// listening: the pool's, without the pool's notification handler, and
+// with a context watcher that lets a wait for notifications time out
+// without abandoning the connection.
 func (s *Store) listenConfig() *pgx.ConnConfig {
-	c := s.pool.Config().ConnConfig.Copy()
+	c := s.listen.Copy()
 	c.OnNotification = nil
 	return c
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"deadbolt/internal/deadbolt"
 )
@@ -15,9 +16,10 @@ import (
 const notifyChannel = "deadbolt_wake"
 
 // Notifier wakes waiters on every node sharing the database, through
-// LISTEN/NOTIFY. Notifications sent while the listening connection is down
-// are lost, so after each reconnect every local waiter is woken to re-read
-// the store. It is safe for concurrent use.
+// LISTEN/NOTIFY on a connection of its own, which it checks after a few
+// seconds of silence. Notifications sent while that connection is down are
+// lost, so when it fails every local waiter is woken to re-read the store,
+// and again after each reconnect. It is safe for concurrent use.
 type Notifier struct {
 	s   *Store
 	hub *deadbolt.Hub
@@ -49,8 +51,18 @@ func (n *Notifier) Publish(ctx context.Context, topic string) error {
 	return err
 }
 
+// The listener's rhythm: after this much silence it checks its
+// connection; while down it retries with growing pauses up to
+// listenBackoffMax.
+const (
+	listenCheckEvery  = 3 * time.Second
+	listenBackoffMin  = 100 * time.Millisecond
+	listenBackoffMax  = time.Second
+	listenCloseWithin = time.Second
+)
+
 func (n *Notifier) listen(ctx context.Context, ready chan struct{}) {
-	backoff := 100 * time.Millisecond
+	backoff := listenBackoffMin
 	first := true
 	for ctx.Err() == nil {
 		err := n.listenOnce(ctx, func() {
@@ -58,9 +70,10 @@ func (n *Notifier) listen(ctx context.Context, ready chan struct{}) {
 				close(ready)
 				first = false
 			} else {
+				// Notifications sent while we were away are lost.
 				n.hub.WakeAll()
 			}
-			backoff = 100 * time.Millisecond
+			backoff = listenBackoffMin
 		})
 		if ctx.Err() != nil {
 			return
@@ -72,27 +85,58 @@ func (n *Notifier) listen(ctx context.Context, ready chan struct{}) {
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 5*time.Second)
+		backoff = min(2*backoff, listenBackoffMax)
 	}
 }
 
+// listenOnce listens on a connection of its own until the connection
+// fails (or does not answer a check within pingTimeout) or ctx ends.
 func (n *Notifier) listenOnce(ctx context.Context, onListening func()) error {
 	// A connection of its own: pool connections hand their notifications
 	// to the change feed (changes.go), not to WaitForNotification.
-	conn, err := pgx.ConnectConfig(ctx, n.s.listenConfig())
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	conn, err := pgx.ConnectConfig(cctx, n.s.listenConfig())
+	cancel()
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+	defer func() {
+		if ctx.Err() == nil {
+			// A failed connection: nothing on it is worth delivering.
+			if c := abortable(conn.PgConn().Conn()); c != nil {
+				c.abort()
+			}
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), listenCloseWithin)
+		defer cancel()
+		conn.Close(cctx)
+	}()
+	lctx, cancel := context.WithTimeout(ctx, callTimeout)
+	_, err = conn.Exec(lctx, "LISTEN "+notifyChannel)
+	cancel()
+	if err != nil {
 		return err
 	}
 	onListening()
 	for {
-		nt, err := conn.WaitForNotification(ctx)
+		wctx, cancel := context.WithTimeout(ctx, listenCheckEvery)
+		nt, err := conn.WaitForNotification(wctx)
+		cancel()
+		switch {
+		case err == nil:
+			n.hub.Wake(nt.Payload)
+			continue
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case !pgconn.Timeout(err):
+			return err
+		}
+		// Silence: make sure it is not a dead connection.
+		pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+		err = conn.Ping(pctx)
+		cancel()
 		if err != nil {
 			return err
 		}
-		n.hub.Wake(nt.Payload)
 	}
 }

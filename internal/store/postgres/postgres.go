@@ -9,6 +9,55 @@
 // deactivation, completing a sign-in, a factor change) run in one
 // transaction. Refusals are codes with internal detail, never words for a
 // person.
+//
+// # Under faults
+//
+// Every store call has a deadline (callTimeout, 4 s) covering the wait for
+// a pool connection and every statement — for a transaction, everything
+// from BEGIN to COMMIT. Store methods reach the pool only through db
+// (pool.go), which applies it, so no method can forget. When the database
+// refuses connections, drops them or does not answer in time, the call
+// fails with deadbolt.CodeUnavailable and a RetryAfter (classify in
+// errors.go is the one place that decides it), and the web layer answers
+// 503 with a Retry-After header; driver detail stays in the error's cause
+// for the log and never reaches a client.
+//
+// A connection whose round trip outlives its deadline is abandoned at
+// once, abortively: it is reset (SO_LINGER 0), so the kernel throws away
+// what is still in its send buffer instead of delivering it when the
+// network comes back, and it never returns to the pool. Connecting is
+// bounded (connect_timeout, 3 s by default); TCP keepalive and
+// TCP_USER_TIMEOUT kill connections whose peer stopped acknowledging; a
+// connection that sat idle is pinged (1 s) before it is handed out, so
+// after an outage dead connections are dropped and the store recovers
+// by itself, without a restart. On the server, statement_timeout and
+// idle_in_transaction_session_timeout (3 s each, unless the DSN sets them)
+// end statements and transactions whose client went silent.
+//
+// Nothing commits after its caller was told it failed, with one exception.
+// Where a commit could land late, and what closes each hole:
+//   - A statement or COMMIT still in our send buffer at the deadline: the
+//     abortive close discards it.
+//   - A transaction interrupted before its COMMIT was sent: the server
+//     rolls it back when the connection ends (reset, or
+//     idle_in_transaction_session_timeout when even the reset is lost).
+//   - A statement the server is still executing (waiting on a lock, say):
+//     pgx sends a cancel request when the connection is abandoned, and
+//     statement_timeout ends it regardless.
+//   - A COMMIT (or a single-statement write) the server received and
+//     committed whose reply was lost or came after the deadline: this one
+//     cannot be closed — no client can tell "committed, reply lost" from
+//     "never arrived". The caller is answered 503 while the write stands.
+//     The product stays safe: a completed sign-in leaves a full session
+//     whose token was never sent to anyone (only its hash is stored) and
+//     which ends at its idle timeout; a consumed recovery code, TOTP step
+//     or push approval stays consumed, so the employee signs in with
+//     another proof (a retry with the same code counts as a failed
+//     attempt); an incremented counter stays counted, failing closed.
+//
+// The notification listener (notify.go) has a connection of its own,
+// checked every few seconds; it reconnects with at most 1 s between tries
+// and then wakes every waiter to re-read the store.
 package postgres
 
 import (
@@ -22,6 +71,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -36,7 +86,10 @@ var migrations embed.FS
 // Store is the PostgreSQL implementation of deadbolt.Store. It is safe for
 // concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
+	pool *db
+	// listen configures the listening connections' own connections
+	// (notify.go, changes.go).
+	listen *pgx.ConnConfig
 	// self hands each pool connection's own change notifications to this
 	// process's change listeners (changes.go).
 	self *selfFeed
@@ -66,7 +119,10 @@ func Open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	harden(&cfg.ConnConfig.Config)
 	if migrate {
+		// Migrations run without the statement backstops: one may take
+		// longer than a request's statement.
 		db := stdlib.OpenDB(*cfg.ConnConfig.Copy())
 		err := Migrate(ctx, db)
 		db.Close()
@@ -74,17 +130,26 @@ func Open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
 			return nil, err
 		}
 	}
+	serverBackstops(&cfg.ConnConfig.Config)
+	abandonOnCancel(cfg)
+	listen := cfg.ConnConfig.Copy()
 	self := &selfFeed{}
 	listenToSelf(cfg, self)
+	// The listener's connection waits with a timeout and then checks the
+	// connection (notify.go): a timed-out wait must not abandon it.
+	listen.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: pc.Conn()}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	if err := pool.Ping(ctx); err != nil {
+	s := &Store{pool: &db{pool: pool, timeout: callTimeout}, listen: listen, self: self}
+	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	return &Store{pool: pool, self: self}, nil
+	return s, nil
 }
 
 // poolConfig parses dsn and sizes the pool for this machine unless the DSN
@@ -127,8 +192,9 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 }
 
 // Pool returns the store's connection pool, for features that need a
-// connection of their own (LISTEN/NOTIFY). It stays owned by the Store.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+// connection of their own. It stays owned by the Store. Calls made through
+// it directly have none of the store's deadlines.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool.pool }
 
 // Close closes every connection; calling it again does nothing. It always
 // returns nil.
@@ -137,7 +203,8 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Ping checks that the database answers a query.
+// Ping checks that the database answers a query within the store's call
+// deadline (or ctx's, if sooner); it returns CodeUnavailable otherwise.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {

@@ -13,8 +13,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -146,4 +148,26 @@ func exec(dsn, sql string) error {
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, sql)
 	return err
+}
+
+// Through returns dsn, a postgres:// URL, rewritten to reach the server
+// through addr (host:port, a test proxy), and the host:port it named
+// before, for the proxy to forward to. Other parameters are kept.
+func Through(dsn, addr string) (rewritten, target string, err error) {
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		return "", "", fmt.Errorf("a proxied DSN must be a postgres:// URL")
+	}
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return "", "", fmt.Errorf("parse DSN: %w", err)
+	}
+	if strings.HasPrefix(cfg.Host, "/") {
+		return "", "", fmt.Errorf("DSN names a socket directory, not a TCP address")
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", "", fmt.Errorf("parse DSN: %w", err)
+	}
+	u.Host = addr
+	return u.String(), net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), nil
 }

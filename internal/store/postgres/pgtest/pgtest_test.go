@@ -121,3 +121,30 @@ func TestNewDatabase(t *testing.T) {
 		t.Errorf("database %s exists = %v (%v) after cleanup, want false", cfg.Database, exists, err)
 	}
 }
+
+func TestThrough(t *testing.T) {
+	tests := []struct {
+		dsn, target string
+	}{
+		{"postgres://postgres@127.0.0.1:5432/db1?sslmode=disable", "127.0.0.1:5432"},
+		{"postgresql://bob:s3cret@db.example/main?application_name=x", "db.example:5432"},
+	}
+	for _, tc := range tests {
+		got, target, err := Through(tc.dsn, "127.0.0.1:6000")
+		if err != nil {
+			t.Errorf("Through(%q) = %v", tc.dsn, err)
+			continue
+		}
+		before, _ := pgx.ParseConfig(tc.dsn)
+		after, err := pgx.ParseConfig(got)
+		if err != nil || after.Host != "127.0.0.1" || after.Port != 6000 || target != tc.target ||
+			after.Database != before.Database || after.User != before.User || after.Password != before.Password {
+			t.Errorf("Through(%q) = %q, %q (%v); want the same DSN on 127.0.0.1:6000, target %q", tc.dsn, got, target, err, tc.target)
+		}
+	}
+	for _, dsn := range []string{"host=db.example user=bob", "postgres:///db?host=/var/run/postgresql"} {
+		if got, _, err := Through(dsn, "127.0.0.1:6000"); err == nil {
+			t.Errorf("Through(%q) = %q, want an error", dsn, got)
+		}
+	}
+}
