@@ -202,7 +202,7 @@ func (s *Store) pollOnce(ctx context.Context) error {
 	at := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, feedCall)
 	defer cancel()
-	changed, err := s.feed.read(cctx, s.rdb)
+	changed, err := s.feed.read(cctx, s.rdb.DB) // bounded by feedCall
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,7 @@ func (s *Store) Events(ctx context.Context, f deadbolt.EventFilter) ([]*deadbolt
 	return scanEvents(rows)
 }
 
-func scanEvents(rows *sql.Rows) ([]*deadbolt.Event, error) {
+func scanEvents(rows *readRows) ([]*deadbolt.Event, error) {
 	out := []*deadbolt.Event{}
 	for rows.Next() {
 		e := &deadbolt.Event{}

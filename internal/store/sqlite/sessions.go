@@ -56,7 +56,7 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte) (*deadbolt
 	sess, u := &deadbolt.Session{}, &deadbolt.User{}
 	sd, sf := sessionDest(sess)
 	ud, uf := userDest(u)
-	err := s.sessionByToken.QueryRowContext(ctx, tokenHash).Scan(append(sd, ud...)...)
+	err := s.rdb.QueryRowContext(ctx, sessionByTokenSQL, tokenHash).Scan(append(sd, ud...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, notFound("Session")
 	}

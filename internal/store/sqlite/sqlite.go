@@ -5,6 +5,21 @@
 //
 // It persists and decides nothing: every rule lives in the services. Each
 // single-use consumption and each counter is one atomic statement.
+//
+// # Under faults
+//
+// An embedded database cannot be cut off by the network, but it can be
+// locked by another process (an administration command, a backup) or
+// stall on its disk, and no store call may wait unbounded for it. Reads
+// are bounded by callTimeout (4 s: waiting for a connection and reading,
+// stmtcache.go); a write waits at most callTimeout in the writer's queue
+// and is then withdrawn unrun (writer.go); another process's lock is
+// waited for at most busyTimeout (3 s). Each of these answers
+// deadbolt.CodeUnavailable with a RetryAfter (classify in errors.go), which
+// the web layer turns into 503. The writer's rule stands: a write that has
+// started is answered only with its outcome, so an answer never lies about
+// what was written. Ping checks the writer too, so readiness fails while
+// writes cannot be taken.
 package sqlite
 
 import (
@@ -15,6 +30,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,8 +51,6 @@ type Store struct {
 	rdb  *db     // readers
 	wdb  *writer // the single writer, committing in groups
 	feed *feed   // the change feed, published by the writer
-
-	sessionByToken *sql.Stmt
 }
 
 var _ deadbolt.Store = (*Store)(nil)
@@ -44,7 +58,7 @@ var _ deadbolt.Store = (*Store)(nil)
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
 	for _, p := range []string{
-		"busy_timeout(10000)",
+		"busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")",
 		"journal_mode(WAL)",
 		"synchronous(FULL)",
 		"foreign_keys(1)",
@@ -97,9 +111,9 @@ func Open(ctx context.Context, path string, migrate bool) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{path: path, rdb: newDB(rdb), wdb: newWriter(wdb, f), feed: f}
-	if s.sessionByToken, err = rdb.PrepareContext(ctx, sessionByTokenSQL); err != nil {
+	if s.rdb.stmt(ctx, sessionByTokenSQL) == nil {
 		s.Close()
-		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+		return nil, fmt.Errorf("sqlite: prepare the session query")
 	}
 	return s, nil
 }
@@ -118,16 +132,21 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	if s.sessionByToken != nil {
-		s.sessionByToken.Close()
-	}
 	return errors.Join(s.rdb.Close(), s.wdb.Close())
 }
 
-// Ping checks that the database answers a query.
+// Ping checks that the database answers a query and that the writer takes
+// writes (its queue is not stuck), each within the store's call deadline
+// (or ctx's, if sooner); it returns CodeUnavailable otherwise.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
-	return s.rdb.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	if err := s.rdb.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	if err := s.wdb.ping(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping the writer: %w", err)
+	}
+	return nil
 }
 
 // Backup writes a consistent copy of the live database to dest, which must

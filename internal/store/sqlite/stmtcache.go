@@ -11,9 +11,11 @@ import (
 // unprepared.
 const maxCachedStatements = 512
 
-// db is a *sql.DB that keeps each query prepared after its first use:
-// SQLite spends most of a small query's time parsing it. Transactions
-// pass through unchanged. It is safe for concurrent use.
+// db is the readers' *sql.DB as the store methods see it: every call is
+// bounded by callTimeout (waiting for a connection and reading its rows)
+// and its errors classified (errors.go), and each query stays prepared
+// after its first use, since SQLite spends most of a small query's time
+// parsing it. It is safe for concurrent use.
 type db struct {
 	*sql.DB
 	stmts sync.Map // query → *sql.Stmt
@@ -43,28 +45,45 @@ func (d *db) stmt(ctx context.Context, query string) *sql.Stmt {
 	return st
 }
 
-// QueryRowContext runs a prepared query returning one row.
-func (d *db) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := d.stmt(ctx, query); st != nil {
-		return st.QueryRowContext(ctx, args...)
+// QueryRowContext runs a prepared query returning one row, read by Scan.
+func (d *db) QueryRowContext(ctx context.Context, query string, args ...any) *readRow {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	var r *sql.Row
+	if st := d.stmt(cctx, query); st != nil {
+		r = st.QueryRowContext(cctx, args...)
+	} else {
+		r = d.DB.QueryRowContext(cctx, query, args...)
 	}
-	return d.DB.QueryRowContext(ctx, query, args...)
+	return &readRow{row: r, parent: ctx, call: cctx, cancel: cancel}
 }
 
-// QueryContext runs a prepared query.
-func (d *db) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := d.stmt(ctx, query); st != nil {
-		return st.QueryContext(ctx, args...)
+// QueryContext runs a prepared query; the deadline covers reading its
+// rows, up to Close.
+func (d *db) QueryContext(ctx context.Context, query string, args ...any) (*readRows, error) {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	var r *sql.Rows
+	var err error
+	if st := d.stmt(cctx, query); st != nil {
+		r, err = st.QueryContext(cctx, args...)
+	} else {
+		r, err = d.DB.QueryContext(cctx, query, args...)
 	}
-	return d.DB.QueryContext(ctx, query, args...)
+	if err != nil {
+		cancel()
+		return nil, classify(ctx, cctx, err)
+	}
+	return &readRows{Rows: r, parent: ctx, call: cctx, cancel: cancel}, nil
 }
 
-// ExecContext runs a prepared statement.
-func (d *db) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := d.stmt(ctx, query); st != nil {
-		return st.ExecContext(ctx, args...)
+// BeginTx starts a read transaction that must end within callTimeout.
+func (d *db) BeginTx(ctx context.Context, opts *sql.TxOptions) (*readTx, error) {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	tx, err := d.DB.BeginTx(cctx, opts)
+	if err != nil {
+		cancel()
+		return nil, classify(ctx, cctx, err)
 	}
-	return d.DB.ExecContext(ctx, query, args...)
+	return &readTx{tx: tx, call: cctx, cancel: cancel}, nil
 }
 
 // Close closes the statements and the database.
@@ -74,4 +93,76 @@ func (d *db) Close() error {
 		return true
 	})
 	return d.DB.Close()
+}
+
+// readRow releases its deadline once scanned.
+type readRow struct {
+	row          *sql.Row
+	parent, call context.Context
+	cancel       context.CancelFunc
+}
+
+// Scan scans the row; sql.ErrNoRows when there is none.
+func (r *readRow) Scan(dest ...any) error {
+	err := classify(r.parent, r.call, r.row.Scan(dest...))
+	r.cancel()
+	return err
+}
+
+// readRows releases its deadline when closed.
+type readRows struct {
+	*sql.Rows
+	parent, call context.Context
+	cancel       context.CancelFunc
+}
+
+// Close closes the rows.
+func (r *readRows) Close() error {
+	err := r.Rows.Close()
+	r.cancel()
+	return err
+}
+
+// Err returns the error that ended the iteration, if any.
+func (r *readRows) Err() error { return classify(r.parent, r.call, r.Rows.Err()) }
+
+// readTx is a read transaction bounded by the deadline of its BeginTx.
+type readTx struct {
+	tx     *sql.Tx
+	call   context.Context
+	cancel context.CancelFunc
+}
+
+func (t *readTx) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, _ := t.call.Deadline()
+	return context.WithDeadline(ctx, dl)
+}
+
+// QueryRowContext runs a query of one row in the transaction.
+func (t *readTx) QueryRowContext(ctx context.Context, query string, args ...any) *readRow {
+	bctx, cancel := t.bound(ctx)
+	return &readRow{row: t.tx.QueryRowContext(bctx, query, args...), parent: ctx, call: bctx, cancel: cancel}
+}
+
+// QueryContext runs a query in the transaction.
+func (t *readTx) QueryContext(ctx context.Context, query string, args ...any) (*readRows, error) {
+	bctx, cancel := t.bound(ctx)
+	r, err := t.tx.QueryContext(bctx, query, args...)
+	if err != nil {
+		cancel()
+		return nil, classify(ctx, bctx, err)
+	}
+	return &readRows{Rows: r, parent: ctx, call: bctx, cancel: cancel}, nil
+}
+
+// Rollback ends the transaction.
+func (t *readTx) Rollback() error {
+	defer t.cancel()
+	return t.tx.Rollback()
+}
+
+// Commit ends the transaction.
+func (t *readTx) Commit() error {
+	defer t.cancel()
+	return t.tx.Commit()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // maxBatch bounds how many writes share one commit.
@@ -22,6 +23,11 @@ var errClosed = errors.New("sqlite: store closed")
 // after the commit that holds its write returned, so nothing is
 // acknowledged before it is on disk; a write that fails is rolled back to
 // its savepoint without touching the others. It is safe for concurrent use.
+//
+// No caller waits unbounded for a write that has not started: a write
+// still queued when its callTimeout runs out is withdrawn, never runs, and
+// is answered CodeUnavailable — the truth. A write that has started is
+// answered only with its outcome, however long its commit takes.
 type writer struct {
 	db   *sql.DB
 	ops  chan *writeOp
@@ -34,10 +40,19 @@ type writer struct {
 }
 
 type writeOp struct {
-	ctx  context.Context
-	fn   func(*sql.Tx) error
-	done chan error
+	ctx   context.Context // ends at the write's deadline
+	fn    func(*sql.Tx) error
+	done  chan error
+	state atomic.Int32 // opQueued, then opRunning or opWithdrawn
 }
+
+// The states of a write: queued writes are either taken by the writer or
+// withdrawn after their deadline, whichever comes first.
+const (
+	opQueued int32 = iota
+	opRunning
+	opWithdrawn
+)
 
 func newWriter(d *sql.DB, f *feed) *writer {
 	w := &writer{db: d, ops: make(chan *writeOp, 1024), quit: make(chan struct{}), done: make(chan struct{}), feed: f}
@@ -46,19 +61,55 @@ func newWriter(d *sql.DB, f *feed) *writer {
 }
 
 // do runs fn in a write transaction (shared with other writes) and returns
-// once that transaction committed or failed. fn's statements run even if
-// ctx is cancelled after the write was queued: the answer always tells the
-// truth about what was written.
+// once that transaction committed or failed — or, with CodeUnavailable,
+// once callTimeout passed with the write still queued, withdrawn unrun.
+// The answer always tells the truth about what was written.
 func (w *writer) do(ctx context.Context, fn func(*sql.Tx) error) error {
-	op := &writeOp{ctx: context.WithoutCancel(ctx), fn: fn, done: make(chan error, 1)}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
+	defer cancel()
+	op := &writeOp{ctx: wctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case w.ops <- op:
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-wctx.Done():
+		return unavailable(fmt.Errorf("sqlite: write queue full: %w", wctx.Err()))
 	case <-w.quit:
-		return errClosed
+		return unavailable(errClosed)
 	}
-	return <-op.done
+	select {
+	case err := <-op.done:
+		return classify(ctx, wctx, err)
+	case <-ctx.Done():
+		if op.state.CompareAndSwap(opQueued, opWithdrawn) {
+			return ctx.Err() // the caller left first; nothing was written
+		}
+	case <-wctx.Done():
+		if op.state.CompareAndSwap(opQueued, opWithdrawn) {
+			return unavailable(fmt.Errorf("sqlite: write still queued: %w", wctx.Err()))
+		}
+	}
+	return classify(ctx, wctx, <-op.done) // under way: wait for the truth
+}
+
+// ping checks that the writer takes writes: an empty write, answered
+// within ctx (it has nothing to tell the truth about).
+func (w *writer) ping(ctx context.Context) error {
+	op := &writeOp{ctx: ctx, fn: func(*sql.Tx) error { return nil }, done: make(chan error, 1)}
+	select {
+	case w.ops <- op:
+	case <-ctx.Done():
+		return unavailable(fmt.Errorf("sqlite: write queue full: %w", ctx.Err()))
+	case <-w.quit:
+		return unavailable(errClosed)
+	}
+	select {
+	case err := <-op.done:
+		return classify(context.WithoutCancel(ctx), ctx, err)
+	case <-ctx.Done():
+		op.state.CompareAndSwap(opQueued, opWithdrawn)
+		return unavailable(fmt.Errorf("sqlite: writer busy: %w", ctx.Err()))
+	}
 }
 
 // ExecContext runs one statement as a write.
@@ -110,17 +161,32 @@ func (w *writer) run() {
 			w.drain()
 			return
 		}
-		batch = append(batch[:0], first)
+		batch = batch[:0]
+		w.take(&batch, first)
 	gather:
 		for len(batch) < maxBatch {
 			select {
 			case op := <-w.ops:
-				batch = append(batch, op)
+				w.take(&batch, op)
 			default:
 				break gather
 			}
 		}
 		w.commit(batch)
+	}
+}
+
+// take adds op to the batch unless it was withdrawn or its deadline
+// passed while it was queued (then it is answered, unrun).
+func (w *writer) take(batch *[]*writeOp, op *writeOp) {
+	if op.ctx.Err() != nil {
+		if op.state.CompareAndSwap(opQueued, opWithdrawn) {
+			op.done <- unavailable(fmt.Errorf("sqlite: write still queued: %w", op.ctx.Err()))
+		}
+		return
+	}
+	if op.state.CompareAndSwap(opQueued, opRunning) {
+		*batch = append(*batch, op)
 	}
 }
 
