@@ -70,6 +70,7 @@ var serveSettings = []setting{
 	{"sms-hourly-budget", "1000", "most SMS codes the whole service sends per hour; past it SMS pauses and an error is logged"},
 	{"phone-numbers-per-hour", "5", "different phone numbers one employee may try to link per hour (each answered at once, taken ones with phone_in_use); past it 429"},
 	{"push-digits", "6", "length of the number the sign-in page shows and the employee types on the phone (6 to 8)"},
+	{"shutdown-timeout", "15s", "on SIGTERM, how long requests in flight may take to finish before they are cut off"},
 }
 
 // values holds resolved settings by name.
@@ -268,6 +269,9 @@ func serveConfig(v values, stderr io.Writer) (app.Config, string, error) {
 		return c, "", err
 	}
 	if c.SessionIdle, err = v.duration("session-idle"); err != nil {
+		return c, "", err
+	}
+	if c.ShutdownTimeout, err = v.duration("shutdown-timeout"); err != nil {
 		return c, "", err
 	}
 	mem, err := v.uint("hash-memory", password.MaxMemory)

@@ -1,9 +1,12 @@
 // Package app is the one composition root of Deadbolt: it opens the store
 // the database setting names (SQLite file or PostgreSQL URL) and builds the
 // services from the settings. New also builds the HTTP handler, creates the
-// first administrator and serves with timeouts and graceful shutdown (the
-// server and the test harness start through it); Open builds the same
-// services without serving, for the administration commands.
+// first administrator and serves with timeouts (the server and the test
+// harness start through it); Open builds the same services without
+// serving, for the administration commands. Serve drains on shutdown:
+// readiness turns 503, the listener closes, long polls and event streams
+// end at once, and requests in flight finish within the shutdown timeout,
+// their contexts untouched by the signal.
 package app
 
 import (
@@ -16,6 +19,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -80,7 +84,13 @@ type Config struct {
 	SMS SMSConfig
 	// PushDigits is the length of the push number (6 to 8); zero means 6.
 	PushDigits int
+	// ShutdownTimeout bounds the drain after Serve's context ends: how
+	// long requests in flight may take to finish. Zero means 15 seconds.
+	ShutdownTimeout time.Duration
 }
+
+// DefaultShutdownTimeout is the drain bound when Config sets none.
+const DefaultShutdownTimeout = 15 * time.Second
 
 // App is an assembled server.
 type App struct {
@@ -119,8 +129,14 @@ type App struct {
 	stop context.CancelFunc
 	// devOutbox and vapidPublic are what the HTTP handler needs besides
 	// the services.
-	devOutbox   func() []web.DevMessage
-	vapidPublic string
+	devOutbox       func() []web.DevMessage
+	vapidPublic     string
+	shutdownTimeout time.Duration
+	// draining is closed when Serve begins to shut down.
+	draining  chan struct{}
+	drainOnce sync.Once
+	// inFlight counts the requests being served.
+	inFlight prometheus.Gauge
 }
 
 // SigninFactors returns the second-factor dependencies the server runs
@@ -198,7 +214,10 @@ func build(ctx context.Context, c Config, st deadbolt.Store, serving bool) (_ *A
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &App{Store: st, log: log}
+	a := &App{Store: st, log: log, draining: make(chan struct{}), shutdownTimeout: c.ShutdownTimeout}
+	if a.shutdownTimeout <= 0 {
+		a.shutdownTimeout = DefaultShutdownTimeout
+	}
 	bg, stop := context.WithCancel(ctx)
 	a.stop = stop
 	defer func() {
@@ -338,7 +357,9 @@ func (a *App) assembleServer(ctx context.Context, c Config) error {
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{Name: "deadbolt_http_requests_in_flight",
+		Help: "HTTP requests being served, long polls and event streams included."})
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), a.inFlight)
 	registerCacheMetrics(reg, a.Cache)
 	cookieDomain, err := CheckCookieDomain(c.CookieDomain, c.PublicURL)
 	if err != nil {
@@ -358,6 +379,7 @@ func (a *App) assembleServer(ctx context.Context, c Config) error {
 		HostedCaptcha:  a.HostedCaptcha,
 		Events:         a.Store,
 		Ready:          a.Store.Ping,
+		Draining:       a.draining,
 		Clock:          a.clock,
 		DevClock:       a.DevClock,
 		DevOutbox:      a.devOutbox,
@@ -372,18 +394,28 @@ func (a *App) assembleServer(ctx context.Context, c Config) error {
 	return nil
 }
 
-// Serve serves HTTP on ln until ctx ends, then shuts down gracefully,
-// giving requests in flight up to 10 seconds.
+// Serve serves HTTP on ln until ctx ends (SIGTERM, in the command), then
+// drains: /readyz answers 503 from that moment, the listener closes so no
+// new connection is accepted, long polls answer at once with their current
+// state, event streams end, and requests in flight finish — their contexts
+// are not ended by ctx. Requests still running after the shutdown timeout
+// have their contexts cancelled (their store calls roll back) and their
+// connections closed. Serve returns nil after a drain, timed out or not,
+// and the listener's error if serving fails.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	// Requests get a context of their own, ended only if the drain runs
+	// out of time.
+	base, cutOff := context.WithCancel(context.WithoutCancel(ctx))
+	defer cutOff()
 	srv := &http.Server{
-		Handler:           a.Handler,
+		Handler:           a.countInFlight(a.Handler),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+		BaseContext:       func(net.Listener) context.Context { return base },
 	}
 	go a.sweep(ctx)
 	errc := make(chan error, 1)
@@ -393,13 +425,32 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	a.drain()
+	a.log.Info("draining", "timeout", a.shutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(base, a.shutdownTimeout)
 	defer cancel()
 	err := srv.Shutdown(shutdownCtx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		a.log.Warn("drain timed out: cutting off the requests still in flight", "timeout", a.shutdownTimeout.String())
+		cutOff()
+		err = srv.Close()
+	}
 	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
 		err = e
 	}
 	return err
+}
+
+// drain tells the handlers that the server is shutting down.
+func (a *App) drain() { a.drainOnce.Do(func() { close(a.draining) }) }
+
+// countInFlight keeps the in-flight gauge.
+func (a *App) countInFlight(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.inFlight.Inc()
+		defer a.inFlight.Dec()
+		h.ServeHTTP(w, r)
+	})
 }
 
 // sweep removes ended sessions every few minutes.

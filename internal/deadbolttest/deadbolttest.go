@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,6 +68,9 @@ type Options struct {
 	CookieDomain string
 	// SessionIdle, when set, is the idle timeout of sessions.
 	SessionIdle time.Duration
+	// ShutdownTimeout bounds the drain when the server stops; zero means
+	// the server's default.
+	ShutdownTimeout time.Duration
 }
 
 // Server is a running test server.
@@ -75,6 +79,11 @@ type Server struct {
 	Database string
 	App      *app.App
 	Client   *http.Client
+
+	stop     context.CancelFunc
+	served   chan error
+	stopOnce sync.Once
+	err      error
 }
 
 // fastHash keeps tests quick: a cheap argon2id setting.
@@ -116,7 +125,8 @@ func StartServer(t testing.TB, opts Options) *Server {
 		Database: db, PublicURL: pub, Dev: !opts.NoDev, AdminPassword: AdminPassword,
 		MasterKey: key, Hash: fastHash, HashConcurrency: 4, Captcha: opts.Captcha, PushDigits: opts.PushDigits,
 		TrustedProxies: opts.TrustedProxies, CookieDomain: opts.CookieDomain, SessionIdle: opts.SessionIdle,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:          slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		ShutdownTimeout: opts.ShutdownTimeout,
 	})
 	if err != nil {
 		cancel()
@@ -125,16 +135,27 @@ func StartServer(t testing.TB, opts Options) *Server {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx, ln) }()
+	s := &Server{URL: listenURL, Database: db, App: a, Client: &http.Client{Timeout: 30 * time.Second},
+		stop: cancel, served: done}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := s.Stop(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 		a.Close()
 	})
-	s := &Server{URL: listenURL, Database: db, App: a, Client: &http.Client{Timeout: 30 * time.Second}}
 	s.waitHealthy(t)
 	return s
+}
+
+// Stop ends the server as SIGTERM ends the command: it drains, and Stop
+// returns once Serve did, with Serve's error. Later calls wait for the
+// first and return the same. It is safe for concurrent use.
+func (s *Server) Stop() error {
+	s.stopOnce.Do(func() {
+		s.stop()
+		s.err = <-s.served
+	})
+	return s.err
 }
 
 func (s *Server) waitHealthy(t testing.TB) {

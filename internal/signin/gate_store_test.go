@@ -566,7 +566,7 @@ func TestGatePushApprovalLocked(t *testing.T) {
 		if p, _ := st.PushRequest(ctx, pe.ID); p.Status != deadbolt.PushDenied {
 			t.Errorf("request refused for the lock is %q, want denied", p.Status)
 		}
-		if _, err := g.svc.WaitPush(ctx, approved, pa.ID, 0, signin.Client{}); deadbolt.ErrorCode(err) != locked {
+		if _, err := g.svc.WaitPush(ctx, approved, pa.ID, 0, nil, signin.Client{}); deadbolt.ErrorCode(err) != locked {
 			t.Errorf("collecting an approval after the lock = %v, want locked", err)
 		}
 		if list, _ := st.ListSessions(ctx, e.u.ID); len(list) != 2 {

@@ -103,19 +103,23 @@ type PushOutcome struct {
 }
 
 // WaitPush reports a push request's status, waiting up to wait while it is
-// pending. On approval it completes the sign-in (once: the approval is
-// consumed atomically) and returns the full session — unless the second
-// factor got locked since the approval (CodeLocked). Requests of another
-// sign-in are CodeNotFound.
-func (s *Service) WaitPush(ctx context.Context, a *Auth, id string, wait time.Duration, c Client) (*PushOutcome, error) {
+// pending — or until stop is closed (the server is shutting down; nil
+// never closes), when it answers the current status at once. On approval
+// it completes the sign-in (once: the approval is consumed atomically) and
+// returns the full session — unless the second factor got locked since the
+// approval (CodeLocked). Requests of another sign-in are CodeNotFound; a
+// request after the session ended is CodeUnauthorized; store failures come
+// back as the store reports them (CodeUnavailable when the database cannot
+// answer).
+func (s *Service) WaitPush(ctx context.Context, a *Auth, id string, wait time.Duration, stop <-chan struct{}, c Client) (*PushOutcome, error) {
 	if a.Session.State != deadbolt.SessionPending {
 		return nil, deadbolt.Errorf(deadbolt.CodeBadRequest, "This session is not waiting for a second factor.")
 	}
 	if !deadbolt.ValidID(id) || s.factors == nil || s.factors.Notifier == nil {
 		return nil, deadbolt.Errorf(deadbolt.CodeNotFound, "Push request not found.")
 	}
-	wake, stop := s.factors.Notifier.Subscribe("push:" + id)
-	defer stop()
+	wake, unsubscribe := s.factors.Notifier.Subscribe("push:" + id)
+	defer unsubscribe()
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
@@ -141,6 +145,9 @@ func (s *Service) WaitPush(ctx context.Context, a *Auth, id string, wait time.Du
 		case <-wake:
 		case <-expiry.C:
 		case <-timer.C:
+			expiry.Stop()
+			return &PushOutcome{Status: deadbolt.PushPending}, nil
+		case <-stop:
 			expiry.Stop()
 			return &PushOutcome{Status: deadbolt.PushPending}, nil
 		case <-ctx.Done():

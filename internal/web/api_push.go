@@ -46,7 +46,7 @@ func (s *server) apiPushStatus(w http.ResponseWriter, r *http.Request, a *signin
 	if err != nil {
 		return err
 	}
-	out, err := s.Signin.WaitPush(r.Context(), a, r.PathValue("id"), wait, s.client(r))
+	out, err := s.Signin.WaitPush(r.Context(), a, r.PathValue("id"), wait, s.Draining, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,8 @@ func deviceRequestsJSON(list []*deadbolt.PushRequest) map[string]any {
 }
 
 // apiDeviceRequests answers the device's long poll: pending requests at
-// once, or after a wake-up, or an empty list when wait runs out.
+// once, or after a wake-up, or an empty list when wait runs out or the
+// server begins to drain.
 func (s *server) apiDeviceRequests(w http.ResponseWriter, r *http.Request) error {
 	d, _, err := s.deviceAuth(r)
 	if err != nil {
@@ -113,6 +114,9 @@ func (s *server) apiDeviceRequests(w http.ResponseWriter, r *http.Request) error
 		case <-timer.C:
 			writeJSON(w, http.StatusOK, deviceRequestsJSON(nil))
 			return nil
+		case <-s.Draining:
+			writeJSON(w, http.StatusOK, deviceRequestsJSON(nil))
+			return nil
 		case <-r.Context().Done():
 			return nil
 		}
@@ -121,7 +125,9 @@ func (s *server) apiDeviceRequests(w http.ResponseWriter, r *http.Request) error
 
 // apiDeviceEvents streams pending requests as Server-Sent Events: each new
 // request once as "event: request", and a comment every 15 s to keep
-// proxies from closing the stream.
+// proxies from closing the stream. When the server begins to drain the
+// stream ends cleanly, asking the client to reconnect in two seconds (to
+// another node, or to this one restarted).
 func (s *server) apiDeviceEvents(w http.ResponseWriter, r *http.Request) error {
 	d, _, err := s.deviceAuth(r)
 	if err != nil {
@@ -175,6 +181,10 @@ func (s *server) apiDeviceEvents(w http.ResponseWriter, r *http.Request) error {
 			}
 		case <-keepalive.C:
 			fmt.Fprint(w, ": keepalive\n\n")
+		case <-s.Draining:
+			fmt.Fprint(w, "retry: 2000\n\n")
+			rc.Flush()
+			return nil
 		case <-r.Context().Done():
 			return nil
 		}

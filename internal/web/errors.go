@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/policy"
@@ -46,6 +47,10 @@ func statusOf(code deadbolt.Code) int {
 	}
 }
 
+// defaultRetryAfter is the wait an unavailable answer suggests when the
+// error names none (a request cut off by an ended context).
+const defaultRetryAfter = 2 * time.Second
+
 // errorBody is the error envelope of every API error.
 func errorBody(err error) (int, map[string]any) {
 	code := deadbolt.ErrorCode(err)
@@ -58,12 +63,12 @@ func errorBody(err error) (int, map[string]any) {
 		for k, v := range e.Extra {
 			inner[k] = v
 		}
-		if e.RetryAfter > 0 {
-			inner["retry_after"] = retrySeconds(e)
-		}
 		if e.CaptchaRequired != nil {
 			inner["captcha_required"] = *e.CaptchaRequired
 		}
+	}
+	if wait := retryAfter(err); wait > 0 {
+		inner["retry_after"] = wait
 	}
 	if code == deadbolt.CodeUnavailable && e == nil {
 		inner["message"] = "The service is busy. Please try again."
@@ -71,25 +76,53 @@ func errorBody(err error) (int, map[string]any) {
 	return statusOf(code), map[string]any{"error": inner}
 }
 
-func retrySeconds(e *deadbolt.Error) int64 {
-	s := int64(e.RetryAfter.Seconds())
-	if float64(s) < e.RetryAfter.Seconds() {
+// retryAfter is the whole seconds (rounded up) err asks a client to wait
+// before trying again, 0 for none: the error's RetryAfter, or
+// defaultRetryAfter for a request cut off by an ended context.
+func retryAfter(err error) int64 {
+	d := time.Duration(0)
+	var e *deadbolt.Error
+	switch {
+	case errors.As(err, &e) && e.RetryAfter > 0:
+		d = e.RetryAfter
+	case e == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		d = defaultRetryAfter
+	default:
+		return 0
+	}
+	s := int64(d / time.Second)
+	if time.Duration(s)*time.Second < d {
 		s++
 	}
 	return max(s, 1)
+}
+
+// setRetryAfter sends the Retry-After header err asks for, if any.
+func setRetryAfter(w http.ResponseWriter, err error) {
+	if wait := retryAfter(err); wait > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(wait, 10))
+	}
+}
+
+// logFailure logs a failed request's cause once: server failures as
+// errors, an unavailable dependency as a warning, and nothing for a client
+// that went away (it hears no answer).
+func (s *server) logFailure(r *http.Request, status int, msg string, err error) {
+	switch {
+	case status < 500 || r.Context().Err() != nil:
+	case status == http.StatusServiceUnavailable:
+		s.log.WarnContext(r.Context(), msg, "method", r.Method, "path", r.URL.Path, "err", err)
+	default:
+		s.log.ErrorContext(r.Context(), msg, "method", r.Method, "path", r.URL.Path, "err", err)
+	}
 }
 
 // writeError answers an API request with the error envelope. Internal
 // errors are logged with their detail; the client sees a generic message.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := errorBody(err)
-	if status >= 500 {
-		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	var e *deadbolt.Error
-	if errors.As(err, &e) && e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.FormatInt(retrySeconds(e), 10))
-	}
+	s.logFailure(r, status, "request failed", err)
+	setRetryAfter(w, err)
 	writeJSON(w, status, body)
 }
 

@@ -329,7 +329,7 @@ func (s *server) pageBannerAction(w http.ResponseWriter, r *http.Request, a *sig
 func (s *server) pagePushCheck(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	id := r.PostFormValue("id")
-	out, err := s.Signin.WaitPush(r.Context(), a, id, 0, s.client(r))
+	out, err := s.Signin.WaitPush(r.Context(), a, id, 0, nil, s.client(r))
 	if err != nil {
 		s.verifyPage(w, r, a, signin.MethodPush, http.StatusOK, deadbolt.ErrorMessage(err))
 		return

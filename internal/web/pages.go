@@ -215,9 +215,8 @@ func (s *server) page(n need, h pageHandler) http.Handler {
 // pageError shows an error page with the error's public message.
 func (s *server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 	status, _ := errorBody(err)
-	if status >= 500 {
-		s.log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
-	}
+	s.logFailure(r, status, "page failed", err)
+	setRetryAfter(w, err)
 	s.render(w, r, status, "error", &pageData{Title: deadbolt.ErrorMessage(err)})
 }
 

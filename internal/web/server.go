@@ -47,7 +47,11 @@ type Deps struct {
 	Events deadbolt.EventStore
 	// Ready reports whether the server can serve (database reachable).
 	Ready func(context.Context) error
-	Clock deadbolt.Clock
+	// Draining is closed when the server begins to shut down: /readyz
+	// answers 503 from then on, long polls answer at once with their
+	// current state, and event streams end. Nil never closes.
+	Draining <-chan struct{}
+	Clock    deadbolt.Clock
 	// DevClock is set only in development mode; with it come the /dev
 	// API paths.
 	DevClock *deadbolt.DevClock
