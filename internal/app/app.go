@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -135,8 +136,8 @@ type App struct {
 	// draining is closed when Serve begins to shut down.
 	draining  chan struct{}
 	drainOnce sync.Once
-	// inFlight counts the requests being served.
-	inFlight prometheus.Gauge
+	// active counts the requests being served.
+	active atomic.Int64
 }
 
 // SigninFactors returns the second-factor dependencies the server runs
@@ -357,9 +358,10 @@ func (a *App) assembleServer(ctx context.Context, c Config) error {
 	}
 
 	reg := prometheus.NewRegistry()
-	a.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{Name: "deadbolt_http_requests_in_flight",
-		Help: "HTTP requests being served, long polls and event streams included."})
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), a.inFlight)
+	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "deadbolt_http_requests_in_flight",
+		Help: "HTTP requests being served, long polls and event streams included."},
+		func() float64 { return float64(a.active.Load()) })
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), inFlight)
 	registerCacheMetrics(reg, a.Cache)
 	cookieDomain, err := CheckCookieDomain(c.CookieDomain, c.PublicURL)
 	if err != nil {
@@ -395,13 +397,17 @@ func (a *App) assembleServer(ctx context.Context, c Config) error {
 }
 
 // Serve serves HTTP on ln until ctx ends (SIGTERM, in the command), then
-// drains: /readyz answers 503 from that moment, the listener closes so no
-// new connection is accepted, long polls answer at once with their current
-// state, event streams end, and requests in flight finish — their contexts
-// are not ended by ctx. Requests still running after the shutdown timeout
-// have their contexts cancelled (their store calls roll back) and their
-// connections closed. Serve returns nil after a drain, timed out or not,
-// and the listener's error if serving fails.
+// drains, in this order: /readyz answers 503 and long polls and event
+// streams answer at once with their current state; the listener closes, so
+// no new connection is accepted; idle connections close and every answer
+// from now on closes its connection; requests in flight — and requests
+// still arriving on connections already open, such as a load balancer's
+// readiness check — are served to the end, their contexts not ended by
+// ctx. Once none is left, or after the shutdown timeout, the server shuts
+// down; requests still running then have their contexts cancelled (their
+// store calls roll back) and their connections closed. Serve returns nil
+// after a drain, timed out or not, and the listener's error if serving
+// fails before.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	// Requests get a context of their own, ended only if the drain runs
 	// out of time.
@@ -426,29 +432,44 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	a.drain()
-	a.log.Info("draining", "timeout", a.shutdownTimeout.String())
-	shutdownCtx, cancel := context.WithTimeout(base, a.shutdownTimeout)
+	ln.Close()
+	srv.SetKeepAlivesEnabled(false)
+	a.log.Info("draining", "in_flight", a.active.Load(), "timeout", a.shutdownTimeout.String())
+	deadline := time.Now().Add(a.shutdownTimeout)
+	for a.active.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(drainPoll)
+	}
+	shutdownCtx, cancel := context.WithDeadline(base, deadline)
 	defer cancel()
 	err := srv.Shutdown(shutdownCtx)
 	if errors.Is(err, context.DeadlineExceeded) {
-		a.log.Warn("drain timed out: cutting off the requests still in flight", "timeout", a.shutdownTimeout.String())
+		a.log.Warn("drain timed out: cutting off the requests still in flight",
+			"in_flight", a.active.Load(), "timeout", a.shutdownTimeout.String())
 		cutOff()
 		err = srv.Close()
 	}
-	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
+	if errors.Is(err, net.ErrClosed) {
+		err = nil // the listener, closed above
+	}
+	if e := <-errc; err == nil && !errors.Is(e, http.ErrServerClosed) && !errors.Is(e, net.ErrClosed) {
 		err = e
 	}
+	a.log.Info("drained")
 	return err
 }
+
+// drainPoll is how often a drain checks whether requests are left.
+const drainPoll = 5 * time.Millisecond
 
 // drain tells the handlers that the server is shutting down.
 func (a *App) drain() { a.drainOnce.Do(func() { close(a.draining) }) }
 
-// countInFlight keeps the in-flight gauge.
+// countInFlight counts the requests being served, for the drain and the
+// in-flight gauge.
 func (a *App) countInFlight(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.inFlight.Inc()
-		defer a.inFlight.Dec()
+		a.active.Add(1)
+		defer a.active.Add(-1)
 		h.ServeHTTP(w, r)
 	})
 }
