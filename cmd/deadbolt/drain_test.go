@@ -49,14 +49,17 @@ func inFlightOf(t *testing.T, base string) int {
 
 // TestServeDrains stops "deadbolt serve" — its context ends, as on
 // SIGTERM — with 40 password sign-ins in flight (real argon2id hashing,
-// one hash at a time): every sign-in finishes 200, no new connection is
+// one hash at a time, so they queue): every sign-in finishes 200, no new connection is
 // accepted once the drain began, /readyz answers 503 on a connection
 // opened before, and the command exits 0.
 func TestServeDrains(t *testing.T) {
 	for _, store := range []string{"sqlite", "postgres"} {
 		t.Run(store, func(t *testing.T) {
 			dir := t.TempDir()
-			args := []string{"--listen", "127.0.0.1:0", "--hash-concurrency", "1", "--shutdown-timeout", "60s"}
+			// Real argon2id, one hash at a time, light enough that the 40
+			// finish well within the drain on a loaded machine.
+			args := []string{"--listen", "127.0.0.1:0", "--hash-concurrency", "1", "--hash-memory", "4096",
+				"--hash-time", "1", "--shutdown-timeout", "60s"}
 			if store == "sqlite" {
 				args = append(args, "--database", filepath.Join(dir, "x.db"), "--master-key-file", filepath.Join(dir, "k"))
 			} else {

@@ -33,7 +33,7 @@ const (
 	CodePhoneInUse           Code = "phone_in_use"
 	CodeLocked               Code = "locked"       // second factor locked until an administrator unlocks
 	CodeRateLimited          Code = "rate_limited" // slow down; RetryAfter says how long
-	CodeUnavailable          Code = "unavailable"  // a dependency (SMS provider, …) failed
+	CodeUnavailable          Code = "unavailable"  // a dependency (database, SMS provider, …) failed or did not answer in time
 	CodeInternal             Code = "internal"
 )
 
@@ -47,7 +47,8 @@ const (
 type Error struct {
 	Code    Code
 	Message string
-	// RetryAfter accompanies CodeRateLimited.
+	// RetryAfter accompanies CodeRateLimited and CodeUnavailable: how long
+	// to wait before trying again (the Retry-After header).
 	RetryAfter time.Duration
 	// CaptchaRequired accompanies CodeInvalidCode: whether the next
 	// recovery-code attempt needs a solved CAPTCHA.

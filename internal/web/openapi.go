@@ -172,7 +172,7 @@ func openAPIDocument(dev bool) []byte {
 	doc := map[string]any{
 		"openapi": "3.1.0",
 		"info": map[string]any{"title": "Deadbolt API", "version": "1",
-			"description": "Self-hosted two-factor sign-in. Request bodies are strict JSON objects: unknown fields, duplicate keys, wrong types, null for a field that is not optional (null for an optional field reads as absent), text that is not valid UTF-8 (including escaped lone UTF-16 surrogates) and U+0000 are 400 bad_request; over 64 KiB is 413. Operations without a request body take an empty body or {}. A known path called with another method answers 405 with Allow."},
+			"description": "Self-hosted two-factor sign-in. Request bodies are strict JSON objects: unknown fields, duplicate keys, wrong types, null for a field that is not optional (null for an optional field reads as absent), text that is not valid UTF-8 (including escaped lone UTF-16 surrogates) and U+0000 are 400 bad_request; over 64 KiB is 413. Operations without a request body take an empty body or {}. A known path called with another method answers 405 with Allow. An operation that needs the database while it refuses connections or does not answer fails within 10 s with 503 unavailable, a Retry-After header and retry_after; GET /readyz is then 503, as it is while the server drains on shutdown (long polls then answer at once with their current state)."},
 		"paths": paths,
 		"components": map[string]any{
 			"securitySchemes": map[string]any{
