@@ -51,7 +51,8 @@ var (
 	outside = rule{never: []string{mod + "internal/store/", mod + "internal/web", mod + "internal/app", "database/sql"}}
 	// No production package may depend on a test helper.
 	testHelpers = []string{mod + "internal/deadbolttest", mod + "internal/browsertest", mod + "internal/store/storetest",
-		mod + "internal/store/postgres/pgtest", mod + "internal/webpush/webpushtest", mod + "internal/proxytest"}
+		mod + "internal/store/postgres/pgtest", mod + "internal/webpush/webpushtest", mod + "internal/proxytest",
+		mod + "internal/faultproxy"}
 	production = rule{never: testHelpers}
 )
 
@@ -95,6 +96,8 @@ var rules = map[string]rule{
 	"internal/webpush/webpushtest":   leaf,
 	// Real reverse proxies (nginx, Caddy) for forward-auth tests.
 	"internal/proxytest": leaf,
+	// A TCP proxy that injects network faults (store and server tests).
+	"internal/faultproxy": leaf,
 	// The harnesses start real servers through the composition root.
 	"internal/deadbolttest": {only: []string{mod + "internal/app", mod + "internal/deadbolt", mod + "internal/captcha",
 		mod + "internal/password", mod + "internal/deviceclient", mod + "internal/store/postgres/pgtest"}},
