@@ -15,11 +15,15 @@ import (
 // The deadlines of the store (see the package documentation).
 const (
 	// callTimeout bounds one store call: waiting for a read connection and
-	// reading, or waiting in the write queue.
-	callTimeout = 4 * time.Second
+	// reading, or waiting in the write queue. An embedded database cannot
+	// be cut off, so only overload makes a call wait this long; the bound
+	// is generous (a write taken just before it still answers within
+	// 10 s) so that a busy server slows down before it refuses.
+	callTimeout = 7 * time.Second
 	// busyTimeout bounds waiting for another process's lock (an
-	// administration command, say).
-	busyTimeout = 3 * time.Second
+	// administration command, say): a locked database answers in about
+	// this long.
+	busyTimeout = 2 * time.Second
 	// retryAfter is what an unavailable answer tells clients to wait.
 	retryAfter = 2 * time.Second
 )

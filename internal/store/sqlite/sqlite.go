@@ -11,10 +11,11 @@
 // An embedded database cannot be cut off by the network, but it can be
 // locked by another process (an administration command, a backup) or
 // stall on its disk, and no store call may wait unbounded for it. Reads
-// are bounded by callTimeout (4 s: waiting for a connection and reading,
+// are bounded by callTimeout (7 s: waiting for a connection and reading,
 // stmtcache.go); a write waits at most callTimeout in the writer's queue
 // and is then withdrawn unrun (writer.go); another process's lock is
-// waited for at most busyTimeout (3 s). Each of these answers
+// waited for at most busyTimeout (2 s), so a locked database answers
+// within a few seconds. Each of these answers
 // deadbolt.CodeUnavailable with a RetryAfter (classify in errors.go), which
 // the web layer turns into 503. The writer's rule stands: a write that has
 // started is answered only with its outcome, so an answer never lies about
