@@ -28,7 +28,7 @@ func (s *server) apiReauthPushStatus(w http.ResponseWriter, r *http.Request, a *
 	if err != nil {
 		return err
 	}
-	status, err := s.Signin.WaitReauthPush(r.Context(), a, r.PathValue("id"), wait, nil, s.client(r))
+	status, err := s.Signin.WaitReauthPush(r.Context(), a, r.PathValue("id"), wait, s.Draining, s.client(r))
 	if err != nil {
 		return err
 	}
