@@ -13,7 +13,7 @@ import (
 //     forward), or the approved push request PushRequestID — at most one;
 //  2. the pending session OldSessionID is replaced by NewSession (a
 //     sign-in), or the session AuthSessionID records a fresh proof at
-//     AuthAt (a reauth);
+//     AuthAt with the method references AuthAMR (a reauth or step-up);
 //  3. the counters ResetCounters are deleted;
 //  4. Event is appended to the audit log.
 //
@@ -35,6 +35,8 @@ type Completion struct {
 
 	AuthSessionID string
 	AuthAt        time.Time
+	// AuthAMR replaces the renewed session's method references.
+	AuthAMR []string
 
 	ResetCounters []string
 	Event         *Event

@@ -56,8 +56,9 @@ type SessionStore interface {
 	// later; unknown sessions are skipped. It is the one update of a
 	// session that the change feed does not publish.
 	TouchSessions(ctx context.Context, touches []SessionTouch) error
-	// SetSessionAuth records a fresh proof at authAt.
-	SetSessionAuth(ctx context.Context, id string, authAt time.Time) error
+	// SetSessionAuth records a fresh proof at authAt; amr replaces the
+	// session's method references.
+	SetSessionAuth(ctx context.Context, id string, authAt time.Time, amr []string) error
 	// ListSessions lists the user's sessions of the current epoch, newest
 	// first.
 	ListSessions(ctx context.Context, userID string) ([]*Session, error)

@@ -103,6 +103,7 @@ func (s *Service) ReauthCode(ctx context.Context, a *Auth, method, code string, 
 	}
 	comp := s.completion(a.User, p, s.clock.Now())
 	comp.AuthSessionID, comp.AuthAt = a.Session.ID, comp.Now
+	comp.AuthAMR = MergeAMR(a.Session.AMR, AMR(method))
 	comp.Event = &deadbolt.Event{Type: deadbolt.EventReauth, At: comp.Now, UserID: a.User.ID, IP: c.IP,
 		Detail: map[string]string{"method": method}}
 	return s.complete(ctx, a.User, p, comp, c)

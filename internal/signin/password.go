@@ -80,7 +80,7 @@ func (s *Service) ReauthPassword(ctx context.Context, a *Auth, pw string, c Clie
 	if err := s.verifyOwnPassword(ctx, a, pw, c); err != nil {
 		return err
 	}
-	if err := s.store.SetSessionAuth(ctx, a.Session.ID, s.clock.Now()); err != nil {
+	if err := s.store.SetSessionAuth(ctx, a.Session.ID, s.clock.Now(), MergeAMR(a.Session.AMR, AMR("password"))); err != nil {
 		return err
 	}
 	s.audit.Record(ctx, deadbolt.EventReauth, a.User.ID, "", c.IP, map[string]string{"method": "password"})

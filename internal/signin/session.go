@@ -2,6 +2,7 @@ package signin
 
 import (
 	"context"
+	"slices"
 
 	"deadbolt/internal/deadbolt"
 )
@@ -89,6 +90,33 @@ var methodAMR = map[string]string{
 	MethodRecovery: deadbolt.AMROTP,
 	MethodSMS:      deadbolt.AMRSMS,
 	MethodPush:     deadbolt.AMRSoftwareKey,
+}
+
+// MergeAMR returns the method references of a session that proved have
+// and then, in a reauth or step-up, more: every method once, the password
+// first and "mfa" last. It is safe for concurrent use.
+func MergeAMR(have, more []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(r string) {
+		if !seen[r] && r != deadbolt.AMRMultiFactor {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	if slices.Contains(have, deadbolt.AMRPassword) || slices.Contains(more, deadbolt.AMRPassword) {
+		add(deadbolt.AMRPassword)
+	}
+	for _, r := range have {
+		add(r)
+	}
+	for _, r := range more {
+		add(r)
+	}
+	if slices.Contains(have, deadbolt.AMRMultiFactor) || slices.Contains(more, deadbolt.AMRMultiFactor) {
+		out = append(out, deadbolt.AMRMultiFactor)
+	}
+	return out
 }
 
 // AMR returns what a session completed by method proved: the password,

@@ -62,7 +62,7 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 			ns.ExpiresAt, ns.AuthAt, ns.Method, ns.IP, ns.UserAgent, joinAMR(ns.AMR))
 		checks = append(checks, session, plain)
 	case c.AuthSessionID != "":
-		b.Queue(`UPDATE sessions SET auth_at = $1 WHERE id = $2`, c.AuthAt, c.AuthSessionID)
+		b.Queue(`UPDATE sessions SET auth_at = $1, amr = $3 WHERE id = $2`, c.AuthAt, c.AuthSessionID, joinAMR(c.AuthAMR))
 		checks = append(checks, session)
 	}
 	if len(c.ResetCounters) > 0 {

@@ -85,8 +85,8 @@ func (s *Store) TouchSession(ctx context.Context, id string, now time.Time) erro
 
 // SetSessionAuth records a fresh proof at authAt; an unknown session is
 // CodeNotFound.
-func (s *Store) SetSessionAuth(ctx context.Context, id string, authAt time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET auth_at = $2 WHERE id = $1`, id, authAt)
+func (s *Store) SetSessionAuth(ctx context.Context, id string, authAt time.Time, amr []string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET auth_at = $2, amr = $3 WHERE id = $1`, id, authAt, joinAMR(amr))
 	if err != nil {
 		return fmt.Errorf("postgres: session auth: %w", err)
 	}

@@ -76,7 +76,7 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 				return err
 			}
 		case c.AuthSessionID != "":
-			res, err := tx.ExecContext(ctx, `UPDATE sessions SET auth_at = ? WHERE id = ?`, tsv(c.AuthAt), c.AuthSessionID)
+			res, err := tx.ExecContext(ctx, `UPDATE sessions SET auth_at = ?, amr = ? WHERE id = ?`, tsv(c.AuthAt), joinAMR(c.AuthAMR), c.AuthSessionID)
 			if err != nil {
 				return fmt.Errorf("sqlite: complete second factor: %w", err)
 			}

@@ -78,8 +78,8 @@ func (s *Store) TouchSession(ctx context.Context, id string, now time.Time) erro
 }
 
 // SetSessionAuth records a fresh proof.
-func (s *Store) SetSessionAuth(ctx context.Context, id string, authAt time.Time) error {
-	res, err := s.wdb.ExecContext(ctx, `UPDATE sessions SET auth_at = ? WHERE id = ?`, tsv(authAt), id)
+func (s *Store) SetSessionAuth(ctx context.Context, id string, authAt time.Time, amr []string) error {
+	res, err := s.wdb.ExecContext(ctx, `UPDATE sessions SET auth_at = ?, amr = ? WHERE id = ?`, tsv(authAt), joinAMR(amr), id)
 	if err != nil {
 		return fmt.Errorf("sqlite: session auth: %w", err)
 	}

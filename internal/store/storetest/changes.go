@@ -161,7 +161,7 @@ func testChangeFeedPublishes(t *testing.T, s deadbolt.Store) {
 			return err
 		}},
 		{"SetSessionAuth", func(u *deadbolt.User, sess *deadbolt.Session) error {
-			return s.SetSessionAuth(ctx, sess.ID, T0.Add(time.Minute))
+			return s.SetSessionAuth(ctx, sess.ID, T0.Add(time.Minute), []string{"pwd"})
 		}},
 		{"DeleteExpiredSessions", func(u *deadbolt.User, sess *deadbolt.Session) error {
 			_, err := s.DeleteExpiredSessions(ctx, T0.Add(25*time.Hour), T0)

@@ -110,7 +110,8 @@ func testCompleteSecondFactor(t *testing.T, s deadbolt.Store) {
 
 	// TOTP steps move forward only; a reauth renews auth_at.
 	full, _ := NewSession(t, s, u, deadbolt.SessionFull)
-	re := &deadbolt.Completion{UserID: u.ID, Now: T0, TOTPStep: 500, AuthSessionID: full.ID, AuthAt: T0.Add(time.Hour)}
+	re := &deadbolt.Completion{UserID: u.ID, Now: T0, TOTPStep: 500, AuthSessionID: full.ID, AuthAt: T0.Add(time.Hour),
+		AuthAMR: []string{"pwd", "otp", "mfa"}}
 	if ok, err := s.CompleteSecondFactor(ctx, re); !ok || err != nil {
 		t.Fatalf("reauth completion = %v, %v", ok, err)
 	}
@@ -122,8 +123,8 @@ func testCompleteSecondFactor(t *testing.T, s deadbolt.Store) {
 	}
 	list, _ := s.ListSessions(ctx, u.ID)
 	for _, x := range list {
-		if x.ID == full.ID && !x.AuthAt.Equal(T0.Add(time.Hour)) {
-			t.Errorf("auth_at = %v", x.AuthAt)
+		if x.ID == full.ID && (!x.AuthAt.Equal(T0.Add(time.Hour)) || len(x.AMR) != 3 || x.AMR[1] != "otp") {
+			t.Errorf("after a reauth completion auth_at = %v, amr = %v; want %v, [pwd otp mfa]", x.AuthAt, x.AMR, T0.Add(time.Hour))
 		}
 	}
 }

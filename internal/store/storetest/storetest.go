@@ -8,6 +8,7 @@ package storetest
 import (
 	"context"
 	"crypto/sha256"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,10 +143,13 @@ func testSessions(t *testing.T, s deadbolt.Store) {
 	if err := s.TouchSession(ctx, sess.ID, later); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetSessionAuth(ctx, sess.ID, later); err != nil {
+	if err := s.SetSessionAuth(ctx, sess.ID, later, []string{"pwd", "otp", "mfa"}); err != nil {
 		t.Fatal(err)
 	}
 	got, _, _ = s.SessionByToken(ctx, h)
+	if strings.Join(got.AMR, " ") != "pwd otp mfa" {
+		t.Errorf("after SetSessionAuth: amr %v, want [pwd otp mfa]", got.AMR)
+	}
 	if !got.LastSeenAt.Equal(later) || !got.AuthAt.Equal(later) {
 		t.Errorf("after touch: last seen %v auth %v, want %v", got.LastSeenAt, got.AuthAt, later)
 	}
