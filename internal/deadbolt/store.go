@@ -151,6 +151,7 @@ type Store interface {
 	FactorStateStore
 	ChangeFeed
 	ApplicationStore
+	OIDCStore
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store.

@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 	tests = append(tests, changeTests...)
 	tests = append(tests, appTests...)
 	tests = append(tests, distinctTests...)
+	tests = append(tests, oidcTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
