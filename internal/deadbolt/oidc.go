@@ -104,6 +104,15 @@ type OAuthToken struct {
 	UsedAt time.Time
 }
 
+// CodeRecord is a code with its grant and the SSO session and employee
+// behind it (Session nil once the session is gone).
+type CodeRecord struct {
+	Code    *AuthCode
+	Grant   *Grant
+	Session *Session
+	User    *User
+}
+
 // TokenRecord is a token with everything that decides whether it is still
 // good: its grant, whether its chain was revoked, and the SSO session and
 // employee behind it (Session nil once the session is gone).
@@ -146,8 +155,8 @@ type OIDCStore interface {
 	// creating the grant from g when there is none, in one transaction;
 	// it returns the grant's id (also set in c.GrantID).
 	IssueCode(ctx context.Context, g *Grant, c *AuthCode) (string, error)
-	// Code returns the code with hash and its grant.
-	Code(ctx context.Context, hash []byte) (*AuthCode, *Grant, error)
+	// Code returns the code with hash, its grant, session and employee.
+	Code(ctx context.Context, hash []byte) (*CodeRecord, error)
 	// RedeemCode marks the unused, unexpired, unrevoked code with hash
 	// used, marks its grant as having tokens and stores tokens, in one
 	// transaction. A code used before is CodeConflict — and its chain is

@@ -184,3 +184,17 @@ func (s *Service) deviceDisconnected(ctx context.Context, userID string) {
 		s.factors.OnDisconnect(ctx, userID)
 	}
 }
+
+// Live reports whether sess, a session of u, still counts as signed in
+// now: fully signed in, of u's current session epoch, u active, before its
+// absolute expiry and not idle. What depends on a session (the tokens
+// applications got from it) lives exactly as long. It is safe for
+// concurrent use.
+func (s *Service) Live(sess *deadbolt.Session, u *deadbolt.User) bool {
+	if sess == nil || u == nil || sess.UserID != u.ID {
+		return false
+	}
+	now := s.clock.Now()
+	return sess.State == deadbolt.SessionFull && u.Active && sess.Epoch == u.SessionEpoch &&
+		now.Before(sess.ExpiresAt) && now.Sub(sess.LastSeenAt) < s.cfg.IdleTimeout
+}

@@ -150,28 +150,41 @@ func (s *Store) IssueCode(ctx context.Context, g *deadbolt.Grant, c *deadbolt.Au
 	return id, nil
 }
 
-// Code returns a code and its grant.
-func (s *Store) Code(ctx context.Context, hash []byte) (*deadbolt.AuthCode, *deadbolt.Grant, error) {
+// Code returns a code, its grant, session and employee.
+func (s *Store) Code(ctx context.Context, hash []byte) (*deadbolt.CodeRecord, error) {
 	c, g := &deadbolt.AuthCode{Hash: hash}, &deadbolt.Grant{}
 	var auth, created, expires int64
 	var used, revoked sql.NullInt64
 	var amr string
+	var sessID sql.NullString
+	sess, u := &deadbolt.Session{}, &deadbolt.User{}
 	gd, gf := grantDest(g)
+	sd, sf := nullableSessionDest(sess, &sessID)
+	ud, uf := userDest(u)
 	err := s.rdb.QueryRowContext(ctx, `SELECT c.grant_id, c.redirect_uri, c.scope, c.nonce, c.code_challenge, c.auth_time,
-		c.amr, c.created_at, c.expires_at, c.used_at, c.revoked_at, `+grantCols+`
-		FROM oidc_codes c JOIN oidc_grants g ON g.id = c.grant_id WHERE c.hash = ?`, hash).
-		Scan(append([]any{&c.GrantID, &c.RedirectURI, &c.Scope, &c.Nonce, &c.CodeChallenge, &auth, &amr,
-			&created, &expires, &used, &revoked}, gd...)...)
+		c.amr, c.created_at, c.expires_at, c.used_at, c.revoked_at, `+grantCols+`, `+nullableSessionCols+`, `+userCols+`
+		FROM oidc_codes c
+		JOIN oidc_grants g ON g.id = c.grant_id
+		JOIN users u ON u.id = g.user_id
+		LEFT JOIN sessions s ON s.id = g.session_id
+		WHERE c.hash = ?`, hash).
+		Scan(append(append(append([]any{&c.GrantID, &c.RedirectURI, &c.Scope, &c.Nonce, &c.CodeChallenge, &auth, &amr,
+			&created, &expires, &used, &revoked}, gd...), sd...), ud...)...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, notFound("code")
+		return nil, notFound("code")
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("sqlite: code: %w", err)
+		return nil, fmt.Errorf("sqlite: code: %w", err)
 	}
 	gf()
+	uf()
+	rec := &deadbolt.CodeRecord{Code: c, Grant: g, User: u}
+	if sf() {
+		rec.Session = sess
+	}
 	c.AuthTime, c.CreatedAt, c.ExpiresAt = time.UnixMicro(auth).UTC(), time.UnixMicro(created).UTC(), time.UnixMicro(expires).UTC()
 	c.UsedAt, c.RevokedAt, c.AMR = fromTS(used), fromTS(revoked), splitAMR(amr)
-	return c, g, nil
+	return rec, nil
 }
 
 func insertTokens(ctx context.Context, tx *sql.Tx, tokens []*deadbolt.OAuthToken) error {

@@ -176,19 +176,24 @@ func testCodeRedeemOnce(t *testing.T, s deadbolt.Store) {
 	if c.GrantID == "" || c2.GrantID != c.GrantID {
 		t.Fatalf("grants %q, %q: want one grant per session and app", c.GrantID, c2.GrantID)
 	}
-	got, g, err := s.Code(ctx, c.Hash)
-	if err != nil || got.Nonce != "n-one" || got.RedirectURI != c.RedirectURI || !slices.Equal(got.AMR, c.AMR) ||
-		g.SessionID != f.sess.ID || g.AppID != f.app.ID || g.TokensIssued || !got.UsedAt.IsZero() {
-		t.Fatalf("Code = %+v, %+v, %v", got, g, err)
+	rec0, err := s.Code(ctx, c.Hash)
+	if err != nil {
+		t.Fatalf("Code = %v", err)
 	}
-	_, _, err = s.Code(ctx, hash("nope"))
+	got, g := rec0.Code, rec0.Grant
+	if got.Nonce != "n-one" || got.RedirectURI != c.RedirectURI || !slices.Equal(got.AMR, c.AMR) ||
+		g.SessionID != f.sess.ID || g.AppID != f.app.ID || g.TokensIssued || !got.UsedAt.IsZero() ||
+		rec0.Session == nil || rec0.Session.ID != f.sess.ID || rec0.User.ID != f.user.ID {
+		t.Fatalf("Code = %+v", rec0)
+	}
+	_, err = s.Code(ctx, hash("nope"))
 	wantCode(t, "Code(unknown)", err, deadbolt.CodeNotFound)
 
 	now := T0.Add(10 * time.Second)
 	if err := s.RedeemCode(ctx, c.Hash, now, tokensFor(c, c.Hash, "one")); err != nil {
 		t.Fatalf("RedeemCode = %v", err)
 	}
-	if _, g, _ := s.Code(ctx, c.Hash); !g.TokensIssued {
+	if rec, _ := s.Code(ctx, c.Hash); !rec.Grant.TokensIssued || !rec.Code.UsedAt.Equal(now) {
 		t.Error("grant not marked as having tokens")
 	}
 	rec, err := s.Token(ctx, hash("access-one"))
