@@ -35,6 +35,7 @@ import (
 	"deadbolt/internal/captcha"
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/device"
+	"deadbolt/internal/oidc"
 	"deadbolt/internal/password"
 	"deadbolt/internal/policy"
 	"deadbolt/internal/recovery"
@@ -119,6 +120,11 @@ type App struct {
 	// Apps manages the applications employees sign into and decides who
 	// may enter them.
 	Apps *apps.Service
+	// OIDC is the OpenID Connect provider, and OIDCKeys its signing keys.
+	OIDC     *oidc.Provider
+	OIDCKeys *oidc.KeyRing
+	// Backchannel sends back-channel logout tokens (every node runs it).
+	Backchannel *oidc.Backchannel
 	// BootstrapPassword is the made-up password of the first
 	// administrator, set only when this start created it.
 	BootstrapPassword string
@@ -304,6 +310,18 @@ func build(ctx context.Context, c Config, st deadbolt.Store, serving bool) (_ *A
 	if serving {
 		a.Authz = authz.New(a.Signin, a.Cache, a.Apps, authz.Config{PublicURL: c.PublicURL}, log)
 	}
+	a.OIDCKeys = oidc.NewKeyRing(st, box, clock)
+	if serving {
+		if err := a.OIDCKeys.Ensure(ctx); err != nil {
+			return nil, fmt.Errorf("OpenID Connect signing key: %w", err)
+		}
+	}
+	a.OIDC, err = oidc.New(oidc.Config{Issuer: publicURL(c.PublicURL), Store: st, Keys: a.OIDCKeys, Apps: a.Apps,
+		Signin: a.Signin, Clock: clock, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	a.Backchannel = oidc.NewBackchannel(a.OIDC, nil)
 	a.Devices = device.New(st, box, auditLog, clock, publicURL(c.PublicURL))
 	if pg, ok := st.(*postgres.Store); ok {
 		a.Notifier = pg.Notifier(bg, log)
@@ -375,6 +393,7 @@ func (a *App) assembleServer(ctx context.Context, c Config) error {
 		Devices:        a.Devices,
 		Workgroups:     a.Workgroups,
 		Apps:           a.Apps,
+		OIDC:           a.OIDC,
 		Pusher:         a.Pusher,
 		Notifier:       a.Notifier,
 		Captcha:        a.Captcha,
@@ -424,6 +443,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return base },
 	}
 	go a.sweep(ctx)
+	go a.Backchannel.Run(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -489,6 +509,9 @@ func (a *App) sweep(ctx context.Context) {
 				a.log.Warn("sweep sessions", "err", err)
 			} else if n > 0 {
 				a.log.Debug("swept sessions", "count", n)
+			}
+			if err := a.OIDC.Sweep(ctx); err != nil {
+				a.log.Warn("sweep OpenID Connect grants", "err", err)
 			}
 		}
 	}

@@ -127,7 +127,7 @@ func TestCacheKeepsWhatChanged(t *testing.T) {
 		u, sess, h := session(t, s, "alice")
 		c.SessionByToken(ctx, h)
 		at := storetest.T0.Add(5 * time.Minute)
-		if err := s.SetSessionAuth(ctx, sess.ID, at); err != nil {
+		if err := s.SetSessionAuth(ctx, sess.ID, at, []string{"pwd"}); err != nil {
 			t.Fatal(err)
 		}
 		if got, _, err := c.SessionByToken(ctx, h); err != nil || !got.AuthAt.Equal(at) {

@@ -78,6 +78,7 @@ var rules = map[string]rule{
 	"internal/sms":     client,
 	"internal/smscode": client,
 	"internal/webpush": client,
+	"internal/oidc":    client,
 
 	"internal/store/sqlite":   store("sqlite"),
 	"internal/store/postgres": store("postgres"),

@@ -208,3 +208,12 @@ func unwrapURL(err error) error {
 
 // Wait waits for the deliveries in flight.
 func (b *Backchannel) Wait() { b.wg.Wait() }
+
+// Sweep deletes expired pending requests and access tokens, and the grants
+// of ended sessions with nothing left to deliver.
+func (p *Provider) Sweep(ctx context.Context) error {
+	now := p.Clock.Now()
+	idle := now.Add(-p.Signin.Config().IdleTimeout - idleMargin)
+	_, err := p.Store.SweepOIDC(ctx, now, idle, now.Add(-doneKeep))
+	return err
+}

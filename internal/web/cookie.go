@@ -67,14 +67,21 @@ func (s *server) clearContinue(w http.ResponseWriter) {
 }
 
 // continueTarget returns the checked address the continue cookie holds,
-// or "".
+// or "": a registered proxy app's address (rd), or the continuation of a
+// pending OpenID Connect authorization request on this server.
 func (s *server) continueTarget(r *http.Request) string {
 	c, err := r.Cookie(continueCookie)
-	if err != nil || s.Authz == nil {
+	if err != nil {
 		return ""
 	}
 	raw, err := url.QueryUnescape(c.Value)
 	if err != nil {
+		return ""
+	}
+	if ref := oidcContinueRef(raw); ref != "" {
+		return raw
+	}
+	if s.Authz == nil {
 		return ""
 	}
 	target, ok, err := s.Authz.Continue(r.Context(), raw)

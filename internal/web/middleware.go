@@ -92,10 +92,12 @@ func namesThisMachine(h string) bool {
 // value is not valid UTF-8 or holds U+0000: such text would be changed on
 // the way (strings.ToLower turns invalid bytes into U+FFFD) or refused by
 // the database. The API's JSON bodies are checked by decodeJSON instead,
-// and multipart forms by their handlers.
+// multipart forms by their handlers, and the forms of the OAuth endpoints
+// (token, userinfo, revocation, introspection: machine clients answered in
+// OAuth's format) by oauthForm and package oidc.
 func (s *server) strictForms(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || strings.HasPrefix(r.URL.Path, "/api/") || !isURLEncodedForm(r) {
+		if r.Method != http.MethodPost || strings.HasPrefix(r.URL.Path, "/api/") || oauthEndpoint(r.URL.Path) || !isURLEncodedForm(r) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -130,7 +130,7 @@ func (s *server) verifyPageWith(w http.ResponseWriter, r *http.Request, a *signi
 			errMsg = deadbolt.ErrorMessage(err)
 		}
 	}
-	d := &pageData{Title: "Confirm it is you", Method: method, Methods: methodLinks(methods), Error: errMsg}
+	d := &pageData{Title: "Confirm it is you", Method: method, Methods: methodLinks(methods), Error: errMsg, App: s.continueApp(r)}
 	if method == signin.MethodPush {
 		d.PushNote = "Send a request to your phone to approve this sign-in."
 		if id := r.FormValue("push"); id != "" {
@@ -243,8 +243,13 @@ func (s *server) showNewCodes(w http.ResponseWriter, r *http.Request, a *signin.
 		return
 	}
 	text := "Deadbolt recovery codes for " + a.User.Login + "\nEach code works once.\n\n" + strings.Join(codes, "\n") + "\n"
-	s.render(w, r, http.StatusOK, "codes", &pageData{Title: "Recovery codes", User: a.User, Codes: codes,
-		CodesFile: template.URL("data:text/plain;charset=utf-8," + url.PathEscape(text))})
+	d := &pageData{Title: "Recovery codes", User: a.User, Codes: codes,
+		CodesFile: template.URL("data:text/plain;charset=utf-8," + url.PathEscape(text))}
+	if s.continueTarget(r) != "" {
+		// Set up for an application that waits: the home page goes back.
+		d.Next, d.App = "/", cmpOr(s.continueApp(r), "the application")
+	}
+	s.render(w, r, http.StatusOK, "codes", d)
 }
 
 func (s *server) pageRecoveryCodes(w http.ResponseWriter, r *http.Request, a *signin.Auth) {

@@ -55,7 +55,12 @@ var continuations = []*continuation{
 }
 
 // continuationFor returns the continuation next names, or the default.
+// Besides the fixed set, a confirmation asked for by an application
+// (OpenID Connect step-up) carries on with its pending request.
 func continuationFor(next string) *continuation {
+	if oidcContinueRef(next) != "" {
+		return &continuation{Next: next, For: "continue to the application", Redirect: next}
+	}
 	for _, c := range continuations {
 		if c.Next == next {
 			return c
@@ -117,6 +122,11 @@ func (s *server) reauthPageWith(w http.ResponseWriter, r *http.Request, a *signi
 	ctx := r.Context()
 	next := reauthNext(r)
 	d := &pageData{Title: "Confirm it is you", User: a.User, Next: next.Next, ReauthFor: next.For, Error: errMsg}
+	if ref := oidcContinueRef(next.Next); ref != "" && s.OIDC != nil {
+		if app, err := s.OIDC.Pending(ctx, ref); err == nil {
+			d.App, d.ReauthFor = app.Name, "continue to "+app.Name
+		}
+	}
 	if a.User.TwoFactorEnabled() {
 		methods, err := s.Signin.Methods(ctx, a.User)
 		if err != nil {

@@ -30,7 +30,7 @@ func (s *server) pageLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.render(w, r, http.StatusOK, "login", &pageData{Title: "Sign in", Flash: flash(r)})
+	s.render(w, r, http.StatusOK, "login", &pageData{Title: "Sign in", Flash: flash(r), App: s.continueApp(r)})
 }
 
 func (s *server) pageLoginSubmit(w http.ResponseWriter, r *http.Request) {
@@ -43,7 +43,7 @@ func (s *server) pageLoginSubmit(w http.ResponseWriter, r *http.Request) {
 			s.pageError(w, r, err)
 			return
 		}
-		s.render(w, r, status, "login", &pageData{Title: "Sign in", Error: deadbolt.ErrorMessage(err), Login: login})
+		s.render(w, r, status, "login", &pageData{Title: "Sign in", Error: deadbolt.ErrorMessage(err), Login: login, App: s.continueApp(r)})
 		return
 	}
 	s.setSessionCookie(w, res.Token, res.Session.ExpiresAt)

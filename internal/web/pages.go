@@ -33,7 +33,7 @@ func staticFiles() http.Handler {
 }
 
 var pageNames = []string{"login", "access", "home", "security", "admin", "error", "verify", "setup", "codes", "reauth", "phone",
-	"admin_user", "admin_import", "admin_workgroups", "admin_workgroup", "admin_phones", "admin_audit"}
+	"admin_user", "admin_import", "admin_workgroups", "admin_workgroup", "admin_phones", "admin_audit", "logout"}
 
 func parsePages() *template.Template {
 	funcs := template.FuncMap{"initials": initials}
@@ -105,6 +105,8 @@ type pageData struct {
 	ReauthFor string
 	TwoFactor *twoFactorView
 	Banners   []bannerView
+	// App names the application being signed into, "" for none.
+	App string
 	// Console is the view of an administration page (page_admin*.go).
 	Console any
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"deadbolt/internal/oidc"
+
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -162,6 +164,21 @@ func (s *server) routes(mux router) {
 	// Other API paths answer in JSON: 405 with Allow for a known path
 	// called with another method, 404 for an unknown one.
 	mux.Handle(apiFallback, s.api(s.apiNoRoute))
+
+	// OpenID Connect provider (oidc.go; the rules are package oidc's).
+	if s.OIDC != nil {
+		mux.HandleFunc("GET "+oidc.PathDiscovery, s.oidcDiscovery)
+		mux.HandleFunc("GET "+oidc.PathJWKS, s.oidcJWKS)
+		mux.HandleFunc("GET "+oidc.PathAuthorize, s.oidcAuthorize)
+		mux.HandleFunc("GET "+oidc.PathContinue, s.oidcContinue)
+		mux.HandleFunc("POST "+oidc.PathToken, s.oidcToken)
+		mux.HandleFunc("GET "+oidc.PathUserInfo, s.oidcUserInfo)
+		mux.HandleFunc("POST "+oidc.PathUserInfo, s.oidcUserInfo)
+		mux.HandleFunc("POST "+oidc.PathRevoke, s.oidcRevoke)
+		mux.HandleFunc("POST "+oidc.PathIntrospect, s.oidcIntrospect)
+		mux.HandleFunc("GET "+oidc.PathLogout, s.oidcLogoutPage)
+		mux.HandleFunc("POST "+oidc.PathLogout, s.oidcLogoutSubmit)
+	}
 
 	// Companion app (PWA, ui/app): one page for /app/ and /app/pair.
 	pwa := newPWA(s.PublicURL)

@@ -20,6 +20,7 @@ import (
 	"deadbolt/internal/captcha"
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/device"
+	"deadbolt/internal/oidc"
 	"deadbolt/internal/signin"
 	"deadbolt/internal/smscode"
 	"deadbolt/internal/workgroups"
@@ -39,6 +40,8 @@ type Deps struct {
 	// Apps manages the applications employees sign into; nil answers the
 	// application routes with 503.
 	Apps *apps.Service
+	// OIDC is the OpenID Connect provider; nil serves none of its routes.
+	OIDC *oidc.Provider
 	// Captcha is the built-in CAPTCHA.
 	Captcha *captcha.Builtin
 	// HostedCaptcha, when set, is used instead of the built-in CAPTCHA.

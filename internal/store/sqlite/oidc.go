@@ -348,7 +348,7 @@ func (s *Store) EndedGrants(ctx context.Context, now, idleBefore time.Time, limi
 	return scanGrants(rows)
 }
 
-func scanGrants(rows *sql.Rows) ([]*deadbolt.Grant, error) {
+func scanGrants(rows *readRows) ([]*deadbolt.Grant, error) {
 	defer rows.Close()
 	var out []*deadbolt.Grant
 	for rows.Next() {
