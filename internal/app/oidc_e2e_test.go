@@ -44,7 +44,7 @@ func TestOIDCCodeFlow(t *testing.T) {
 			t.Errorf("discovery = %v", disc)
 		}
 
-		b := newBrowser(t, s)
+		b := newRPBrowser(t, s)
 		a := rp.start()
 		p := b.get(a.URL)
 		if p.Location != "" || p.URL.Path != "/login" || !strings.Contains(p.Body, "Wiki") {
@@ -137,7 +137,7 @@ func TestOIDCRequestRules(t *testing.T) {
 		s.CreateUser(t, admin, "erin", "erin-password-1")
 		pub := newRPApp(t, s, admin, "CLI", true, nil)
 		conf := newRPApp(t, s, admin, "Wiki", false, nil)
-		b := newBrowser(t, s)
+		b := newRPBrowser(t, s)
 		b.login("erin", "erin-password-1")
 		authz := func(app rpApp, q url.Values) *page {
 			t.Helper()
@@ -219,7 +219,7 @@ func TestOIDCTokenEndpoint(t *testing.T) {
 		wiki := newRPApp(t, s, admin, "Wiki", false, nil)
 		chat := newRPApp(t, s, admin, "Chat", false, nil)
 		cli := newRPApp(t, s, admin, "CLI", true, nil)
-		b := newBrowser(t, s)
+		b := newRPBrowser(t, s)
 		b.login("erin", "erin-password-1")
 		code := func(app rpApp) (string, authRequest) {
 			rp := newRP(t, s, app)
@@ -301,7 +301,7 @@ func TestOIDCRefreshRotation(t *testing.T) {
 		s.CreateUser(t, admin, "erin", "erin-password-1")
 		app := newRPApp(t, s, admin, "Wiki", false, nil)
 		rp := newRP(t, s, app, "openid", "profile", "offline_access")
-		b := newBrowser(t, s)
+		b := newRPBrowser(t, s)
 		tok, idt, claims := rp.signIn(b, "erin", "erin-password-1")
 		if tok.RefreshToken == "" {
 			t.Fatal("no refresh token with offline_access")
@@ -371,7 +371,7 @@ func TestOIDCRaces(t *testing.T) {
 		s.CreateUser(t, admin, "erin", "erin-password-1")
 		app := newRPApp(t, s, admin, "Wiki", false, nil)
 		rp := newRP(t, s, app, "openid", "offline_access")
-		b := newBrowser(t, s)
+		b := newRPBrowser(t, s)
 		b.login("erin", "erin-password-1")
 		a := rp.start()
 		code := rp.callback(b.get(a.URL), a)

@@ -62,13 +62,13 @@ func freeishPort(name string) string {
 
 // browser is a cookie-keeping HTTP client that follows redirects within
 // Deadbolt and stops at any other host (the application's redirect URI).
-type browser struct {
+type rpBrowser struct {
 	t      *testing.T
 	s      *deadbolttest.Server
 	client *http.Client
 }
 
-func newBrowser(t *testing.T, s *deadbolttest.Server) *browser {
+func newRPBrowser(t *testing.T, s *deadbolttest.Server) *rpBrowser {
 	jar, _ := cookiejar.New(nil)
 	base, _ := url.Parse(s.URL)
 	c := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
@@ -77,7 +77,7 @@ func newBrowser(t *testing.T, s *deadbolttest.Server) *browser {
 		}
 		return nil
 	}}
-	return &browser{t: t, s: s, client: c}
+	return &rpBrowser{t: t, s: s, client: c}
 }
 
 // page is a response the browser ended at.
@@ -88,7 +88,7 @@ type page struct {
 	Body     string
 }
 
-func (b *browser) do(req *http.Request) *page {
+func (b *rpBrowser) do(req *http.Request) *page {
 	b.t.Helper()
 	resp, err := b.client.Do(req)
 	if err != nil {
@@ -103,14 +103,14 @@ func (b *browser) do(req *http.Request) *page {
 	return p
 }
 
-func (b *browser) get(u string) *page {
+func (b *rpBrowser) get(u string) *page {
 	b.t.Helper()
 	req, _ := http.NewRequest("GET", u, nil)
 	return b.do(req)
 }
 
 // post submits a form of the page at path as a browser does (same origin).
-func (b *browser) post(path string, form url.Values) *page {
+func (b *rpBrowser) post(path string, form url.Values) *page {
 	b.t.Helper()
 	req, _ := http.NewRequest("POST", b.s.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -120,13 +120,13 @@ func (b *browser) post(path string, form url.Values) *page {
 }
 
 // login fills in the sign-in form.
-func (b *browser) login(login, pw string) *page {
+func (b *rpBrowser) login(login, pw string) *page {
 	b.t.Helper()
 	return b.post("/login", url.Values{"login": {login}, "password": {pw}})
 }
 
 // sessionToken returns the browser's Deadbolt session cookie.
-func (b *browser) sessionToken() string {
+func (b *rpBrowser) sessionToken() string {
 	u, _ := url.Parse(b.s.URL)
 	for _, c := range b.client.Jar.Cookies(u) {
 		if c.Name == e2eSessionCookie {
@@ -235,7 +235,7 @@ func (r *rp) exchange(code string, a authRequest) (*oauth2.Token, *gooidc.IDToke
 
 // signIn runs the whole flow for a password-only employee and returns the
 // tokens.
-func (r *rp) signIn(b *browser, login, pw string, extra ...oauth2.AuthCodeOption) (*oauth2.Token, *gooidc.IDToken, map[string]any) {
+func (r *rp) signIn(b *rpBrowser, login, pw string, extra ...oauth2.AuthCodeOption) (*oauth2.Token, *gooidc.IDToken, map[string]any) {
 	r.t.Helper()
 	a := r.start(extra...)
 	p := b.get(a.URL)

@@ -190,9 +190,9 @@ type OIDCStore interface {
 	// given up, with giveUp) or to retry at next, with errText for the
 	// console.
 	FinishLogout(ctx context.Context, grantID string, now time.Time, ok, giveUp bool, next time.Time, errText string) error
-	// LogoutFailures lists grants whose delivery failed at least once, most
-	// recent first, up to limit.
-	LogoutFailures(ctx context.Context, limit int) ([]*Grant, error)
+	// LogoutFailures lists the grants of appID ("" for every app) whose
+	// delivery failed at least once, most recent first, up to limit.
+	LogoutFailures(ctx context.Context, appID string, limit int) ([]*Grant, error)
 	// SweepOIDC deletes expired pending requests, grants whose session
 	// ended with nothing left to deliver (done before doneBefore, or never
 	// owing a logout), and the codes and tokens that go with them; it

@@ -217,3 +217,9 @@ func (p *Provider) Sweep(ctx context.Context) error {
 	_, err := p.Store.SweepOIDC(ctx, now, idle, now.Add(-doneKeep))
 	return err
 }
+
+// LogoutFailures lists an application's failed back-channel logout
+// deliveries, most recent first (the console shows them).
+func (p *Provider) LogoutFailures(ctx context.Context, appID string) ([]*deadbolt.Grant, error) {
+	return p.Store.LogoutFailures(ctx, appID, 50)
+}

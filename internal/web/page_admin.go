@@ -30,6 +30,8 @@ var consoleFlashes = map[string]string{
 	"phone_removed":     "The phone number was removed. It can now be linked to another account.",
 	"sessions_ended":    "All the employee's sessions were ended.",
 	"workgroup_created": "The workgroup was created. Add members and set its policy below.",
+	"app_updated":       "The application was saved.",
+	"app_deleted":       "The application was deleted. Its tokens no longer work.",
 	"workgroup_renamed": "The workgroup was renamed.",
 	"workgroup_deleted": "The workgroup was deleted. Its members stay.",
 	"member_added":      "The employee was added to the workgroup.",
@@ -59,6 +61,7 @@ func (s *server) consoleBase(current string) consoleBase {
 		{Href: "/admin", Label: "Employees"},
 		{Href: "/admin/import", Label: "Import"},
 		{Href: "/admin/workgroups", Label: "Workgroups"},
+		{Href: "/admin/apps", Label: "Applications"},
 		{Href: "/admin/phones", Label: "Phone lookup"},
 		{Href: "/admin/audit", Label: "Audit log"},
 	}

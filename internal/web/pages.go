@@ -33,17 +33,25 @@ func staticFiles() http.Handler {
 }
 
 var pageNames = []string{"login", "access", "home", "security", "admin", "error", "verify", "setup", "codes", "reauth", "phone",
-	"admin_user", "admin_import", "admin_workgroups", "admin_workgroup", "admin_phones", "admin_audit", "logout"}
+	"admin_user", "admin_import", "admin_workgroups", "admin_workgroup", "admin_phones", "admin_audit", "logout", "admin_apps", "admin_app"}
 
 func parsePages() *template.Template {
 	funcs := template.FuncMap{"initials": initials}
 	root := template.New("pages").Funcs(funcs)
 	for _, name := range pageNames {
-		t := template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "ui/templates/layout.html", "ui/templates/"+name+".html"))
+		t := template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "ui/templates/layout.html",
+			"ui/templates/"+name+".html", "ui/templates/partial_*.html"))
 		template.Must(root.AddParseTree(name, t.Lookup("layout").Tree))
 		for _, sub := range t.Templates() {
-			if sub.Name() == "content" {
+			switch sub.Name() {
+			case "content":
 				template.Must(root.AddParseTree(name+"/content", sub.Tree))
+			case "layout", name:
+			default:
+				// Parts shared by pages (partial_*.html).
+				if root.Lookup(sub.Name()) == nil && sub.Tree != nil {
+					template.Must(root.AddParseTree(sub.Name(), sub.Tree))
+				}
 			}
 		}
 	}

@@ -147,6 +147,7 @@ func (s *server) routes(mux router) {
 	mux.Handle("PUT /api/v1/admin/apps/{id}", s.authed(needAdmin, s.apiUpdateApp))
 	mux.Handle("DELETE /api/v1/admin/apps/{id}", s.authed(needAdmin, s.apiDeleteApp))
 	mux.Handle("POST /api/v1/admin/apps/{id}/secret", s.authed(needAdmin, s.apiRotateAppSecret))
+	mux.Handle("GET /api/v1/admin/apps/{id}/logout-failures", s.authed(needAdmin, s.apiAppLogoutFailures))
 
 	// Forward-auth: reverse proxies ask whether a request may pass (the
 	// handlers read the session themselves; api_authz.go).
@@ -247,4 +248,10 @@ func (s *server) routes(mux router) {
 	mux.Handle("POST /admin/workgroups/{id}/policy", s.page(needAdmin, s.pageAdminSetPolicy()))
 	mux.Handle("GET /admin/phones", s.page(needAdmin, s.pageAdminPhones))
 	mux.Handle("GET /admin/audit", s.page(needAdmin, s.pageAdminAudit))
+	mux.Handle("GET /admin/apps", s.page(needAdmin, s.pageAdminApps))
+	mux.Handle("POST /admin/apps", s.page(needAdmin, s.pageAdminCreateApp))
+	mux.Handle("GET /admin/apps/{id}", s.page(needAdmin, s.pageAdminApp))
+	mux.Handle("POST /admin/apps/{id}", s.page(needAdmin, s.pageAdminUpdateApp))
+	mux.Handle("POST /admin/apps/{id}/secret", s.page(needAdmin, s.pageAdminRotateAppSecret))
+	mux.Handle("POST /admin/apps/{id}/delete", s.page(needAdmin, s.pageAdminDeleteApp))
 }

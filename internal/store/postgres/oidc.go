@@ -427,9 +427,10 @@ func (s *Store) FinishLogout(ctx context.Context, grantID string, now time.Time,
 }
 
 // LogoutFailures lists grants whose delivery failed, most recent first.
-func (s *Store) LogoutFailures(ctx context.Context, limit int) ([]*deadbolt.Grant, error) {
+func (s *Store) LogoutFailures(ctx context.Context, appID string, limit int) ([]*deadbolt.Grant, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+grantCols+` FROM oidc_grants g WHERE g.logout_error <> ''
-		ORDER BY COALESCE(g.logout_done_at, g.logout_next_at) DESC, g.id LIMIT $1`, limit)
+		AND ($1 = '' OR g.app_id = $1)
+		ORDER BY COALESCE(g.logout_done_at, g.logout_next_at) DESC, g.id LIMIT $2`, appID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: logout failures: %w", err)
 	}

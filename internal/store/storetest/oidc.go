@@ -392,9 +392,15 @@ func testEndedGrants(t *testing.T, s deadbolt.Store) {
 	if list, _ := s.EndedGrants(ctx, retry, idle, 10); len(list) != 1 {
 		t.Errorf("EndedGrants at the retry = %v, want the grant", list)
 	}
-	fails, err := s.LogoutFailures(ctx, 10)
+	fails, err := s.LogoutFailures(ctx, "", 10)
 	if err != nil || len(fails) != 1 || fails[0].LogoutError != "HTTP 503" || fails[0].LogoutFailed {
 		t.Errorf("LogoutFailures = %v, %v", fails, err)
+	}
+	if fails, _ := s.LogoutFailures(ctx, f.app.ID, 10); len(fails) != 1 {
+		t.Errorf("LogoutFailures(app) = %v, want the failure", fails)
+	}
+	if fails, _ := s.LogoutFailures(ctx, other.ID, 10); len(fails) != 0 {
+		t.Errorf("LogoutFailures(other app) = %v, want none", fails)
 	}
 	if _, ok, _ := s.ClaimLogout(ctx, g.ID, retry, retry.Add(30*time.Second)); !ok {
 		t.Fatal("the retry could not be claimed")
