@@ -27,7 +27,7 @@ func TestOIDCRPInitiatedLogout(t *testing.T) {
 		app := newRPApp(t, s, admin, "Wiki", false, map[string]any{"post_logout_redirect_uris": []string{"https://wiki.example.com/bye"},
 			"backchannel_logout_uri": bcl.URL()})
 		rp := newRP(t, s, app)
-		b := newBrowser(t, s)
+		b := newRPBrowser(t, s)
 		tok, _, _ := rp.signIn(b, "erin", "erin-password-1")
 		hint := tok.Extra("id_token").(string)
 		q := url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {"https://wiki.example.com/bye"}, "state": {"bye-1"}}
@@ -81,7 +81,7 @@ func TestOIDCRevocationIntrospection(t *testing.T) {
 		other := newRPApp(t, s, admin, "Chat", false, nil)
 		cli := newRPApp(t, s, admin, "CLI", true, nil)
 		rp := newRP(t, s, app, "openid", "offline_access")
-		b := newBrowser(t, s)
+		b := newRPBrowser(t, s)
 		tok, _, claims := rp.signIn(b, "erin", "erin-password-1")
 		introspect := func(id, secret, token string) (int, map[string]any) {
 			status, m, _ := tokenRequest(t, s, "/oidc/introspect", id, secret, url.Values{"token": {token}})
@@ -154,7 +154,7 @@ func TestOIDCKeyRotation(t *testing.T) {
 	s.CreateUser(t, admin, "erin", "erin-password-1")
 	app := newRPApp(t, s, admin, "Wiki", false, nil)
 	rp := newRP(t, s, app)
-	b := newBrowser(t, s)
+	b := newRPBrowser(t, s)
 	tok, _, _ := rp.signIn(b, "erin", "erin-password-1")
 	oldKid := kidOf(t, tok.Extra("id_token").(string))
 	newKid, err := s.App.OIDCKeys.Rotate(context.Background())
@@ -210,7 +210,7 @@ func TestOIDCTwoNodes(t *testing.T) {
 	bcl := newBCLReceiver(t, a.URL, a.Client)
 	app := newRPApp(t, a, admin, "Wiki", false, map[string]any{"backchannel_logout_uri": bcl.URL()})
 	rpA := newRP(t, a, app, "openid", "offline_access")
-	browserA := newBrowser(t, a)
+	browserA := newRPBrowser(t, a)
 	auth := rpA.start()
 	browserA.get(auth.URL)
 	code := rpA.callback(browserA.login("erin", "erin-password-1"), auth)
