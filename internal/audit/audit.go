@@ -39,6 +39,19 @@ func (l *Log) Record(ctx context.Context, typ, userID, actorID, ip string, detai
 	}
 }
 
+// RecordDurably is Record for an answer that may be sent only once its
+// event is stored: it returns the store's error instead of logging it.
+func (l *Log) RecordDurably(ctx context.Context, typ, userID, actorID, ip string, detail map[string]string) error {
+	e := &deadbolt.Event{Type: typ, At: l.clock.Now(), UserID: userID, ActorID: actorID, IP: ip, Detail: detail}
+	if err := l.store.AppendEvent(context.WithoutCancel(ctx), e); err != nil {
+		return err
+	}
+	if l.OnRecord != nil {
+		l.OnRecord(ctx, e)
+	}
+	return nil
+}
+
 // Committed tells the OnRecord hook about events a store appended itself,
 // in the transaction of the change they record (FactorChange.Events).
 func (l *Log) Committed(ctx context.Context, events ...*deadbolt.Event) {

@@ -44,6 +44,8 @@ type FactorStateStore interface {
 	// on streakKey too when countStreak — as Hit does without a window,
 	// then reads the FactorState, all as one write: one statement on
 	// PostgreSQL, one unit of the group commit on SQLite. The counters it
-	// returns include this hit.
+	// returns include this hit. Its commit may return before it is flushed
+	// to disk (PostgreSQL does so): the caller makes it durable by a later
+	// durable write before it tells anyone what the attempt proved.
 	FactorAttempt(ctx context.Context, userID, failuresKey, streakKey string, countStreak bool, now time.Time) (*FactorState, error)
 }

@@ -83,9 +83,27 @@ import (
 // success taken back before long — while concurrent guesses are still
 // bounded by the window: at most IPFailures are ever checked in it.
 //
-// Durability: every increment is a durable write (synchronous commit)
-// before the check; nothing here relaxes it.
-//
+// Durability. The count must survive a crash whenever the attempt's
+// outcome was told: otherwise a crash would hand back checked guesses.
+// Every answer that tells an outcome is sent only after a durable write
+// that follows the increment — a success after its completion's commit, a
+// wrong proof after its second_factor_failure event (recorded durably: if
+// that record fails, the answer is the error, not invalid_code), an SMS
+// code after its own try count, a push number after its decision — and a
+// durable commit makes every earlier commit of the same database durable
+// too (PostgreSQL flushes its WAL in order, up to the committing record;
+// SQLite at synchronous=FULL syncs the whole WAL file). So the
+// second-factor increment itself (FactorAttempt) need not wait for its own
+// flush, and does not: PostgreSQL commits it with synchronous_commit off
+// for that one statement, SQLite commits it in a group of its own kind at
+// synchronous=NORMAL (store/sqlite/relaxed.go). That wait was most of what
+// counting first costs. A crash can then forget only increments whose
+// answers told nothing about a proof — refusals (429, 423,
+// captcha_required) — whose loss shortens a delay, never frees a guess;
+// both databases flush such commits within moments anyway, and the lock is
+// recorded durably by the attempt that reaches it, before its answer.
+// Password counters stay fully durable (a sign-in's hashing dwarfs them).
+
 // Adding a method (a passkey assertion, say) is one call to
 // secondFactorGate with its usable and check functions; a completion it
 // leads to takes lockGuard.
@@ -200,7 +218,10 @@ func (s *Service) secondFactorGate(ctx context.Context, a gateAttempt) (*proof, 
 	switch {
 	case v.locked:
 		if v.locks {
-			s.audit.Record(ctx, deadbolt.EventSecondFactorLock, a.userID, "", a.client.IP, nil)
+			// The lock must outlive a crash: durably, before the answer.
+			if err := s.audit.RecordDurably(ctx, deadbolt.EventSecondFactorLock, a.userID, "", a.client.IP, nil); err != nil {
+				return nil, err
+			}
 		}
 		return nil, lockedError()
 	case !v.check:
@@ -249,7 +270,10 @@ func (s *Service) takeBack(ctx context.Context, userID string, st *deadbolt.Fact
 // else CodeInvalidCode telling whether a recovery code now needs a
 // CAPTCHA (streak is the recovery streak as this attempt saw it).
 func (s *Service) secondFactorFailed(ctx context.Context, userID, method string, streak int64, locks bool, c Client) error {
-	s.audit.Record(ctx, deadbolt.EventSecondFactorFail, userID, "", c.IP, map[string]string{"method": method})
+	// Durably, before the answer: see "Durability" above.
+	if err := s.audit.RecordDurably(ctx, deadbolt.EventSecondFactorFail, userID, "", c.IP, map[string]string{"method": method}); err != nil {
+		return err
+	}
 	if locks {
 		s.audit.Record(ctx, deadbolt.EventSecondFactorLock, userID, "", c.IP, nil)
 		return lockedError()

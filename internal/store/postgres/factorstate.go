@@ -29,7 +29,10 @@ const factorStateSQL = `SELECT ` + factorStateCols + `,
 // reads the state, in one statement. The main query reads the snapshot
 // from before the statement's own writes, so the counters come from the
 // RETURNING of the hits; r0 is the streak as it was, for when it is not
-// counted.
+// counted. Its commit does not wait for the WAL flush (synchronous_commit
+// off, for this statement's transaction alone): the caller tells no
+// outcome before a later durable commit, which flushes this one too
+// (signin's gate.go, "Durability").
 const factorAttemptSQL = `WITH f AS (
 		INSERT INTO counters AS c (key, n, first_at, last_at) VALUES ($2, 1, $4, $4)
 		ON CONFLICT (key) DO UPDATE SET n = c.n + 1, prev_at = c.last_at, last_at = excluded.last_at
@@ -46,7 +49,8 @@ const factorAttemptSQL = `WITH f AS (
 	FROM f
 	` + trustedDeviceJoin + `
 	LEFT JOIN r ON true
-	LEFT JOIN counters r0 ON r0.key = $3`
+	LEFT JOIN counters r0 ON r0.key = $3
+	CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed`
 
 // FactorState reads the trusted device, codes left and two counters in
 // one statement.

@@ -23,6 +23,9 @@ const hitSQL = `INSERT INTO counters (key, n, first_at, last_at, prev_at) VALUES
 		last_at = excluded.last_at
 	RETURNING n, first_at, last_at, prev_at`
 
+// unhitSQL takes back one hit of the window begun at ?2.
+const unhitSQL = `UPDATE counters SET n = n - 1 WHERE key = ? AND first_at = ? AND n > 0`
+
 // noWindow is the reset bound of a counter that never restarts.
 const noWindow = int64(math.MinInt64)
 
@@ -32,19 +35,25 @@ func (s *Store) Hit(ctx context.Context, key string, now time.Time, window time.
 	if window > 0 {
 		resetBefore = now.Add(-window).UnixMicro()
 	}
-	var n, first, last int64
-	var prev sql.NullInt64
-	err := s.wdb.QueryRowContext(ctx, hitSQL, key, tsv(now), resetBefore).Scan(&n, &first, &last, &prev)
+	var c deadbolt.Counter
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		c, err = scanHit(s.prepared(tx).QueryRowContext(ctx, hitSQL, key, tsv(now), resetBefore))
+		return err
+	})
 	if err != nil {
 		return deadbolt.Counter{}, fmt.Errorf("sqlite: hit counter: %w", err)
 	}
-	return deadbolt.Counter{N: n, First: time.UnixMicro(first).UTC(), Last: time.UnixMicro(last).UTC(), Prev: fromTS(prev)}, nil
+	return c, nil
 }
 
 // Unhit takes one hit back from key's window or streak begun at first.
 func (s *Store) Unhit(ctx context.Context, key string, first time.Time) error {
-	if _, err := s.wdb.ExecContext(ctx, `UPDATE counters SET n = n - 1 WHERE key = ? AND first_at = ? AND n > 0`,
-		key, tsv(first)); err != nil {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := s.prepared(tx).ExecContext(ctx, unhitSQL, key, tsv(first))
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("sqlite: unhit counter: %w", err)
 	}
 	return nil

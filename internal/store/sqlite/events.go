@@ -18,7 +18,10 @@ func (s *Store) AppendEvent(ctx context.Context, e *deadbolt.Event) error {
 }
 
 // appendEvent inserts e within tx and fills in its ID.
-func appendEvent(ctx context.Context, tx *sql.Tx, e *deadbolt.Event) error {
+const insertEventSQL = `INSERT INTO events (type, at, user_id, actor_id, ip, detail)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`
+
+func appendEvent(ctx context.Context, tx execQuerier, e *deadbolt.Event) error {
 	detail, err := json.Marshal(e.Detail)
 	if err != nil {
 		return fmt.Errorf("sqlite: append event: %w", err)
@@ -27,8 +30,7 @@ func appendEvent(ctx context.Context, tx *sql.Tx, e *deadbolt.Event) error {
 		detail = []byte("{}")
 	}
 	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO events (type, at, user_id, actor_id, ip, detail)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, e.Type, tsv(e.At), e.UserID, e.ActorID, e.IP, string(detail)).Scan(&id)
+	err = tx.QueryRowContext(ctx, insertEventSQL, e.Type, tsv(e.At), e.UserID, e.ActorID, e.IP, string(detail)).Scan(&id)
 	if err != nil {
 		return fmt.Errorf("sqlite: append event: %w", err)
 	}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -32,28 +33,51 @@ func (s *Store) FactorState(ctx context.Context, userID, failuresKey, streakKey 
 	return st, nil
 }
 
-// FactorAttempt counts an attempt and reads the factor state in one write:
-// the hits and the read share one savepoint of the group commit, so the
-// state read is the one the hits produced.
+// FactorAttempt counts an attempt in one write of the group commit and,
+// meanwhile, reads the rest of the factor state on a reader connection:
+// the counters come from the hits themselves (RETURNING), and nothing else
+// the state holds depends on them, so the writer — which runs every write
+// of the server one after the other — does only the hits.
 func (s *Store) FactorAttempt(ctx context.Context, userID, failuresKey, streakKey string, countStreak bool, now time.Time) (*deadbolt.FactorState, error) {
-	var st *deadbolt.FactorState
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, hitSQL, failuresKey, tsv(now), noWindow); err != nil {
+	var (
+		st   *deadbolt.FactorState
+		rerr error
+		read = make(chan struct{})
+	)
+	go func() {
+		defer close(read)
+		st, rerr = s.FactorState(ctx, userID, failuresKey, streakKey)
+	}()
+	var fails, streak deadbolt.Counter
+	// Relaxed: see relaxed.go.
+	err := s.tx(relaxedWrite(ctx), func(sqlTx *sql.Tx) error {
+		tx := s.prepared(sqlTx)
+		var err error
+		if fails, err = scanHit(tx.QueryRowContext(ctx, hitSQL, failuresKey, tsv(now), noWindow)); err != nil || !countStreak {
 			return err
 		}
-		if countStreak {
-			if _, err := tx.ExecContext(ctx, hitSQL, streakKey, tsv(now), noWindow); err != nil {
-				return err
-			}
-		}
-		var err error
-		st, err = scanFactorState(tx.QueryRowContext(ctx, factorStateSQL, userID, failuresKey, streakKey))
+		streak, err = scanHit(tx.QueryRowContext(ctx, hitSQL, streakKey, tsv(now), noWindow))
 		return err
 	})
-	if err != nil {
+	<-read
+	if err = errors.Join(err, rerr); err != nil {
 		return nil, fmt.Errorf("sqlite: factor attempt: %w", err)
 	}
+	st.Failures = fails
+	if countStreak {
+		st.Streak = streak
+	}
 	return st, nil
+}
+
+// scanHit reads the counter a hit returned.
+func scanHit(row rowScanner) (deadbolt.Counter, error) {
+	var n, first, last int64
+	var prev sql.NullInt64
+	if err := row.Scan(&n, &first, &last, &prev); err != nil {
+		return deadbolt.Counter{}, err
+	}
+	return deadbolt.Counter{N: n, First: time.UnixMicro(first).UTC(), Last: time.UnixMicro(last).UTC(), Prev: fromTS(prev)}, nil
 }
 
 func scanFactorState(row rowScanner) (*deadbolt.FactorState, error) {

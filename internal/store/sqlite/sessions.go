@@ -32,12 +32,14 @@ func sessionDest(s *deadbolt.Session) ([]any, func()) {
 	}
 }
 
+const insertSessionSQL = `INSERT INTO sessions (id, token_hash, user_id, state, epoch,
+		created_at, last_seen_at, expires_at, auth_at, method, ip, user_agent, amr)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 func insertSession(ctx context.Context, ex interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }, s *deadbolt.Session, tokenHash []byte) error {
-	_, err := ex.ExecContext(ctx, `INSERT INTO sessions (id, token_hash, user_id, state, epoch,
-		created_at, last_seen_at, expires_at, auth_at, method, ip, user_agent, amr)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := ex.ExecContext(ctx, insertSessionSQL,
 		s.ID, tokenHash, s.UserID, string(s.State), s.Epoch, tsv(s.CreatedAt), tsv(s.LastSeenAt),
 		tsv(s.ExpiresAt), tsv(s.AuthAt), s.Method, s.IP, s.UserAgent, joinAMR(s.AMR))
 	if err != nil {

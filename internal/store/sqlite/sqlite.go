@@ -49,9 +49,10 @@ var migrations embed.FS
 // concurrent use.
 type Store struct {
 	path string
-	rdb  *db     // readers
-	wdb  *writer // the single writer, committing in groups
-	feed *feed   // the change feed, published by the writer
+	rdb  *db        // readers
+	wdb  *writer    // the single writer, committing in groups
+	feed *feed      // the change feed, published by the writer
+	wst  writeStmts // hot writes prepared on the writer's connection
 }
 
 var _ deadbolt.Store = (*Store)(nil)
@@ -111,7 +112,12 @@ func Open(ctx context.Context, path string, migrate bool) (*Store, error) {
 		wdb.Close()
 		return nil, err
 	}
-	s := &Store{path: path, rdb: newDB(rdb), wdb: newWriter(wdb, f), feed: f}
+	wst, err := prepareWrites(ctx, wdb)
+	if err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	s := &Store{path: path, rdb: newDB(rdb), wdb: newWriter(wdb, f), feed: f, wst: wst}
 	if s.rdb.stmt(ctx, sessionByTokenSQL) == nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: prepare the session query")
@@ -133,6 +139,7 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.wst.close()
 	return errors.Join(s.rdb.Close(), s.wdb.Close())
 }
 

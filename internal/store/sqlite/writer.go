@@ -37,6 +37,9 @@ type writer struct {
 	// feed publishes the change feed rows of each transaction once it
 	// committed, before any of its writes is answered.
 	feed *feed
+	// unsynced: the connection may still be at synchronous=NORMAL after
+	// relaxed writes (relaxed.go).
+	unsynced bool
 }
 
 type writeOp struct {
@@ -172,7 +175,7 @@ func (w *writer) run() {
 				break gather
 			}
 		}
-		w.commit(batch)
+		w.commitBatch(batch)
 	}
 }
 
