@@ -2,7 +2,7 @@
 // under load and reports throughput, latency percentiles and errors.
 //
 //	deadbolt-load -url http://127.0.0.1:8080 -login admin -password X \
-//	    -scenario me|login|second-factor -clients 32 -duration 10s \
+//	    -scenario me|login|second-factor|forward-auth|healthz -clients 32 -duration 10s \
 //	    [-users N] [-requests N] [-rate N]
 //
 // Scenario "me" signs in once and then has every client fetch
@@ -11,6 +11,22 @@
 // account takes every attempt), then has every client sign in with
 // POST /api/v1/login in a loop; the employees are deactivated at the end,
 // which also ends the sessions the run created.
+//
+// Scenario "forward-auth" measures the check a reverse proxy sends before
+// every request to a protected app. It registers a proxy app for a made-up
+// host (load-TAG.example.invalid, open to every employee; -login must be an
+// administrator), then has every client send GET /api/v1/authz/forward-auth
+// with the X-Forwarded-Method, -Proto, -Host and -Uri of a request for that
+// host and the session token as a bearer token (-session-cookie NAME sends
+// it as that cookie instead); the app is deleted and the session ended at
+// the end. The server must trust this machine as a proxy
+// (--trusted-proxies 127.0.0.1), or every check answers 403. To load
+// another forward-auth service with the same client, give -cookie
+// NAME=VALUE (a session of that service), -check-path and -forward-url:
+// then nothing is set up and no password is needed.
+//
+// Scenario "healthz" sends GET /healthz in a loop: the floor of what any
+// request costs, for comparison.
 //
 // Scenario "second-factor" measures the second step of a sign-in with its
 // durable single-use write. It first enrols employees through the API
@@ -114,6 +130,15 @@ type config struct {
 	// prepares (and so the most requests it sends).
 	signins int64
 
+	// Scenario forward-auth: the check's path, the original request it
+	// asks about, how the session is sent, and a peer's cookie (no setup).
+	checkPath     string
+	forwardURL    *url.URL
+	sessionCookie string
+	peerCookie    *http.Cookie
+	rawForwardURL string
+	rawPeerCookie string
+
 	// Scenario push: sign-ins pending at once, rounds of them approved at
 	// once, sign-ins timed one at a time while they wait, how devices wait
 	// ("poll" or "sse"), and the server's process id (0: none).
@@ -133,7 +158,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	rawURL := fs.String("url", "http://127.0.0.1:8080", "address of the server (loopback only)")
 	fs.StringVar(&c.login, "login", "admin", "login to sign in with (an administrator for -scenario login)")
 	fs.StringVar(&c.password, "password", "", "password of -login")
-	fs.StringVar(&c.scenario, "scenario", "me", "me, login, second-factor or push")
+	fs.StringVar(&c.scenario, "scenario", "me", "me, login, second-factor, push, forward-auth or healthz")
 	fs.IntVar(&c.clients, "clients", 32, fmt.Sprintf("concurrent clients, 1 to %d", maxClients))
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, fmt.Sprintf("length of the run, up to %v", maxDuration))
 	fs.IntVar(&c.users, "users", 0, fmt.Sprintf("employees to create for -scenario login or second-factor, 1 to %d (default: -clients for login; for second-factor enough for -rate × -duration at %d codes each)", maxUsers, codesPerUser))
@@ -141,6 +166,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "timeout of one request")
 	fs.IntVar(&c.rate, "rate", 1500, fmt.Sprintf("expected verifications per second, 1 to %d: sizes what -scenario second-factor prepares", maxRate))
 	pushFlags(fs, &c)
+	forwardFlags(fs, &c)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -156,10 +182,15 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	}
 	u.Path, u.RawQuery, u.Fragment = strings.TrimSuffix(u.Path, "/"), "", ""
 	c.base = u
+	// Before the checks below: whether the run signs in depends on them.
+	if err := checkForwardFlags(&c); err != nil {
+		return c, err
+	}
 	switch {
-	case c.scenario != "me" && c.scenario != "login" && c.scenario != "second-factor" && c.scenario != "push":
-		return c, fmt.Errorf("-scenario %q is not me, login, second-factor or push", c.scenario)
-	case c.password == "":
+	case c.scenario != "me" && c.scenario != "login" && c.scenario != "second-factor" && c.scenario != "push" &&
+		c.scenario != "forward-auth" && c.scenario != "healthz":
+		return c, fmt.Errorf("-scenario %q is not me, login, second-factor, push, forward-auth or healthz", c.scenario)
+	case c.password == "" && signsIn(c):
 		return c, errors.New("-password is required")
 	case c.clients < 1 || c.clients > maxClients:
 		return c, fmt.Errorf("-clients %d is not between 1 and %d", c.clients, maxClients)
@@ -457,9 +488,12 @@ func load(ctx context.Context, c config, progress io.Writer) (*result, error) {
 	defer cl.http.CloseIdleConnections()
 	setup, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	token, err := cl.signIn(setup, c.login, c.password)
-	if err != nil {
-		return nil, err
+	var token string
+	if signsIn(c) {
+		var err error
+		if token, err = cl.signIn(setup, c.login, c.password); err != nil {
+			return nil, err
+		}
 	}
 
 	var step func(ctx context.Context, client, i int) (int, error)
@@ -502,6 +536,21 @@ func load(ctx context.Context, c config, progress io.Writer) (*result, error) {
 			body := bodies[(client+i*c.clients)%len(bodies)]
 			status, _, err := cl.do(ctx, "POST", "/api/v1/login", "", body)
 			return status, err
+		}
+	case "healthz":
+		step = func(ctx context.Context, _, _ int) (int, error) {
+			status, _, err := cl.do(ctx, "GET", "/healthz", "", nil)
+			return status, err
+		}
+	case "forward-auth":
+		fa, err := prepareForwardAuth(setup, cl, c, token, progress)
+		if err != nil {
+			return nil, err
+		}
+		step, cleanup = fa.step, func() error {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			return fa.cleanup(cctx)
 		}
 	case "second-factor":
 		sf, err := prepareSecondFactor(setup, cl, c, token, progress)

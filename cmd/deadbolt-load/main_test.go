@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -41,6 +42,13 @@ func TestParseFlags(t *testing.T) {
 		{"too many users", append([]string{"-users", "20000"}, ok...), "users"},
 		{"too many requests", append([]string{"-requests", "100000000"}, ok...), "requests"},
 		{"stray argument", append(ok, "extra"), "extra"},
+		{"healthz needs no password", []string{"-scenario", "healthz"}, ""},
+		{"forward-auth needs a password", []string{"-scenario", "forward-auth"}, "-password"},
+		{"peer cookie needs no password", []string{"-scenario", "forward-auth", "-cookie", "s=v", "-forward-url", "https://app.example.com/"}, ""},
+		{"peer cookie without the URL", []string{"-scenario", "forward-auth", "-cookie", "s=v"}, "-forward-url"},
+		{"peer cookie shape", []string{"-scenario", "forward-auth", "-cookie", "novalue", "-forward-url", "https://a.example.com/"}, "NAME=VALUE"},
+		{"forward URL", append([]string{"-scenario", "forward-auth", "-forward-url", "ftp://x"}, ok...), "-forward-url"},
+		{"check path", append([]string{"-scenario", "forward-auth", "-check-path", "api"}, ok...), "-check-path"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -311,4 +319,49 @@ func loadUserIDs(t *testing.T, s *deadbolttest.Server, admin string) map[string]
 		}
 	}
 	return ids
+}
+
+// TestForwardAuthScenario loads the forward-auth check of a server that
+// trusts this machine as a proxy, with a bearer token and with the session
+// cookie; the app it registers is gone at the end. A server that does not
+// trust it is reported at once.
+func TestForwardAuthScenario(t *testing.T) {
+	deadbolttest.ForEachStore(t, func(t *testing.T, st deadbolttest.Store) {
+		s := deadbolttest.StartServer(t, deadbolttest.Options{Store: st,
+			TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+		for _, extra := range [][]string{nil, {"-session-cookie", "__Host-deadbolt_session"}} {
+			var out, errs strings.Builder
+			args := append([]string{"-url", s.URL, "-password", deadbolttest.AdminPassword, "-scenario", "forward-auth",
+				"-clients", "3", "-requests", "60"}, extra...)
+			if code := run(context.Background(), args, &out, &errs); code != 0 {
+				t.Fatalf("run(%q) = %d\n%s%s", args, code, out.String(), errs.String())
+			}
+			if n, e := figures(t, out.String()); n != 60 || e != 0 || !strings.Contains(out.String(), "200×60") {
+				t.Errorf("run(%q): %d requests, %d errors; want 60 answered 200\n%s", args, n, e, out.String())
+			}
+		}
+		admin := s.AdminToken(t)
+		if apps := s.Do(t, "GET", "/api/v1/admin/apps", admin, nil).JSON(t)["apps"].([]any); len(apps) != 0 {
+			t.Errorf("the run left %d apps registered", len(apps))
+		}
+	})
+	untrusting := deadbolttest.StartServer(t, deadbolttest.Options{})
+	var out, errs strings.Builder
+	args := []string{"-url", untrusting.URL, "-password", deadbolttest.AdminPassword, "-scenario", "forward-auth", "-requests", "10"}
+	if code := run(context.Background(), args, &out, &errs); code != 1 || !strings.Contains(errs.String(), "--trusted-proxies") {
+		t.Errorf("run against a server that does not trust this machine = %d, %q; want 1 and a hint", code, errs.String())
+	}
+}
+
+// TestHealthzScenario needs no password.
+func TestHealthzScenario(t *testing.T) {
+	s := deadbolttest.StartServer(t, deadbolttest.Options{})
+	var out, errs strings.Builder
+	args := []string{"-url", s.URL, "-scenario", "healthz", "-clients", "2", "-requests", "40"}
+	if code := run(context.Background(), args, &out, &errs); code != 0 {
+		t.Fatalf("run(%q) = %d\n%s%s", args, code, out.String(), errs.String())
+	}
+	if n, e := figures(t, out.String()); n != 40 || e != 0 {
+		t.Errorf("run(%q): %d requests, %d errors\n%s", args, n, e, out.String())
+	}
 }

@@ -13,7 +13,7 @@ import (
 func BenchmarkMe(b *testing.B) {
 	for _, st := range deadbolttest.Stores {
 		b.Run(st.String(), func(b *testing.B) {
-			s := deadbolttest.StartServer(b, deadbolttest.Options{Store: st})
+			s := deadbolttest.StartServer(b, deadbolttest.Options{Store: st, NoDev: true})
 			tok := s.AdminToken(b)
 			h := s.App.Handler
 			b.ReportAllocs()

@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"deadbolt/internal/apps"
@@ -83,9 +83,14 @@ type Service struct {
 	cfg    Config
 	log    *slog.Logger
 
-	mu      sync.Mutex
-	audited map[auditKey]int64 // monotonic time until which not to record again
+	// audited holds, per session, app and verdict, the monotonic time
+	// until which not to record it again; nAudited counts its entries.
+	audited  shardedMap[auditKey, int64]
+	nAudited atomic.Int64
 }
+
+// maxAudited bounds the table of recent audit records.
+const maxAudited = 100_000
 
 type auditKey struct {
 	session, app string
@@ -105,16 +110,17 @@ func New(sign *signin.Service, cache *Cache, rec Recorder, cfg Config, log *slog
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{signin: sign, cache: cache, rec: rec, cfg: cfg, log: log, audited: map[auditKey]int64{}}
+	return &Service{signin: sign, cache: cache, rec: rec, cfg: cfg, log: log}
 }
 
 // Check decides whether the original request o, made with the session
-// token (from the SSO cookie or a bearer header; "" for none) from ip, may
+// token (from the SSO cookie or a bearer header; "" for none) from the
+// client address ip says (asked only when the check is audited), may
 // pass: the app is the proxy app whose domain entry matches o most
 // specifically; an employee it admits passes, anyone else does not (see
 // Outcome). Errors are the store's (CodeUnavailable): the caller must
 // refuse.
-func (s *Service) Check(ctx context.Context, o Original, token, ip string) (Decision, error) {
+func (s *Service) Check(ctx context.Context, o Original, token string, ip func() string) (Decision, error) {
 	ix, err := s.cache.Apps(ctx)
 	if err != nil {
 		return Decision{}, err
@@ -161,7 +167,7 @@ func (s *Service) Check(ctx context.Context, o Original, token, ip string) (Deci
 // was written lately for this session (one write per proxied request
 // would make the audit log, and the database, the bottleneck of every
 // app). The write does not hold up the answer.
-func (s *Service) record(ctx context.Context, app *deadbolt.Application, a *signin.Auth, ip string, v apps.Verdict) {
+func (s *Service) record(ctx context.Context, app *deadbolt.Application, a *signin.Auth, ip func() string, v apps.Verdict) {
 	if s.rec == nil {
 		return
 	}
@@ -171,28 +177,21 @@ func (s *Service) record(ctx context.Context, app *deadbolt.Application, a *sign
 	}
 	k := auditKey{session: a.Session.ID, app: app.ID, verdict: v}
 	now := s.cache.mono()
-	s.mu.Lock()
-	if until, ok := s.audited[k]; ok && now < until {
-		s.mu.Unlock()
+	if until, ok := s.audited.Load(k); ok && now < until {
 		return
 	}
-	if len(s.audited) >= 100_000 {
-		for key, until := range s.audited {
-			if now >= until {
-				delete(s.audited, key)
-			}
-		}
-		if len(s.audited) >= 100_000 {
-			clear(s.audited)
-		}
+	// Two first checks at once may both record: harmless. The table is
+	// bounded: past maxAudited entries it starts over.
+	if s.nAudited.Add(1) > maxAudited {
+		s.audited.Clear(func(int64) {})
+		s.nAudited.Store(1)
 	}
-	s.audited[k] = now + int64(every)
-	s.mu.Unlock()
-	userID := a.User.ID
+	s.audited.Store(k, now+int64(every))
+	userID, addr := a.User.ID, ip()
 	go func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		s.rec.RecordAccess(ctx, app, userID, ip, "forward_auth", v)
+		s.rec.RecordAccess(ctx, app, userID, addr, "forward_auth", v)
 	}()
 }
 
@@ -235,7 +234,7 @@ func (s *Service) Continue(ctx context.Context, rd string) (string, bool, error)
 // Explain re-runs the check for a return address rd with the browser's own
 // session: what the access page shows (or where it sends the employee).
 // NoApp when rd is not a registered app's address.
-func (s *Service) Explain(ctx context.Context, rd, token, ip string) (Decision, Original, error) {
+func (s *Service) Explain(ctx context.Context, rd, token string, ip func() string) (Decision, Original, error) {
 	u, err := url.Parse(rd)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
 		return Decision{Outcome: NoApp}, Original{}, nil

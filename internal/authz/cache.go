@@ -67,8 +67,8 @@ type Cache struct {
 	log   *slog.Logger
 	base  time.Time // origin of the monotonic readings below
 
-	tokens sync.Map // [32]byte → *entry
-	groups sync.Map // user id → *groupsEntry
+	tokens shardedMap[[32]byte, *entry]
+	groups shardedMap[string, *groupsEntry]
 	apps   atomic.Pointer[appsEntry]
 	// appsGen grows on every applications change (and flush).
 	appsGen atomic.Uint64
@@ -199,8 +199,7 @@ func (c *Cache) SessionByToken(ctx context.Context, tokenHash []byte) (*deadbolt
 	}
 	key := [32]byte(tokenHash)
 	now := c.mono()
-	if v, ok := c.tokens.Load(key); ok {
-		e := v.(*entry)
+	if e, ok := c.tokens.Load(key); ok {
 		if !e.dead.Load() && now < e.freshUntil && c.trusted(now) {
 			c.hits.Add(1)
 			return e.copies()
@@ -243,7 +242,7 @@ func (c *Cache) insert(key [32]byte, sess *deadbolt.Session, u *deadbolt.User, s
 		c.flushLocked()
 	}
 	if old, ok := c.tokens.Load(key); ok {
-		c.dropLocked(old.(*entry))
+		c.dropLocked(old)
 	}
 	e := &entry{key: key, sess: *sess, user: *u, freshUntil: readAt + int64(c.cfg.MaxAge), gen: start}
 	e.lastSeen.Store(sess.LastSeenAt.UnixMicro())
@@ -279,16 +278,8 @@ func (c *Cache) dropLocked(e *entry) {
 // flushLocked forgets everything; c.mu is held.
 func (c *Cache) flushLocked() {
 	c.flushGen.Store(c.gen.Add(1))
-	c.tokens.Range(func(k, v any) bool {
-		v.(*entry).dead.Store(true)
-		return true
-	})
-	c.tokens.Clear()
-	c.groups.Range(func(k, v any) bool {
-		v.(*groupsEntry).dead.Store(true)
-		return true
-	})
-	c.groups.Clear()
+	c.tokens.Clear(func(e *entry) { e.dead.Store(true) })
+	c.groups.Clear(func(g *groupsEntry) { g.dead.Store(true) })
 	c.appsGen.Add(1)
 	c.apps.Store(nil)
 	c.byUser = map[string]map[*entry]struct{}{}
@@ -306,8 +297,8 @@ func (c *Cache) UserChanged(userID string) {
 	for e := range c.byUser[userID] {
 		c.dropLocked(e)
 	}
-	if v, ok := c.groups.LoadAndDelete(userID); ok {
-		v.(*groupsEntry).dead.Store(true)
+	if g, ok := c.groups.LoadAndDelete(userID); ok {
+		g.dead.Store(true)
 	}
 	c.invalidations.Add(1)
 }
@@ -379,8 +370,7 @@ func (c *Cache) FeedUp(until time.Time) {
 // UserGroups returns the workgroups of userID, from memory when it can.
 func (c *Cache) UserGroups(ctx context.Context, userID string) (*Groups, error) {
 	now := c.mono()
-	if v, ok := c.groups.Load(userID); ok {
-		g := v.(*groupsEntry)
+	if g, ok := c.groups.Load(userID); ok {
 		if !g.dead.Load() && now < g.freshUntil && c.trusted(now) {
 			return g.groups, nil
 		}
@@ -404,7 +394,7 @@ func (c *Cache) UserGroups(ctx context.Context, userID string) (*Groups, error) 
 		c.mu.Lock()
 		if c.trusted(c.mono()) && c.flushGen.Load() <= start && c.userGen[bucket(userID)].Load() <= start {
 			if old, ok := c.groups.Load(userID); ok {
-				old.(*groupsEntry).dead.Store(true)
+				old.dead.Store(true)
 			}
 			c.groups.Store(userID, &groupsEntry{groups: g, freshUntil: now + int64(c.cfg.MaxAge), gen: start})
 		}

@@ -57,8 +57,7 @@ func (s *server) apiForwardAuth(f forwardFlavour) apiHandler {
 		if err != nil {
 			return err
 		}
-		ip := s.clientIP(r)
-		d, err := s.Authz.Check(r.Context(), o, s.sessionToken(r), ip)
+		d, err := s.Authz.Check(r.Context(), o, s.sessionToken(r), func() string { return s.clientIP(r) })
 		if err != nil {
 			return err
 		}

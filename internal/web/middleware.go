@@ -3,10 +3,12 @@ package web
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -16,19 +18,36 @@ import (
 	"deadbolt/internal/signin"
 )
 
+// quietRoutes are logged at debug level unless they fail.
+var quietRoutes = map[string]bool{
+	"GET /api/v1/authz/forward-auth": true,
+	"GET /api/v1/authz/auth-request": true,
+}
+
+// The values of the headers every response carries, built once: a
+// handler may replace one (Set), never change it in place.
+var (
+	hdrNosniff   = []string{"nosniff"}
+	hdrNoReferer = []string{"no-referrer"}
+	hdrDeny      = []string{"DENY"}
+	hdrCSP       = []string{"default-src 'self'; img-src 'self' data:; media-src 'self'; " +
+		"style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; " +
+		"form-action 'self'; frame-ancestors 'none'"}
+	hdrCOOP = []string{"same-origin"}
+	hdrHSTS = []string{"max-age=63072000; includeSubDomains"}
+)
+
 // securityHeaders sets the headers every response carries.
 func (s *server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; media-src 'self'; "+
-			"style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "+
-			"form-action 'self'; frame-ancestors 'none'")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h["X-Content-Type-Options"] = hdrNosniff
+		h["Referrer-Policy"] = hdrNoReferer
+		h["X-Frame-Options"] = hdrDeny
+		h["Content-Security-Policy"] = hdrCSP
+		h["Cross-Origin-Opener-Policy"] = hdrCOOP
 		if s.hsts {
-			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			h["Strict-Transport-Security"] = hdrHSTS
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -181,7 +200,13 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 			pattern = "unmatched"
 		}
 		s.metrics.observe(pattern, sw.status, d)
-		if level := levelFor(sw.status); s.log.Enabled(r.Context(), level) {
+		level := levelFor(sw.status)
+		if level < slog.LevelError && quietRoutes[pattern] {
+			// A reverse proxy asks for every request it serves: its own
+			// log has them.
+			level = slog.LevelDebug
+		}
+		if s.log.Enabled(r.Context(), level) {
 			s.log.LogAttrs(r.Context(), level, "request",
 				slogStr("method", r.Method), slogStr("path", r.URL.Path), slogInt("status", sw.status),
 				slogDur("duration", d), slogStr("ip", s.clientIP(r)))
@@ -252,6 +277,7 @@ func (s *server) client(r *http.Request) signin.Client {
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	routes   sync.Map // route pattern → *routeMetrics
 }
 
 func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
@@ -271,22 +297,40 @@ func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 }
 
 func (m *httpMetrics) observe(route string, status int, d time.Duration) {
-	m.requests.WithLabelValues(route, statusClass(status)).Inc()
-	m.duration.WithLabelValues(route).Observe(d.Seconds())
+	rm, ok := m.routes.Load(route)
+	if !ok {
+		// Resolving the labels hashes them: do it once per route.
+		r := &routeMetrics{duration: m.duration.WithLabelValues(route)}
+		for i, class := range statusClasses {
+			r.requests[i] = m.requests.WithLabelValues(route, class)
+		}
+		rm, _ = m.routes.LoadOrStore(route, r)
+	}
+	r := rm.(*routeMetrics)
+	r.requests[statusIndex(status)].Inc()
+	r.duration.Observe(d.Seconds())
 }
 
-func statusClass(code int) string {
+// routeMetrics are one route's metrics, their labels resolved.
+type routeMetrics struct {
+	requests [5]prometheus.Counter // by status class
+	duration prometheus.Observer
+}
+
+var statusClasses = [5]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
+
+func statusIndex(code int) int {
 	switch {
 	case code < 200:
-		return "1xx"
+		return 0
 	case code < 300:
-		return "2xx"
+		return 1
 	case code < 400:
-		return "3xx"
+		return 2
 	case code < 500:
-		return "4xx"
+		return 3
 	}
-	return "5xx"
+	return 4
 }
 
 // authenticated extracts the session from the Authorization header or the

@@ -18,7 +18,7 @@ func (s *server) pageAccess(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, deadbolt.Errorf(deadbolt.CodeNotFound, "No application is registered at this address."))
 		return
 	}
-	d, o, err := s.Authz.Explain(r.Context(), rd, s.sessionToken(r), s.clientIP(r))
+	d, o, err := s.Authz.Explain(r.Context(), rd, s.sessionToken(r), func() string { return s.clientIP(r) })
 	if err != nil {
 		s.pageError(w, r, err)
 		return

@@ -17,7 +17,7 @@ func (s *server) pageLogin(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/", http.StatusSeeOther)
 			return
 		}
-		d, _, err := s.Authz.Explain(r.Context(), target, s.sessionToken(r), s.clientIP(r))
+		d, _, err := s.Authz.Explain(r.Context(), target, s.sessionToken(r), func() string { return s.clientIP(r) })
 		if err != nil {
 			s.pageError(w, r, err)
 			return
