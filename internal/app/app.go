@@ -322,6 +322,13 @@ func build(ctx context.Context, c Config, st deadbolt.Store, serving bool) (_ *A
 		return nil, err
 	}
 	a.Backchannel = oidc.NewBackchannel(a.OIDC, nil)
+	if serving {
+		// A session that ends anywhere wakes the back-channel sender at
+		// once, through the store's change feed (its scan stays the rule).
+		if err := st.WatchChanges(bg, wakeOnChange{a.Backchannel.Wake}); err != nil {
+			return nil, fmt.Errorf("change feed: %w", err)
+		}
+	}
 	a.Devices = device.New(st, box, auditLog, clock, publicURL(c.PublicURL))
 	if pg, ok := st.(*postgres.Store); ok {
 		a.Notifier = pg.Notifier(bg, log)
@@ -610,3 +617,12 @@ func CheckCookieDomain(domain string, public *url.URL) (string, error) {
 	}
 	return d, nil
 }
+
+// wakeOnChange is a change listener that calls wake whenever an
+// employee's account or sessions change.
+type wakeOnChange struct{ wake func() }
+
+func (w wakeOnChange) UserChanged(string) { w.wake() }
+func (w wakeOnChange) AppsChanged()       {}
+func (w wakeOnChange) FeedDown(error)     { w.wake() }
+func (w wakeOnChange) FeedUp(time.Time)   {}

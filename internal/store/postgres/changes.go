@@ -59,46 +59,68 @@ const (
 	feedCall = 2 * time.Second
 )
 
-// selfFeed dispatches a pool connection's own notifications to the
-// listeners of this process. It is safe for concurrent use.
+// selfFeed holds this process's change listeners: it hands them a pool
+// connection's own notifications (at once) and the listening connection's
+// (other nodes'), and tells them of the feed's state. It is safe for
+// concurrent use.
 type selfFeed struct {
 	mu        sync.Mutex
-	listeners atomic.Pointer[[]deadbolt.ChangeListener]
+	listeners atomic.Pointer[[]*selfListener]
 }
 
-func (f *selfFeed) add(l deadbolt.ChangeListener) {
+// selfListener is one registration (listeners need not be comparable).
+type selfListener struct {
+	l      deadbolt.ChangeListener
+	up     chan struct{} // closed at its first FeedUp
+	upOnce sync.Once
+}
+
+func (f *selfFeed) add(l deadbolt.ChangeListener) *selfListener {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var next []deadbolt.ChangeListener
+	reg := &selfListener{l: l, up: make(chan struct{})}
+	var next []*selfListener
 	if cur := f.listeners.Load(); cur != nil {
 		next = append(next, *cur...)
 	}
-	next = append(next, l)
+	next = append(next, reg)
 	f.listeners.Store(&next)
+	return reg
 }
 
-func (f *selfFeed) remove(l deadbolt.ChangeListener) {
+func (f *selfFeed) remove(reg *selfListener) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	cur := f.listeners.Load()
 	if cur == nil {
 		return
 	}
-	var next []deadbolt.ChangeListener
+	var next []*selfListener
 	for _, x := range *cur {
-		if x != l {
+		if x != reg {
 			next = append(next, x)
 		}
 	}
 	f.listeners.Store(&next)
 }
 
-func (f *selfFeed) deliver(what string) {
+func (f *selfFeed) each(fn func(*selfListener)) {
 	if cur := f.listeners.Load(); cur != nil {
-		for _, l := range *cur {
-			deliver(l, what)
+		for _, reg := range *cur {
+			fn(reg)
 		}
 	}
+}
+
+func (f *selfFeed) deliver(what string) { f.each(func(r *selfListener) { deliver(r.l, what) }) }
+
+func (f *selfFeed) down(err error) { f.each(func(r *selfListener) { r.l.FeedDown(err) }) }
+
+func (f *selfFeed) up(until time.Time) {
+	f.each(func(r *selfListener) {
+		r.l.FeedUp(until)
+		r.upOnce.Do(func() { close(r.up) })
+	})
 }
 
 // deliver passes one payload of the feed to l.
@@ -157,35 +179,43 @@ func (s *Store) listenConfig() *pgx.ConnConfig {
 
 // WatchChanges delivers the store's committed changes to l until ctx
 // ends: this node's own at once (before the store method making them
-// returns), other nodes' through a listening connection of its own. It
-// returns once l is registered, after waiting up to a few seconds for the
-// listener to come up (l hears FeedUp then, and FeedDown whenever it
-// stops). It does not fail: a database that does not answer keeps the
-// feed down until it does.
+// returns), other nodes' through the store's one listening connection
+// (started by the first call, stopped by Close). It returns once l is
+// registered, after waiting up to a few seconds for the feed to vouch for
+// itself (l hears FeedUp then, and FeedDown whenever it stops). It does
+// not fail: a database that does not answer keeps the feed down until it
+// does.
 func (s *Store) WatchChanges(ctx context.Context, l deadbolt.ChangeListener) error {
-	s.self.add(l)
-	w := &watcher{s: s, l: l, up: make(chan struct{})}
-	var b [8]byte
-	rand.Read(b[:])
-	w.beat = beatPrefix + hex.EncodeToString(b[:])
-	go w.run(ctx)
-	context.AfterFunc(ctx, func() { s.self.remove(l) })
+	reg := s.self.add(l)
+	context.AfterFunc(ctx, func() {
+		s.self.remove(reg)
+		l.FeedDown(nil)
+	})
+	s.feedOnce.Do(func() {
+		fctx, stop := context.WithCancel(context.Background())
+		w := &watcher{s: s, done: make(chan struct{})}
+		var b [8]byte
+		rand.Read(b[:])
+		w.beat = beatPrefix + hex.EncodeToString(b[:])
+		s.stopFeed = func() {
+			stop()
+			<-w.done
+		}
+		go w.run(fctx)
+	})
 	select {
-	case <-w.up:
+	case <-reg.up:
 	case <-ctx.Done():
 	case <-time.After(5 * time.Second):
 	}
 	return nil
 }
 
-// watcher is one listening connection and its heartbeat.
+// watcher is the store's listening connection and its heartbeat.
 type watcher struct {
 	s    *Store
-	l    deadbolt.ChangeListener
 	beat string // the heartbeat channel
-
-	up     chan struct{} // closed at the first FeedUp
-	upOnce sync.Once
+	done chan struct{}
 
 	mu   sync.Mutex
 	sent map[uint64]time.Time // heartbeats in flight by number
@@ -193,14 +223,15 @@ type watcher struct {
 }
 
 func (w *watcher) run(ctx context.Context) {
+	defer close(w.done)
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
 		listened, err := w.listenOnce(ctx)
 		if ctx.Err() != nil {
-			w.l.FeedDown(nil)
+			w.s.self.down(nil)
 			return
 		}
-		w.l.FeedDown(fmt.Errorf("postgres: change feed: %w", err))
+		w.s.self.down(fmt.Errorf("postgres: change feed: %w", err))
 		if listened {
 			backoff = 50 * time.Millisecond
 		}
@@ -252,7 +283,7 @@ func (w *watcher) listenOnce(ctx context.Context) (bool, error) {
 			w.heard(n.Payload)
 			continue
 		}
-		deliver(w.l, n.Payload)
+		w.s.self.deliver(n.Payload)
 	}
 }
 
@@ -297,8 +328,7 @@ func (w *watcher) heard(payload string) {
 	if !ok {
 		return
 	}
-	w.l.FeedUp(at.Add(feedLease))
-	w.upOnce.Do(func() { close(w.up) })
+	w.s.self.up(at.Add(feedLease))
 }
 
 // TouchSessions records many sessions' last activity in one statement; a

@@ -67,6 +67,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -90,9 +91,13 @@ type Store struct {
 	// listen configures the listening connections' own connections
 	// (notify.go, changes.go).
 	listen *pgx.ConnConfig
-	// self hands each pool connection's own change notifications to this
-	// process's change listeners (changes.go).
-	self *selfFeed
+	// self holds this process's change listeners; feedOnce starts the
+	// change feed's one listening connection, stopFeed stops it
+	// (changes.go).
+	self      *selfFeed
+	feedOnce  sync.Once
+	stopFeed  func()
+	closeOnce sync.Once
 }
 
 var _ deadbolt.Store = (*Store)(nil)
@@ -199,6 +204,12 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool.pool }
 // Close closes every connection; calling it again does nothing. It always
 // returns nil.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.feedOnce.Do(func() {}) // no feed starts from now on
+		if s.stopFeed != nil {
+			s.stopFeed() // the change feed's listener lets go first
+		}
+	})
 	s.pool.Close()
 	return nil
 }
