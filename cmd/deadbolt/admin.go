@@ -28,6 +28,8 @@ const adminUsage = `usage:
   deadbolt admin workgroup add|list|show|rename|delete|add-member|remove-member|policy … (see "deadbolt admin workgroup")
   deadbolt admin phone lookup E164
   deadbolt admin phone remove LOGIN
+  deadbolt admin app add|list|show|rotate-secret|delete … (see "deadbolt admin app")
+  deadbolt admin oidc rotate-key
 Every command reads the server's settings as "deadbolt serve" does (flags,
 DEADBOLT_… variables, --config): --database PATH|postgres://…, the master
 key (--master-key or --master-key-file), the hash parameters, the
@@ -45,6 +47,13 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if len(args) > 0 && args[0] == "phone" {
 		return cmdAdminPhone(ctx, args[1:], getenv, stdout, stderr)
+	}
+	// Applications and the OpenID Connect provider's keys (admin_apps.go).
+	if len(args) > 0 && args[0] == "app" {
+		return cmdAdminApp(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "oidc" {
+		return cmdAdminOIDC(ctx, args[1:], getenv, stdout, stderr)
 	}
 	if len(args) < 2 || args[0] != "user" {
 		fmt.Fprintln(stdout, adminUsage)
