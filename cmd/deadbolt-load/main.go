@@ -65,6 +65,10 @@
 // figures are those of the push path, not of argon2id. The employees are
 // deactivated at the end.
 //
+// Scenarios "oidc-signin" (whole authorization-code sign-ins, end to end)
+// and "oidc-token" (refresh-token grants at the token endpoint) are
+// described in oidc.go.
+//
 // The run is bounded: by -duration, by -requests, and by the limits on
 // -clients and -users. Only loopback targets are accepted. Every answer
 // other than 2xx counts as an error and is reported, with its status; the
@@ -158,7 +162,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	rawURL := fs.String("url", "http://127.0.0.1:8080", "address of the server (loopback only)")
 	fs.StringVar(&c.login, "login", "admin", "login to sign in with (an administrator for -scenario login)")
 	fs.StringVar(&c.password, "password", "", "password of -login")
-	fs.StringVar(&c.scenario, "scenario", "me", "me, login, second-factor, push, forward-auth or healthz")
+	fs.StringVar(&c.scenario, "scenario", "me", "me, login, second-factor, push, forward-auth, healthz, oidc-signin or oidc-token")
 	fs.IntVar(&c.clients, "clients", 32, fmt.Sprintf("concurrent clients, 1 to %d", maxClients))
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, fmt.Sprintf("length of the run, up to %v", maxDuration))
 	fs.IntVar(&c.users, "users", 0, fmt.Sprintf("employees to create for -scenario login or second-factor, 1 to %d (default: -clients for login; for second-factor enough for -rate × -duration at %d codes each)", maxUsers, codesPerUser))
@@ -188,8 +192,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	}
 	switch {
 	case c.scenario != "me" && c.scenario != "login" && c.scenario != "second-factor" && c.scenario != "push" &&
-		c.scenario != "forward-auth" && c.scenario != "healthz":
-		return c, fmt.Errorf("-scenario %q is not me, login, second-factor, push, forward-auth or healthz", c.scenario)
+		c.scenario != "forward-auth" && c.scenario != "healthz" && c.scenario != "oidc-signin" && c.scenario != "oidc-token":
+		return c, fmt.Errorf("-scenario %q is not me, login, second-factor, push, forward-auth, healthz, oidc-signin or oidc-token", c.scenario)
 	case c.password == "" && signsIn(c):
 		return c, errors.New("-password is required")
 	case c.clients < 1 || c.clients > maxClients:
@@ -568,6 +572,20 @@ func load(ctx context.Context, c config, progress io.Writer) (*result, error) {
 		step, finish = sf.step, sf.finish
 		// Each prepared sign-in is used once: they bound the run.
 		rc.requests = int64(len(sf.signins))
+	case "oidc-signin", "oidc-token":
+		or, err := prepareOIDC(setup, cl, c, token, progress)
+		cleanup = func() error {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+			defer cancel()
+			return or.cleanup(cctx)
+		}
+		if err != nil {
+			if cerr := cleanup(); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
+			return nil, err
+		}
+		step = or.step
 	}
 
 	res := runClients(ctx, rc, step)

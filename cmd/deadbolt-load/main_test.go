@@ -365,3 +365,29 @@ func TestHealthzScenario(t *testing.T) {
 		t.Errorf("run(%q): %d requests, %d errors\n%s", args, n, e, out.String())
 	}
 }
+
+// TestOIDCScenarios runs the OpenID Connect scenarios briefly: whole
+// sign-ins and refresh grants, without errors, and the application is
+// gone afterwards.
+func TestOIDCScenarios(t *testing.T) {
+	s := deadbolttest.StartServer(t, deadbolttest.Options{})
+	for _, args := range [][]string{
+		{"-scenario", "oidc-signin", "-clients", "3", "-duration", "700ms"},
+		{"-scenario", "oidc-token", "-clients", "3", "-duration", "700ms"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var out, errs strings.Builder
+			full := append([]string{"-url", s.URL, "-login", "admin", "-password", deadbolttest.AdminPassword}, args...)
+			if code := run(context.Background(), full, &out, &errs); code != 0 {
+				t.Fatalf("run(%q) = %d\n%s%s", full, code, out.String(), errs.String())
+			}
+			if n, e := figures(t, out.String()); n == 0 || e != 0 {
+				t.Errorf("run(%q): %d requests, %d errors\n%s", full, n, e, out.String())
+			}
+		})
+	}
+	r := s.Do(t, "GET", "/api/v1/admin/apps", s.AdminToken(t), nil)
+	if !strings.Contains(string(r.Body), `"apps":[]`) {
+		t.Errorf("after the runs the applications are %s, want none", r.Body)
+	}
+}
