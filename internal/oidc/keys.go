@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -195,8 +196,18 @@ func (k *KeyRing) Sign(ctx context.Context, claims any, typ string) (string, err
 }
 
 // JWKS returns the public keys: the current one and those retired less
-// than keyRetention ago.
+// than keyRetention ago. It reads them from the store each time (falling
+// back to its copy when the store is away): a key another node already
+// signs with is in the store, so every node publishes it.
 func (k *KeyRing) JWKS(ctx context.Context) (jose.JSONWebKeySet, error) {
+	if err := k.reload(ctx); err != nil {
+		k.mu.Lock()
+		none := len(k.keys) == 0
+		k.mu.Unlock()
+		if none {
+			return jose.JSONWebKeySet{}, err
+		}
+	}
 	keys, err := k.current(ctx)
 	if err != nil {
 		return jose.JSONWebKeySet{}, err
@@ -230,9 +241,14 @@ func (k *KeyRing) Verify(ctx context.Context, token string, dst any) error {
 	if err != nil {
 		return err
 	}
+	kid := tok.Headers[0].KeyID
+	if !slices.ContainsFunc(keys, func(sk *signingKey) bool { return sk.id == kid }) && k.reload(ctx) == nil {
+		// A key another node made since this copy was read.
+		keys, _ = k.current(ctx)
+	}
 	now := k.clock.Now()
 	for _, sk := range keys {
-		if sk.id != tok.Headers[0].KeyID || !sk.retired.IsZero() && now.Sub(sk.retired) > keyRetention {
+		if sk.id != kid || !sk.retired.IsZero() && now.Sub(sk.retired) > keyRetention {
 			continue
 		}
 		if err := tok.Claims(&sk.priv.PublicKey, dst); err != nil {
