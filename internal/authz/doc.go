@@ -7,6 +7,22 @@
 // admitting a session that has ended. It knows nothing of HTTP or SQL: the
 // web layer hands it the original request's parts, the stores persist.
 //
+// # The check
+//
+// Service.Check takes the original request as the proxy tells it (the web
+// layer believes the forwarded headers only from --trusted-proxies) and
+// the session token (SSO cookie or bearer): the app is the proxy app whose
+// domain entry (host, host/path-prefix, *.base) matches most specifically
+// (apps.Index; no match: NoApp, refused — deny by default); no full session
+// is SignIn; then the access rule of package apps decides: Allow (the web
+// layer answers 200 with Remote-User, -Name, -Email, -Groups), Denied,
+// SetUp (require_2fa, no second factor yet) or StepUp (require_2fa, a
+// session proven without one). Continue checks a return address (rd) after
+// sign-in: Deadbolt's own pages, or a registered app's address — never
+// elsewhere. Grants and denials go to the audit log once per session, app
+// and verdict an hour (grants) or a minute (denials), not once per proxied
+// request, and without holding up the answer.
+//
 // # Fast, and revoked at once
 //
 // Every request to every protected application passes through the check,
