@@ -168,7 +168,8 @@ func TestForwardAuth(t *testing.T) {
 					t.Fatalf("%+v: %d %s, want 200", q, a.status, a.body)
 				}
 				want := map[string]string{"Remote-User": "alice", "Remote-Name": "Alice Smith",
-					"Remote-Email": "alice@example.com", "Remote-Groups": "ops"}
+					"Remote-Email": "alice@example.com", "Remote-Groups": "ops",
+					"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 				for k, v := range want {
 					if got := a.header.Get(k); got != v {
 						t.Errorf("%+v: %s = %q, want %q", q, k, got, v)
