@@ -497,6 +497,16 @@ func TestForwardAuthReturn(t *testing.T) {
 			t.Errorf("rd /security: %d %q", a.status, a.header.Get("Location"))
 		}
 
+		// A require_2fa app sends the employee to set up 2FA with rd; once
+		// done, the home page sends them back.
+		vault := "https://vault.example.com/ui/"
+		if a := b.do("GET", "/security/2fa/setup?rd="+url.QueryEscape(vault), nil); a.status != http.StatusOK || !strings.Contains(a.body, "pairing-qr") {
+			t.Fatalf("setup page with rd: %d", a.status)
+		}
+		if a := b.do("GET", "/", nil); a.status != http.StatusSeeOther || a.header.Get("Location") != vault {
+			t.Errorf("home after the setup page: %d %q, want 303 back to %s", a.status, a.header.Get("Location"), vault)
+		}
+
 		// The access page.
 		access := "/access?rd=" + url.QueryEscape(grafana)
 		anon := newBrowser(t, f.URL)
