@@ -10,9 +10,13 @@ import (
 //
 //  1. the proof is used up, by one atomic statement: the recovery code
 //     with RecoveryHash, the TOTP step (the last used step only moves
-//     forward), or the approved push request PushRequestID — at most one;
+//     forward), the approved push request PushRequestID, or the passkey
+//     Passkey of the user (its counter moves as PasskeyUse says; a
+//     counter that did not move forward, or a passkey gone, is a proof
+//     used) — at most one;
 //  2. the pending session OldSessionID is replaced by NewSession (a
-//     sign-in), or the session AuthSessionID records a fresh proof at
+//     sign-in), NewSession alone is inserted (a sign-in with a passkey and
+//     no password), or the session AuthSessionID records a fresh proof at
 //     AuthAt with the method references AuthAMR (a reauth or step-up);
 //  3. the counters ResetCounters are deleted;
 //  4. Event is appended to the audit log.
@@ -27,7 +31,9 @@ type Completion struct {
 	TOTPStep     int64
 	// PushRequestID is an approved push request, moved to consumed.
 	PushRequestID string
-	Now           time.Time
+	// Passkey is a verified passkey assertion.
+	Passkey *PasskeyUse
+	Now     time.Time
 
 	OldSessionID string
 	NewSession   *Session

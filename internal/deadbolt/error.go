@@ -31,10 +31,20 @@ const (
 	CodeConflict             Code = "conflict"
 	CodeLoginTaken           Code = "login_taken"
 	CodePhoneInUse           Code = "phone_in_use"
-	CodeLocked               Code = "locked"       // second factor locked until an administrator unlocks
-	CodeRateLimited          Code = "rate_limited" // slow down; RetryAfter says how long
-	CodeUnavailable          Code = "unavailable"  // a dependency (database, SMS provider, …) failed or did not answer in time
-	CodeInternal             Code = "internal"
+	CodeLocked               Code = "locked"        // second factor locked until an administrator unlocks
+	CodeRateLimited          Code = "rate_limited"  // slow down; RetryAfter says how long
+	CodeUnavailable          Code = "unavailable"   // a dependency (database, SMS provider, …) failed or did not answer in time
+	CodeLimitReached         Code = "limit_reached" // a count has reached its maximum (passkeys per employee, …)
+	// CodePasskeysUnavailable: passkeys are off because the public URL's
+	// host is an IP address (WebAuthn needs a domain name).
+	CodePasskeysUnavailable Code = "passkeys_unavailable"
+	// CodeUserVerificationRequired: a passkey sign-in without a login
+	// needs the authenticator to verify the user (PIN, biometrics).
+	CodeUserVerificationRequired Code = "user_verification_required"
+	// CodeAdminLockout: the change would leave no active administrator
+	// able to sign in.
+	CodeAdminLockout Code = "admin_lockout"
+	CodeInternal     Code = "internal"
 )
 
 // Error is the product's one error type. Message is safe to show a person;
@@ -99,29 +109,33 @@ func WithMessage(err error, code Code, msg string) error {
 // sentences are the general sentences of the codes, shown when an error
 // reaches a person without words of its own.
 var sentences = map[Code]string{
-	CodeBadRequest:           "The request is malformed.",
-	CodeInvalidInput:         "Some of the values sent are not acceptable.",
-	CodeTooLarge:             "The request is too large.",
-	CodeUnauthorized:         "Sign in first.",
-	CodeInvalidCredentials:   "The login or password is not correct.",
-	CodeInvalidCode:          "The code is not correct.",
-	CodeDeviceDisconnected:   "This device is disconnected. Pair it again from the Security page.",
-	CodeForbidden:            "You are not allowed to do this.",
-	CodeAccessDenied:         "You do not have access to this application. Ask your administrator.",
-	CodeSecondFactorRequired: "Finish signing in with your second factor first.",
-	CodeSetupRequired:        "Set up two-factor authentication first.",
-	CodeCaptchaRequired:      "Solve the CAPTCHA first.",
-	CodeReauthRequired:       "Confirm it is you again before changing this.",
-	CodeNotFound:             "What you asked for does not exist.",
-	CodeMethodNotAllowed:     "This method is not allowed here.",
-	CodeMisdirected:          "This server does not answer for that host name.",
-	CodeConflict:             "This conflicts with the current state. Reload and try again.",
-	CodeLoginTaken:           "This login is already taken.",
-	CodePhoneInUse:           "This phone number is linked to another account. Ask an administrator.",
-	CodeLocked:               "The second factor is locked. Ask an administrator to unlock it.",
-	CodeRateLimited:          "Too many attempts. Wait a moment and try again.",
-	CodeUnavailable:          "The service is busy. Please try again.",
-	CodeInternal:             "An internal error occurred.",
+	CodeBadRequest:               "The request is malformed.",
+	CodeInvalidInput:             "Some of the values sent are not acceptable.",
+	CodeTooLarge:                 "The request is too large.",
+	CodeUnauthorized:             "Sign in first.",
+	CodeInvalidCredentials:       "The login or password is not correct.",
+	CodeInvalidCode:              "The code is not correct.",
+	CodeDeviceDisconnected:       "This device is disconnected. Pair it again from the Security page.",
+	CodeForbidden:                "You are not allowed to do this.",
+	CodeAccessDenied:             "You do not have access to this application. Ask your administrator.",
+	CodeSecondFactorRequired:     "Finish signing in with your second factor first.",
+	CodeSetupRequired:            "Set up two-factor authentication first.",
+	CodeCaptchaRequired:          "Solve the CAPTCHA first.",
+	CodeReauthRequired:           "Confirm it is you again before changing this.",
+	CodeNotFound:                 "What you asked for does not exist.",
+	CodeMethodNotAllowed:         "This method is not allowed here.",
+	CodeMisdirected:              "This server does not answer for that host name.",
+	CodeConflict:                 "This conflicts with the current state. Reload and try again.",
+	CodeLoginTaken:               "This login is already taken.",
+	CodePhoneInUse:               "This phone number is linked to another account. Ask an administrator.",
+	CodeLocked:                   "The second factor is locked. Ask an administrator to unlock it.",
+	CodeRateLimited:              "Too many attempts. Wait a moment and try again.",
+	CodeUnavailable:              "The service is busy. Please try again.",
+	CodeInternal:                 "An internal error occurred.",
+	CodeLimitReached:             "The maximum has been reached.",
+	CodePasskeysUnavailable:      "Passkeys are off: the server's public address is an IP address, and passkeys need a domain name.",
+	CodeUserVerificationRequired: "Your passkey did not verify you (PIN or biometrics). Sign in with your password and use the passkey as the second step.",
+	CodeAdminLockout:             "This change would leave no administrator able to sign in.",
 }
 
 // Sentence returns the general sentence of code, shown when an error

@@ -25,6 +25,14 @@ const (
 	EventPhoneRemoved      = "phone.removed"
 	EventBanner            = "banner.action"
 
+	// Passkeys.
+	EventPasskeyAdded   = "passkey.added"
+	EventPasskeyRemoved = "passkey.removed"
+	EventPasskeyRenamed = "passkey.renamed"
+	// EventPasskeyCounter: an assertion's signature counter did not move
+	// forward (a cloned authenticator?); the assertion was refused.
+	EventPasskeyCounter = "passkey.counter_regressed"
+
 	EventAdminUserCreated     = "admin.user_created"
 	EventAdminUserDeactivated = "admin.user_deactivated"
 	EventAdminUserActivated   = "admin.user_activated"

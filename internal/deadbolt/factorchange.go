@@ -50,7 +50,14 @@ const (
 //  4. Disconnect: those devices are disconnected at Now;
 //  5. DeleteRecoveryCodes: every recovery code of the user is deleted;
 //  6. EndSessions: every session of the user is deleted;
-//  7. Events are appended to the audit log (their IDs filled in).
+//  7. AddPasskey, if set, is inserted — only while the user has fewer
+//     than MaxPasskeys passkeys, otherwise nothing changes and the answer
+//     is CodeLimitReached; a credential id already registered (by anyone)
+//     is CodeConflict, changing nothing;
+//  8. RemovePasskeyID, if set: that passkey of the user is deleted — a
+//     passkey the user does not have is CodeNotFound, changing nothing;
+//     DeletePasskeys deletes every passkey of the user;
+//  9. Events are appended to the audit log (their IDs filled in).
 type FactorChange struct {
 	UserID string
 	Now    time.Time
@@ -65,6 +72,11 @@ type FactorChange struct {
 	Disconnect          DeviceDisconnect
 	DeleteRecoveryCodes bool
 	EndSessions         bool
+
+	AddPasskey      *Passkey
+	MaxPasskeys     int
+	RemovePasskeyID string
+	DeletePasskeys  bool
 
 	Events []*Event
 }

@@ -12,6 +12,8 @@ type FactorOverview struct {
 	Device *Device
 	// RecoveryCodesLeft counts unused recovery codes.
 	RecoveryCodesLeft int
+	// Passkeys counts the employee's passkeys.
+	Passkeys int
 	// Policies are the policies of the employee's workgroups.
 	Policies []WorkgroupPolicy
 	// Dismissals maps banner kinds to when the employee last closed them.
@@ -30,6 +32,7 @@ type OverviewStore interface {
 type FactorState struct {
 	Device            *Device // nil if none
 	RecoveryCodesLeft int
+	Passkeys          int // how many passkeys the employee has
 	Failures          Counter
 	Streak            Counter
 }
@@ -37,8 +40,8 @@ type FactorState struct {
 // FactorStateStore reads a FactorState in one statement, or counts an
 // attempt and reads it in one write.
 type FactorStateStore interface {
-	// FactorState reads the user's trusted device, codes left and the
-	// counters failuresKey and streakKey (zero when absent).
+	// FactorState reads the user's trusted device, codes left, number of
+	// passkeys and the counters failuresKey and streakKey (zero when absent).
 	FactorState(ctx context.Context, userID, failuresKey, streakKey string) (*FactorState, error)
 	// FactorAttempt counts one hit at now on the counter failuresKey — and
 	// on streakKey too when countStreak — as Hit does without a window,

@@ -152,6 +152,7 @@ type Store interface {
 	ChangeFeed
 	ApplicationStore
 	OIDCStore
+	PasskeyStore
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store.

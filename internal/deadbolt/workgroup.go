@@ -34,6 +34,9 @@ type WorkgroupPolicy struct {
 	Paused bool
 	// AfterDeadline is "banner", "block" or "" (meaning "banner").
 	AfterDeadline string
+	// MinMethod is the weakest second factor that satisfies the policy:
+	// "any", "no_sms", "phishing_resistant" or "" (meaning "any").
+	MinMethod string
 	// UpdatedAt is when an administrator last saved the policy; zero if
 	// never.
 	UpdatedAt time.Time

@@ -50,17 +50,30 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 	case c.TOTPStep > 0:
 		b.Queue(`UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, c.TOTPStep, c.UserID)
 		checks = append(checks, proof)
+	case c.Passkey != nil:
+		// The counter only moves forward, or stays at 0 for authenticators
+		// without one.
+		b.Queue(`UPDATE passkeys SET sign_count = $1, backup_state = $2, last_used_at = $3
+			WHERE id = $4 AND user_id = $5 AND (sign_count < $1 OR (sign_count = 0 AND $1 = 0))`,
+			c.Passkey.SignCount, c.Passkey.BackupState, c.Now, c.Passkey.ID, c.UserID)
+		checks = append(checks, proof)
 	}
-	switch {
-	case c.OldSessionID != "":
+	insert := func() {
 		ns := c.NewSession
-		b.Queue(`DELETE FROM sessions WHERE id = $1`, c.OldSessionID)
 		b.Queue(`INSERT INTO sessions (id, token_hash, user_id, state, epoch,
 			created_at, last_seen_at, expires_at, auth_at, method, ip, user_agent, amr)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			ns.ID, c.TokenHash, ns.UserID, string(ns.State), ns.Epoch, ns.CreatedAt, ns.LastSeenAt,
 			ns.ExpiresAt, ns.AuthAt, ns.Method, ns.IP, ns.UserAgent, joinAMR(ns.AMR))
+	}
+	switch {
+	case c.OldSessionID != "":
+		b.Queue(`DELETE FROM sessions WHERE id = $1`, c.OldSessionID)
+		insert()
 		checks = append(checks, session, plain)
+	case c.NewSession != nil:
+		insert()
+		checks = append(checks, plain)
 	case c.AuthSessionID != "":
 		b.Queue(`UPDATE sessions SET auth_at = $1, amr = $3 WHERE id = $2`, c.AuthAt, c.AuthSessionID, joinAMR(c.AuthAMR))
 		checks = append(checks, session)

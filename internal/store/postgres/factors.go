@@ -162,6 +162,7 @@ func (s *Store) ChangeFactors(ctx context.Context, c *deadbolt.FactorChange) (de
 	if c.EndSessions {
 		b.Queue(`DELETE FROM sessions WHERE user_id = $1`, c.UserID)
 	}
+	queuePasskeys(b, c)
 	for _, e := range c.Events {
 		detail := e.Detail
 		if detail == nil {
@@ -186,8 +187,11 @@ func (s *Store) ChangeFactors(ctx context.Context, c *deadbolt.FactorChange) (de
 		if errors.Is(err, errStepUsed) {
 			return deadbolt.FactorChangeResult{}, nil
 		}
-		if deadbolt.ErrorCode(err) == deadbolt.CodeNotFound {
+		if c := deadbolt.ErrorCode(err); c == deadbolt.CodeNotFound || c == deadbolt.CodeLimitReached {
 			return deadbolt.FactorChangeResult{}, err
+		}
+		if passkeyTaken(err) {
+			return deadbolt.FactorChangeResult{}, deadbolt.StoreError(deadbolt.CodeConflict, "postgres: passkey credential registered already")
 		}
 		return deadbolt.FactorChangeResult{}, fmt.Errorf("postgres: change factors: %w", err)
 	}

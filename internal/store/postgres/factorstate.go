@@ -13,7 +13,8 @@ import (
 // factorStateCols reads the trusted device d and the codes left of user $1.
 const factorStateCols = `d.id, d.user_id, d.pairing_id, d.name, d.platform, d.public_key, d.totp_secret, d.webpush,
 		d.created_at, d.confirmed_at, d.disconnected_at,
-		(SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL)`
+		(SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL),
+		(SELECT count(*) FROM passkeys WHERE user_id = $1)`
 
 const trustedDeviceJoin = `LEFT JOIN LATERAL (SELECT * FROM devices WHERE user_id = $1 AND confirmed_at IS NOT NULL AND disconnected_at IS NULL
 		ORDER BY confirmed_at DESC LIMIT 1) d ON true`
@@ -77,15 +78,15 @@ func scanFactorState(row pgx.Row) (*deadbolt.FactorState, error) {
 		id, uid, pairing, name, platform, webpush *string
 		pub, secret                               []byte
 		created, confirmed, disconnected          *time.Time
-		left                                      int
+		left, passkeys                            int
 		fn, rn                                    *int64
 		ff, fl, fp, rf, rl, rp                    *time.Time
 	)
 	if err := row.Scan(&id, &uid, &pairing, &name, &platform, &pub, &secret, &webpush, &created, &confirmed, &disconnected,
-		&left, &fn, &ff, &fl, &fp, &rn, &rf, &rl, &rp); err != nil {
+		&left, &passkeys, &fn, &ff, &fl, &fp, &rn, &rf, &rl, &rp); err != nil {
 		return nil, err
 	}
-	st := &deadbolt.FactorState{RecoveryCodesLeft: left, Failures: counterOf(fn, ff, fl, fp), Streak: counterOf(rn, rf, rl, rp)}
+	st := &deadbolt.FactorState{RecoveryCodesLeft: left, Passkeys: passkeys, Failures: counterOf(fn, ff, fl, fp), Streak: counterOf(rn, rf, rl, rp)}
 	if id != nil {
 		st.Device = &deadbolt.Device{ID: *id, UserID: *uid, PairingID: *pairing, Name: *name, Platform: *platform,
 			PublicKey: pub, TOTPSecretSealed: secret, WebPush: *webpush,

@@ -12,7 +12,8 @@ import (
 const overviewSQL = `SELECT d.id, d.user_id, d.pairing_id, d.name, d.platform, d.public_key, d.totp_secret, d.webpush,
 		d.created_at, d.confirmed_at, d.disconnected_at,
 		(SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL),
-		(SELECT coalesce(json_agg(json_build_array(w.required, w.deadline, w.paused_until, w.paused, w.after_deadline, w.policy_updated_at)), '[]')
+		(SELECT count(*) FROM passkeys WHERE user_id = $1),
+		(SELECT coalesce(json_agg(json_build_array(w.required, w.deadline, w.paused_until, w.paused, w.after_deadline, w.policy_updated_at, w.min_method)), '[]')
 			FROM workgroups w JOIN workgroup_members m ON m.workgroup_id = w.id AND m.user_id = $1),
 		(SELECT coalesce(json_agg(json_build_array(kind, dismissed_at)), '[]') FROM banner_dismissals WHERE user_id = $1)
 	FROM (SELECT 1) AS one
@@ -26,15 +27,15 @@ func (s *Store) FactorOverview(ctx context.Context, userID string) (*deadbolt.Fa
 		id, uid, pairing, name, platform, webpush *string
 		pub, secret                               []byte
 		created, confirmed, disconnected          *time.Time
-		left                                      int
+		left, passkeys                            int
 		policies, dismissals                      []byte
 	)
 	err := s.pool.QueryRow(ctx, overviewSQL, userID).Scan(&id, &uid, &pairing, &name, &platform, &pub, &secret,
-		&webpush, &created, &confirmed, &disconnected, &left, &policies, &dismissals)
+		&webpush, &created, &confirmed, &disconnected, &left, &passkeys, &policies, &dismissals)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: factor overview: %w", err)
 	}
-	o := &deadbolt.FactorOverview{RecoveryCodesLeft: left, Policies: []deadbolt.WorkgroupPolicy{}, Dismissals: map[string]time.Time{}}
+	o := &deadbolt.FactorOverview{RecoveryCodesLeft: left, Passkeys: passkeys, Policies: []deadbolt.WorkgroupPolicy{}, Dismissals: map[string]time.Time{}}
 	if id != nil {
 		o.Device = &deadbolt.Device{ID: *id, UserID: *uid, PairingID: *pairing, Name: *name, Platform: *platform,
 			PublicKey: pub, TOTPSecretSealed: secret, WebPush: *webpush,
@@ -45,13 +46,14 @@ func (s *Store) FactorOverview(ctx context.Context, userID string) (*deadbolt.Fa
 		return nil, fmt.Errorf("postgres: factor overview: %w", err)
 	}
 	for _, r := range raw {
-		if len(r) != 6 {
+		if len(r) != 7 {
 			return nil, fmt.Errorf("postgres: factor overview: policy row of %d values", len(r))
 		}
 		var p deadbolt.WorkgroupPolicy
 		var dl, pu, up *time.Time
 		if err := firstErr(json.Unmarshal(r[0], &p.Required), json.Unmarshal(r[1], &dl), json.Unmarshal(r[2], &pu),
-			json.Unmarshal(r[3], &p.Paused), json.Unmarshal(r[4], &p.AfterDeadline), json.Unmarshal(r[5], &up)); err != nil {
+			json.Unmarshal(r[3], &p.Paused), json.Unmarshal(r[4], &p.AfterDeadline), json.Unmarshal(r[5], &up),
+			json.Unmarshal(r[6], &p.MinMethod)); err != nil {
 			return nil, fmt.Errorf("postgres: factor overview: %w", err)
 		}
 		p.Deadline, p.PausedUntil, p.UpdatedAt = fromTS(dl), fromTS(pu), fromTS(up)

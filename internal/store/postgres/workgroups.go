@@ -13,14 +13,14 @@ import (
 )
 
 const workgroupCols = `w.id, w.name, w.created_at, w.required, w.deadline, w.paused_until, w.paused,
-	w.after_deadline, w.policy_updated_at,
+	w.after_deadline, w.min_method, w.policy_updated_at,
 	(SELECT count(*) FROM workgroup_members m WHERE m.workgroup_id = w.id)`
 
 func scanWorkgroup(row scanner) (*deadbolt.Workgroup, error) {
 	w := &deadbolt.Workgroup{}
 	var deadline, paused, updated *time.Time
 	err := row.Scan(&w.ID, &w.Name, &w.CreatedAt, &w.Policy.Required, &deadline, &paused, &w.Policy.Paused,
-		&w.Policy.AfterDeadline, &updated, &w.Members)
+		&w.Policy.AfterDeadline, &w.Policy.MinMethod, &updated, &w.Members)
 	if err != nil {
 		return nil, err
 	}
@@ -46,10 +46,10 @@ func foreignKeyViolation(err error) bool {
 func (s *Store) CreateWorkgroup(ctx context.Context, w *deadbolt.Workgroup) error {
 	p := w.Policy
 	_, err := s.pool.Exec(ctx, `INSERT INTO workgroups (id, name, name_key, created_at, required,
-		deadline, paused_until, paused, after_deadline, policy_updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		deadline, paused_until, paused, after_deadline, min_method, policy_updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		w.ID, w.Name, deadbolt.FoldName(w.Name), w.CreatedAt, p.Required,
-		ts(p.Deadline), ts(p.PausedUntil), p.Paused, p.AfterDeadline, ts(p.UpdatedAt))
+		ts(p.Deadline), ts(p.PausedUntil), p.Paused, p.AfterDeadline, p.MinMethod, ts(p.UpdatedAt))
 	if uniqueViolation(err) == "workgroups_name_key" {
 		return workgroupTaken(w.Name)
 	}
@@ -147,8 +147,8 @@ func (s *Store) DeleteWorkgroup(ctx context.Context, id string) error {
 // SetWorkgroupPolicy replaces a workgroup's policy.
 func (s *Store) SetWorkgroupPolicy(ctx context.Context, id string, p deadbolt.WorkgroupPolicy) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE workgroups SET required = $2, deadline = $3, paused_until = $4,
-		paused = $5, after_deadline = $6, policy_updated_at = $7 WHERE id = $1`,
-		id, p.Required, ts(p.Deadline), ts(p.PausedUntil), p.Paused, p.AfterDeadline, ts(p.UpdatedAt))
+		paused = $5, after_deadline = $6, min_method = $7, policy_updated_at = $8 WHERE id = $1`,
+		id, p.Required, ts(p.Deadline), ts(p.PausedUntil), p.Paused, p.AfterDeadline, p.MinMethod, ts(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("postgres: set workgroup policy: %w", err)
 	}

@@ -77,6 +77,10 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 			if n, _ := res.RowsAffected(); n != 1 {
 				return errProofUsed
 			}
+		case c.Passkey != nil:
+			if err := usePasskey(ctx, tx, c.UserID, c.Passkey, c.Now); err != nil {
+				return err
+			}
 		}
 		switch {
 		case c.OldSessionID != "":
@@ -87,6 +91,10 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 			if n, _ := res.RowsAffected(); n == 0 {
 				return notFound("Session")
 			}
+			if err := insertSession(ctx, tx, c.NewSession, c.TokenHash); err != nil {
+				return err
+			}
+		case c.NewSession != nil:
 			if err := insertSession(ctx, tx, c.NewSession, c.TokenHash); err != nil {
 				return err
 			}

@@ -167,6 +167,9 @@ func (s *Store) ChangeFactors(ctx context.Context, c *deadbolt.FactorChange) (de
 				return fmt.Errorf("sqlite: change factors: %w", err)
 			}
 		}
+		if err := changePasskeys(ctx, tx, c); err != nil {
+			return err
+		}
 		for _, e := range c.Events {
 			if err := appendEvent(ctx, tx, e); err != nil {
 				return err

@@ -13,6 +13,7 @@ import (
 const factorStateSQL = `SELECT d.id, d.user_id, d.pairing_id, d.name, d.platform, d.public_key, d.totp_secret, d.webpush,
 		d.created_at, d.confirmed_at, d.disconnected_at,
 		(SELECT count(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL),
+		(SELECT count(*) FROM passkeys WHERE user_id = ?1),
 		f.n, f.first_at, f.last_at, f.prev_at, r.n, r.first_at, r.last_at, r.prev_at
 	FROM (SELECT 1) AS one
 	LEFT JOIN (SELECT * FROM devices WHERE user_id = ?1 AND confirmed_at IS NOT NULL AND disconnected_at IS NULL
@@ -85,14 +86,14 @@ func scanFactorState(row rowScanner) (*deadbolt.FactorState, error) {
 		id, uid, pairing, name, platform, webpush sql.NullString
 		pub, secret                               []byte
 		created, confirmed, disconnected          sql.NullInt64
-		left                                      int
+		left, passkeys                            int
 		fn, ff, fl, fp, rn, rf, rl, rp            sql.NullInt64
 	)
 	if err := row.Scan(&id, &uid, &pairing, &name, &platform, &pub, &secret, &webpush, &created, &confirmed, &disconnected,
-		&left, &fn, &ff, &fl, &fp, &rn, &rf, &rl, &rp); err != nil {
+		&left, &passkeys, &fn, &ff, &fl, &fp, &rn, &rf, &rl, &rp); err != nil {
 		return nil, err
 	}
-	st := &deadbolt.FactorState{RecoveryCodesLeft: left, Failures: counterOf(fn, ff, fl, fp), Streak: counterOf(rn, rf, rl, rp)}
+	st := &deadbolt.FactorState{RecoveryCodesLeft: left, Passkeys: passkeys, Failures: counterOf(fn, ff, fl, fp), Streak: counterOf(rn, rf, rl, rp)}
 	if id.Valid {
 		st.Device = &deadbolt.Device{ID: id.String, UserID: uid.String, PairingID: pairing.String, Name: name.String,
 			Platform: platform.String, PublicKey: pub, TOTPSecretSealed: secret, WebPush: webpush.String,

@@ -13,7 +13,8 @@ import (
 const overviewSQL = `SELECT d.id, d.user_id, d.pairing_id, d.name, d.platform, d.public_key, d.totp_secret, d.webpush,
 		d.created_at, d.confirmed_at, d.disconnected_at,
 		(SELECT count(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL),
-		(SELECT json_group_array(json_array(w.required, w.deadline, w.paused_until, w.paused, w.after_deadline, w.policy_updated_at))
+		(SELECT count(*) FROM passkeys WHERE user_id = ?1),
+		(SELECT json_group_array(json_array(w.required, w.deadline, w.paused_until, w.paused, w.after_deadline, w.policy_updated_at, w.min_method))
 			FROM workgroups w JOIN workgroup_members m ON m.workgroup_id = w.id AND m.user_id = ?1),
 		(SELECT json_group_array(json_array(kind, dismissed_at)) FROM banner_dismissals WHERE user_id = ?1)
 	FROM (SELECT 1) AS one
@@ -27,15 +28,15 @@ func (s *Store) FactorOverview(ctx context.Context, userID string) (*deadbolt.Fa
 		id, uid, pairing, name, platform, webpush sql.NullString
 		pub, secret                               []byte
 		created, confirmed, disconnected          sql.NullInt64
-		left                                      int
+		left, passkeys                            int
 		policies, dismissals                      string
 	)
 	err := s.rdb.QueryRowContext(ctx, overviewSQL, userID).Scan(&id, &uid, &pairing, &name, &platform, &pub, &secret,
-		&webpush, &created, &confirmed, &disconnected, &left, &policies, &dismissals)
+		&webpush, &created, &confirmed, &disconnected, &left, &passkeys, &policies, &dismissals)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: factor overview: %w", err)
 	}
-	o := &deadbolt.FactorOverview{RecoveryCodesLeft: left, Policies: []deadbolt.WorkgroupPolicy{}, Dismissals: map[string]time.Time{}}
+	o := &deadbolt.FactorOverview{RecoveryCodesLeft: left, Passkeys: passkeys, Policies: []deadbolt.WorkgroupPolicy{}, Dismissals: map[string]time.Time{}}
 	if id.Valid {
 		o.Device = &deadbolt.Device{ID: id.String, UserID: uid.String, PairingID: pairing.String, Name: name.String,
 			Platform: platform.String, PublicKey: pub, TOTPSecretSealed: secret, WebPush: webpush.String,
@@ -46,13 +47,14 @@ func (s *Store) FactorOverview(ctx context.Context, userID string) (*deadbolt.Fa
 		return nil, fmt.Errorf("sqlite: factor overview: %w", err)
 	}
 	for _, r := range rows {
-		if len(r) != 6 {
+		if len(r) != 7 {
 			return nil, fmt.Errorf("sqlite: factor overview: policy row of %d values", len(r))
 		}
 		after, _ := r[4].(string)
+		minMethod, _ := r[6].(string)
 		o.Policies = append(o.Policies, deadbolt.WorkgroupPolicy{
 			Required: jsonNum(r[0]) != 0, Deadline: jsonTime(r[1]), PausedUntil: jsonTime(r[2]),
-			Paused: jsonNum(r[3]) != 0, AfterDeadline: after, UpdatedAt: jsonTime(r[5]),
+			Paused: jsonNum(r[3]) != 0, AfterDeadline: after, UpdatedAt: jsonTime(r[5]), MinMethod: minMethod,
 		})
 	}
 	rows = nil

@@ -11,7 +11,7 @@ import (
 )
 
 const workgroupCols = `w.id, w.name, w.created_at, w.required, w.deadline, w.paused_until, w.paused,
-	w.after_deadline, w.policy_updated_at,
+	w.after_deadline, w.min_method, w.policy_updated_at,
 	(SELECT count(*) FROM workgroup_members m WHERE m.workgroup_id = w.id)`
 
 func scanWorkgroup(row scanner) (*deadbolt.Workgroup, error) {
@@ -19,7 +19,7 @@ func scanWorkgroup(row scanner) (*deadbolt.Workgroup, error) {
 	var created int64
 	var deadline, paused, updated sql.NullInt64
 	err := row.Scan(&w.ID, &w.Name, &created, &w.Policy.Required, &deadline, &paused, &w.Policy.Paused,
-		&w.Policy.AfterDeadline, &updated, &w.Members)
+		&w.Policy.AfterDeadline, &w.Policy.MinMethod, &updated, &w.Members)
 	if err != nil {
 		return nil, err
 	}
@@ -41,10 +41,10 @@ func workgroupTaken(name string) error {
 func (s *Store) CreateWorkgroup(ctx context.Context, w *deadbolt.Workgroup) error {
 	p := w.Policy
 	_, err := s.wdb.ExecContext(ctx, `INSERT INTO workgroups (id, name, name_key, created_at, required,
-		deadline, paused_until, paused, after_deadline, policy_updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		deadline, paused_until, paused, after_deadline, min_method, policy_updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		w.ID, w.Name, deadbolt.FoldName(w.Name), tsv(w.CreatedAt), p.Required,
-		ts(p.Deadline), ts(p.PausedUntil), p.Paused, p.AfterDeadline, ts(p.UpdatedAt))
+		ts(p.Deadline), ts(p.PausedUntil), p.Paused, p.AfterDeadline, p.MinMethod, ts(p.UpdatedAt))
 	if isUnique(err) {
 		return workgroupTaken(w.Name)
 	}
@@ -141,8 +141,8 @@ func (s *Store) DeleteWorkgroup(ctx context.Context, id string) error {
 // SetWorkgroupPolicy replaces a workgroup's policy.
 func (s *Store) SetWorkgroupPolicy(ctx context.Context, id string, p deadbolt.WorkgroupPolicy) error {
 	res, err := s.wdb.ExecContext(ctx, `UPDATE workgroups SET required = ?, deadline = ?, paused_until = ?,
-		paused = ?, after_deadline = ?, policy_updated_at = ? WHERE id = ?`,
-		p.Required, ts(p.Deadline), ts(p.PausedUntil), p.Paused, p.AfterDeadline, ts(p.UpdatedAt), id)
+		paused = ?, after_deadline = ?, min_method = ?, policy_updated_at = ? WHERE id = ?`,
+		p.Required, ts(p.Deadline), ts(p.PausedUntil), p.Paused, p.AfterDeadline, p.MinMethod, ts(p.UpdatedAt), id)
 	if err != nil {
 		return fmt.Errorf("sqlite: set workgroup policy: %w", err)
 	}
