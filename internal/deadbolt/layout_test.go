@@ -52,7 +52,7 @@ var (
 	// No production package may depend on a test helper.
 	testHelpers = []string{mod + "internal/deadbolttest", mod + "internal/browsertest", mod + "internal/store/storetest",
 		mod + "internal/store/postgres/pgtest", mod + "internal/webpush/webpushtest", mod + "internal/proxytest",
-		mod + "internal/faultproxy"}
+		mod + "internal/faultproxy", mod + "internal/passkey/passkeytest"}
 	production = rule{never: testHelpers}
 )
 
@@ -66,13 +66,15 @@ var rules = map[string]rule{
 	"internal/authz":              pure,
 	"internal/device":             pure,
 	"internal/password":           pure,
-	"internal/phone":              pure,
-	"internal/policy":             pure,
-	"internal/recovery":           pure,
-	"internal/seal":               pure,
-	"internal/signin":             pure,
-	"internal/totp":               pure,
-	"internal/workgroups":         pure,
+	// The WebAuthn library it wraps reads JSON, never a request.
+	"internal/passkey":    pure,
+	"internal/phone":      pure,
+	"internal/policy":     pure,
+	"internal/recovery":   pure,
+	"internal/seal":       pure,
+	"internal/signin":     pure,
+	"internal/totp":       pure,
+	"internal/workgroups": pure,
 
 	"internal/captcha": client,
 	"internal/sms":     client,
@@ -98,7 +100,8 @@ var rules = map[string]rule{
 	// Real reverse proxies (nginx, Caddy) for forward-auth tests.
 	"internal/proxytest": leaf,
 	// A TCP proxy that injects network faults (store and server tests).
-	"internal/faultproxy": leaf,
+	"internal/faultproxy":          leaf,
+	"internal/passkey/passkeytest": leaf,
 	// The harnesses start real servers through the composition root.
 	"internal/deadbolttest": {only: []string{mod + "internal/app", mod + "internal/deadbolt", mod + "internal/captcha",
 		mod + "internal/password", mod + "internal/deviceclient", mod + "internal/store/postgres/pgtest"}},

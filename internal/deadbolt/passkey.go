@@ -93,3 +93,18 @@ type PasskeyStore interface {
 	// statement; CodeNotFound otherwise (of many racing, one wins).
 	ConsumePasskeyChallenge(ctx context.Context, challenge, purpose string, now time.Time) (*PasskeyChallenge, error)
 }
+
+// PasskeyAssertion is what checking a passkey assertion found.
+type PasskeyAssertion struct {
+	// OK reports whether the assertion is right.
+	OK bool
+	// Passkey is the employee's passkey that made it (when OK).
+	Passkey *Passkey
+	// UserVerified is the assertion's UV flag: the authenticator verified
+	// the user (PIN, biometrics), not only their presence.
+	UserVerified bool
+	// Use is what committing the proof changes (when OK).
+	Use PasskeyUse
+	// Reason says why a wrong assertion is wrong, for the audit log only.
+	Reason string
+}
