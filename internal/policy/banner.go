@@ -86,6 +86,13 @@ type Banner struct {
 	// Deadline is the setup deadline of a two_factor_required banner, zero
 	// when there is none or for other kinds.
 	Deadline time.Time
+	// Overdue tells that a two_factor_required banner's deadline has
+	// passed.
+	Overdue bool
+	// MinMethod is what a two_factor_required banner asks for: empty or
+	// MinAny for any second factor, MinNoSMS, or MinPhishingResistant (a
+	// passkey).
+	MinMethod MinMethod
 	// Actions lists what the banner's buttons send to Act, in the order the
 	// page shows them. Close and remind_later are interchangeable in Act;
 	// this names the one the banner's label means. Empty, never nil, when
@@ -118,6 +125,8 @@ type State struct {
 	DeviceDisconnectedAt time.Time
 	// RecoveryCodesLeft is the number of unused, valid recovery codes.
 	RecoveryCodesLeft int
+	// Passkeys is the number of the employee's passkeys.
+	Passkeys int
 	// Dismissed holds, per kind, when the employee last closed the banner
 	// or asked to be reminded later. A nil map means none.
 	Dismissed map[BannerKind]time.Time
@@ -166,12 +175,15 @@ func (set Settings) checkEvery() time.Duration {
 }
 
 // SetupRequired reports whether a password sign-in at now must lead straight
-// to two-factor setup: the requirement blocks, its deadline has passed, the
-// employee has not set up two-factor authentication and is not exempt. It is
-// safe for concurrent use.
+// to two-factor setup: the employee has not set up two-factor
+// authentication and is not exempt, and either the requirement blocks and
+// its deadline has passed, or the min_method enforced now is not met by the
+// password alone (MinPhishingResistant). It is safe for concurrent use.
 func SetupRequired(s State, now time.Time) bool {
-	return s.Requirement.Block && s.Requirement.Overdue(now) &&
-		!s.TwoFactorEnabled && !s.Exempt(now)
+	if s.TwoFactorEnabled || s.Exempt(now) {
+		return false
+	}
+	return s.Requirement.Block && s.Requirement.Overdue(now) || !MethodAllowed(s, MethodPassword, now)
 }
 
 // CheckDue returns when the check_login_parameters banner falls due: the
@@ -201,12 +213,17 @@ func evaluate(k BannerKind, s State, set Settings, now time.Time) rule {
 	case BannerTwoFactorRequired:
 		// Overdue: shown on every page load and not closable, whatever
 		// was dismissed earlier; a later deadline makes it closable again.
+		// An employee with a second factor still sees it while their
+		// policy asks for a passkey they do not have, with that demand's
+		// deadline.
 		req := s.Requirement
-		if !req.Required || s.TwoFactorEnabled || s.Exempt(now) {
+		need, deadline := needsMethod(s)
+		if !req.Required || !need || s.Exempt(now) {
 			return rule{}
 		}
-		closable := !req.Overdue(now)
-		b := Banner{Kind: k, Closable: closable, Deadline: req.Deadline, Actions: []Action{}}
+		overdue := !deadline.IsZero() && !now.Before(deadline)
+		closable := !overdue
+		b := Banner{Kind: k, Closable: closable, Deadline: deadline, Overdue: overdue, MinMethod: req.MinMethod, Actions: []Action{}}
 		if closable {
 			b.Actions = []Action{ActionClose}
 		}

@@ -58,6 +58,9 @@ type Policy struct {
 	// AfterDeadline is what happens once the deadline has passed; empty
 	// means AfterDeadlineBanner.
 	AfterDeadline AfterDeadline
+	// MinMethod is the weakest second factor accepted once the deadline
+	// has passed; empty means MinAny.
+	MinMethod MinMethod
 }
 
 // Validate reports whether p is a policy an administrator may save. It
@@ -68,6 +71,9 @@ type Policy struct {
 // the requirement overdue at once. It is safe for concurrent use.
 func (p Policy) Validate() error {
 	if _, err := ParseAfterDeadline(string(p.AfterDeadline)); err != nil {
+		return err
+	}
+	if _, err := ParseMinMethod(string(p.MinMethod)); err != nil {
 		return err
 	}
 	if p.Paused && !p.PausedUntil.IsZero() {
@@ -105,6 +111,17 @@ type Requirement struct {
 	// Block is true when, once overdue, sign-in must lead straight to
 	// setup.
 	Block bool
+	// MinMethod is the strictest min_method among the active policies,
+	// empty when none asks more than MinAny.
+	MinMethod MinMethod
+	// MethodDeadline is the earliest deadline among the active policies
+	// that ask MinMethod; zero when none of them sets one (or MinMethod is
+	// empty).
+	MethodDeadline time.Time
+	// Enforced is the strictest min_method among the active policies
+	// whose deadline has passed, empty when none asks more than MinAny:
+	// what a sign-in must meet now (MethodAllowed).
+	Enforced MinMethod
 }
 
 // Overdue reports whether r is required and its deadline has passed at now
@@ -122,7 +139,9 @@ func (r Requirement) Overdue(now time.Time) bool {
 // Block follows the policy that gives the applied deadline; when several
 // policies share that earliest deadline, Block is set if any of them blocks,
 // the stricter reading. With no deadline Block is false, since there is
-// nothing to be overdue on. Effective never fails and is safe for
+// nothing to be overdue on. MinMethod, MethodDeadline and Enforced follow
+// the policies' min_method the same way: the strictest asked, the earliest
+// deadline of those asking it, and the strictest of those overdue. Effective never fails and is safe for
 // concurrent use.
 func Effective(policies []Policy, now time.Time) Requirement {
 	var r Requirement
@@ -131,6 +150,18 @@ func Effective(policies []Policy, now time.Time) Requirement {
 			continue
 		}
 		r.Required = true
+		if m := p.MinMethod; m.rank() > 0 {
+			switch {
+			case m.rank() > r.MinMethod.rank():
+				r.MinMethod, r.MethodDeadline = m, p.Deadline
+			case m.rank() == r.MinMethod.rank() && !p.Deadline.IsZero() &&
+				(r.MethodDeadline.IsZero() || p.Deadline.Before(r.MethodDeadline)):
+				r.MethodDeadline = p.Deadline
+			}
+			if !p.Deadline.IsZero() && !now.Before(p.Deadline) {
+				r.Enforced = r.Enforced.Or(m)
+			}
+		}
 		switch {
 		case p.Deadline.IsZero():
 		case r.Deadline.IsZero() || p.Deadline.Before(r.Deadline):

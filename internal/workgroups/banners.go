@@ -83,6 +83,7 @@ func (s *Service) state(ctx context.Context, u *deadbolt.User, now time.Time) (p
 		LastConfirmedAt:      u.LastConfirmedAt,
 		DeviceDisconnectedAt: u.DeviceDisconnectedAt,
 		RecoveryCodesLeft:    o.RecoveryCodesLeft,
+		Passkeys:             o.Passkeys,
 		Dismissed:            dismissed,
 	}, o.Device, nil
 }

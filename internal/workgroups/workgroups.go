@@ -39,6 +39,12 @@ type Service struct {
 	audit *audit.Log
 	clock deadbolt.Clock
 	set   policy.Settings
+
+	// PasskeysAvailable, if set, tells whether passkeys work on this
+	// server (nil, or the CodePasskeysUnavailable error saying why not); a
+	// policy demanding them is refused while they do not. Set it before
+	// use.
+	PasskeysAvailable func() error
 }
 
 // New returns a workgroup service with the organisation-wide settings set
@@ -123,6 +129,7 @@ func PolicyOf(p deadbolt.WorkgroupPolicy) policy.Policy {
 		PausedUntil:   p.PausedUntil,
 		Paused:        p.Paused,
 		AfterDeadline: policy.AfterDeadline(p.AfterDeadline),
+		MinMethod:     policy.MinMethod(p.MinMethod),
 	}
 }
 
@@ -334,10 +341,14 @@ func (s *Service) UserWorkgroups(ctx context.Context, actor accounts.Actor, user
 // administrator requires two-factor authentication, sets or extends the
 // deadline (a later Deadline), turns the requirement off until a date
 // (PausedUntil) or until turned on again (Paused), and chooses what happens
-// after the deadline. p must pass policy.Policy.Validate, and its times lie
+// after the deadline and which second factors still count then
+// (min_method). p must pass policy.Policy.Validate, and its times lie
 // between 1970 and 9999 (or be zero); otherwise CodeInvalidInput. A
 // deadline in the past is allowed and makes the requirement overdue at
-// once. Errors otherwise as for Get.
+// once. A phishing_resistant policy is CodePasskeysUnavailable while
+// passkeys are off, and CodeAdminLockout when it would leave no active
+// administrator able to complete a sign-in (checkMinMethod). Errors
+// otherwise as for Get.
 func (s *Service) SetPolicy(ctx context.Context, actor accounts.Actor, idOrName string, p policy.Policy) (*deadbolt.Workgroup, error) {
 	w, err := s.Get(ctx, actor, idOrName)
 	if err != nil {
@@ -347,15 +358,20 @@ func (s *Service) SetPolicy(ctx context.Context, actor accounts.Actor, idOrName 
 		return nil, err
 	}
 	after, _ := policy.ParseAfterDeadline(string(p.AfterDeadline))
+	minMethod, _ := policy.ParseMinMethod(string(p.MinMethod))
+	p.MinMethod = minMethod
 	if p.Deadline, err = checkTime("deadline", p.Deadline); err != nil {
 		return nil, err
 	}
 	if p.PausedUntil, err = checkTime("paused_until", p.PausedUntil); err != nil {
 		return nil, err
 	}
+	if err := s.checkMinMethod(ctx, w, p); err != nil {
+		return nil, err
+	}
 	stored := deadbolt.WorkgroupPolicy{
 		Required: p.Required, Deadline: p.Deadline, PausedUntil: p.PausedUntil, Paused: p.Paused,
-		AfterDeadline: string(after), UpdatedAt: s.clock.Now(),
+		AfterDeadline: string(after), MinMethod: string(minMethod), UpdatedAt: s.clock.Now(),
 	}
 	if err := s.store.SetWorkgroupPolicy(ctx, w.ID, stored); err != nil {
 		return nil, workgroupNotFound(err)
@@ -368,6 +384,7 @@ func (s *Service) SetPolicy(ctx context.Context, actor accounts.Actor, idOrName 
 		"paused_until":   timeString(stored.PausedUntil),
 		"paused":         boolString(stored.Paused),
 		"after_deadline": stored.AfterDeadline,
+		"min_method":     stored.MinMethod,
 	}
 	if !stored.Deadline.Equal(w.Policy.Deadline) {
 		detail["previous_deadline"] = timeString(w.Policy.Deadline)
@@ -437,4 +454,87 @@ func timeString(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// checkMinMethod refuses a phishing_resistant policy that could not be
+// met: while passkeys are off (CodePasskeysUnavailable), or when, saved
+// as p on w, it would leave no active administrator able to complete a
+// sign-in — every one bound by an overdue phishing_resistant requirement,
+// not exempt, without a passkey — where one could before
+// (CodeAdminLockout). Administrators left in setup mode could register a
+// passkey there, but one without an authenticator at hand could not: the
+// console must stay reachable.
+func (s *Service) checkMinMethod(ctx context.Context, w *deadbolt.Workgroup, p policy.Policy) error {
+	if p.MinMethod != policy.MinPhishingResistant {
+		return nil
+	}
+	if s.PasskeysAvailable != nil {
+		if err := s.PasskeysAvailable(); err != nil {
+			return deadbolt.Errorf(deadbolt.CodePasskeysUnavailable,
+				"Passkeys are off on this server, so nobody could meet a phishing_resistant policy. %s", deadbolt.ErrorMessage(err))
+		}
+	}
+	users, err := s.store.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	before, after := 0, 0
+	for _, u := range users {
+		if !u.Admin || !u.Active {
+			continue
+		}
+		ws, err := s.store.UserWorkgroups(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		o, err := s.store.FactorOverview(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		var old, next []policy.Policy
+		for _, x := range ws {
+			old = append(old, PolicyOf(x.Policy))
+			if x.ID == w.ID {
+				next = append(next, p)
+			} else {
+				next = append(next, PolicyOf(x.Policy))
+			}
+		}
+		can := func(ps []policy.Policy) bool {
+			st := policy.State{Requirement: policy.Effective(ps, now), ExemptUntil: u.ExemptUntil, Passkeys: o.Passkeys}
+			return o.Passkeys > 0 || policy.MethodAllowed(st, "totp", now)
+		}
+		if can(old) {
+			before++
+		}
+		if can(next) {
+			after++
+		}
+	}
+	if after == 0 && before > 0 {
+		e := deadbolt.Errorf(deadbolt.CodeAdminLockout,
+			"This would leave no administrator able to sign in: every active administrator would need a passkey now and none has one. "+
+				"Register a passkey on your Security page first, or set a later deadline.")
+		e.Extra = map[string]any{"field": "min_method"}
+		return e
+	}
+	return nil
+}
+
+// MethodAllowed reports whether a sign-in of u completed now by method
+// ("password" for the password alone) meets the min_method of u's
+// workgroups (policy.MethodAllowed). It returns store errors only. The
+// sign-in service calls it through signin.SetupPolicy.
+func (s *Service) MethodAllowed(ctx context.Context, u *deadbolt.User, method string) (bool, error) {
+	now := s.clock.Now()
+	if now.Before(u.ExemptUntil) {
+		return true, nil
+	}
+	ps, err := s.policies(ctx, u.ID)
+	if err != nil {
+		return false, err
+	}
+	st := policy.State{Requirement: policy.Effective(ps, now), ExemptUntil: u.ExemptUntil}
+	return policy.MethodAllowed(st, method, now), nil
 }
