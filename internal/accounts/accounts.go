@@ -71,7 +71,7 @@ func (s *Service) ResetTwoFactor(ctx context.Context, actor Actor, idOrLogin str
 	e := &deadbolt.Event{Type: deadbolt.EventAdminTwoFactorReset, At: now, UserID: u.ID, ActorID: actor.id(), IP: actor.IP}
 	_, err = s.store.ChangeFactors(ctx, &deadbolt.FactorChange{UserID: u.ID, Now: now,
 		TwoFactor: deadbolt.TwoFactorOff, ClearDeviceDisconnected: true, ClearLastConfirmed: true,
-		Disconnect: deadbolt.DisconnectAll, DeleteRecoveryCodes: true, EndSessions: true,
+		Disconnect: deadbolt.DisconnectAll, DeleteRecoveryCodes: true, EndSessions: true, DeletePasskeys: true,
 		Events: []*deadbolt.Event{e}})
 	if err != nil {
 		return userNotFound(err)

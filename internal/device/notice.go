@@ -18,6 +18,10 @@ var NoticeTypes = map[string]bool{
 	deadbolt.EventAdminUnlocked:     true,
 	deadbolt.EventPushReported:      true,
 	deadbolt.EventSecondFactorLock:  true,
+	deadbolt.EventPasskeyAdded:      true,
+	deadbolt.EventPasskeyRemoved:    true,
+	deadbolt.EventPasskeyRenamed:    true,
+	deadbolt.EventPasskeyCounter:    true,
 }
 
 // Notifications tells trusted devices about factor changes.

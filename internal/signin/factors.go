@@ -43,10 +43,13 @@ func (s *Service) factorState(ctx context.Context, u *deadbolt.User) (*deadbolt.
 // methodsOf lists the methods the employee has, preferred first.
 func (s *Service) methodsOf(u *deadbolt.User, st *deadbolt.FactorState) []string {
 	var m []string
+	if st.Device != nil && s.factors.Push != nil {
+		m = append(m, MethodPush)
+	}
+	if st.Passkeys > 0 && s.factors.Passkeys != nil && s.factors.Passkeys.Available() == nil {
+		m = append(m, MethodPasskey)
+	}
 	if st.Device != nil {
-		if s.factors.Push != nil {
-			m = append(m, MethodPush)
-		}
 		m = append(m, MethodTOTP)
 	}
 	if s.factors.SMS != nil && u.TwoFactorEnabled() && u.Phone != "" {
@@ -71,7 +74,9 @@ type CaptchaAnswer struct {
 // method this employee does not have; CodeCaptchaRequired for a recovery
 // code without a solved CAPTCHA after the streak of wrong ones (the code
 // is not checked); CodeInvalidCode for a wrong code. Success replaces the
-// pending session with a new full one.
+// pending session with a new full one — or, when the employee's workgroup
+// policy no longer accepts the method (min_method, past its deadline), with
+// one limited to setting up a second factor it accepts (StateSetupRequired).
 func (s *Service) SecondFactor(ctx context.Context, a *Auth, method, code string, cap *CaptchaAnswer, c Client) (*Result, error) {
 	if a.Session.State != deadbolt.SessionPending {
 		return nil, deadbolt.Errorf(deadbolt.CodeBadRequest, "This session is not waiting for a second factor.")
@@ -80,15 +85,7 @@ func (s *Service) SecondFactor(ctx context.Context, a *Auth, method, code string
 	if err != nil {
 		return nil, err
 	}
-	sess, tok, h := s.newSession(a.User, deadbolt.SessionFull, method, c)
-	comp := s.completion(a.User, p, s.clock.Now())
-	comp.OldSessionID, comp.NewSession, comp.TokenHash = a.Session.ID, sess, h
-	comp.Event = &deadbolt.Event{Type: deadbolt.EventSignIn, At: comp.Now, UserID: a.User.ID, IP: c.IP,
-		Detail: map[string]string{"method": method}}
-	if err := s.complete(ctx, a.User, p, comp, c); err != nil {
-		return nil, err
-	}
-	return &Result{State: StateAuthenticated, Token: tok, Session: sess, User: a.User}, nil
+	return s.completeSignIn(ctx, a, p, method, nil, c)
 }
 
 // ReauthCode renews a session's fresh proof with a second-factor code,
@@ -137,6 +134,7 @@ func (s *Service) complete(ctx context.Context, u *deadbolt.User, p *proof, comp
 type proof struct {
 	recoveryHash []byte
 	totpStep     int64
+	passkey      *deadbolt.PasskeyUse
 	reset        []string // counters a success clears besides the streak
 
 	// Filled in by the gate.
@@ -149,7 +147,7 @@ type proof struct {
 // completion starts the Completion of a proof: what it uses up, the
 // counters it resets, and the lock guard.
 func (s *Service) completion(u *deadbolt.User, p *proof, now time.Time) *deadbolt.Completion {
-	return &deadbolt.Completion{UserID: u.ID, RecoveryHash: p.recoveryHash, TOTPStep: p.totpStep, Now: now,
+	return &deadbolt.Completion{UserID: u.ID, RecoveryHash: p.recoveryHash, TOTPStep: p.totpStep, Passkey: p.passkey, Now: now,
 		ResetCounters: p.reset, Guard: s.lockGuard(u.ID, p.attempt)}
 }
 

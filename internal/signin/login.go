@@ -3,6 +3,7 @@ package signin
 import (
 	"context"
 	"math"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -114,6 +115,17 @@ func (s *Service) afterPassword(ctx context.Context, u *deadbolt.User, c Client)
 			s.audit.Record(ctx, deadbolt.EventSignInFailed, u.ID, "", c.IP, map[string]string{"reason": "no_second_factor"})
 			return nil, deadbolt.Errorf(deadbolt.CodeForbidden,
 				"None of your second factors can be used now. Contact your administrator to reset two-factor authentication.")
+		}
+		if i := slices.Index(methods, MethodPasskey); i > 0 {
+			// When the workgroup's policy accepts only a passkey now, offer
+			// it first (and send no push that could not sign in).
+			allowed, err := s.methodAllowed(ctx, u, methods[0])
+			if err != nil {
+				return nil, err
+			}
+			if !allowed {
+				methods = append([]string{MethodPasskey}, slices.Delete(methods, i, i+1)...)
+			}
 		}
 		state, res.State, res.Methods = deadbolt.SessionPending, StateSecondFactor, methods
 		res.CaptchaRequired = streak.N >= int64(s.cfg.CaptchaAfter)

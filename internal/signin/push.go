@@ -160,7 +160,14 @@ func (s *Service) WaitPush(ctx context.Context, a *Auth, id string, wait time.Du
 
 func (s *Service) completePush(ctx context.Context, a *Auth, req *deadbolt.PushRequest, c Client) (*PushOutcome, error) {
 	now := s.clock.Now()
-	sess, tok, h := s.newSession(a.User, deadbolt.SessionFull, MethodPush, c)
+	state, resState := deadbolt.SessionFull, StateAuthenticated
+	if allowed, err := s.methodAllowed(ctx, a.User, MethodPush); err != nil {
+		return nil, err
+	} else if !allowed {
+		// The workgroup's policy no longer accepts a push: setup only.
+		state, resState = deadbolt.SessionSetup, StateSetupRequired
+	}
+	sess, tok, h := s.newSession(a.User, state, MethodPush, c)
 	// The approval's own count is not kept with the request: an approval
 	// that was itself the attempt reaching the lock does not complete.
 	comp := &deadbolt.Completion{UserID: a.User.ID, PushRequestID: req.ID, Now: now,
@@ -168,6 +175,9 @@ func (s *Service) completePush(ctx context.Context, a *Auth, req *deadbolt.PushR
 		Guard: s.lockGuard(a.User.ID, 0),
 		Event: &deadbolt.Event{Type: deadbolt.EventSignIn, At: now, UserID: a.User.ID, IP: c.IP,
 			Detail: map[string]string{"method": MethodPush}}}
+	if state == deadbolt.SessionSetup {
+		comp.Event.Type, comp.Event.Detail["reason"] = deadbolt.EventSetupRequired, "min_method"
+	}
 	ok, err := s.store.CompleteSecondFactor(ctx, comp)
 	if deadbolt.IsCode(err, deadbolt.CodeLocked) {
 		// Locked since the approval: it does not sign in.
@@ -181,7 +191,7 @@ func (s *Service) completePush(ctx context.Context, a *Auth, req *deadbolt.PushR
 		return nil, err
 	}
 	return &PushOutcome{Status: deadbolt.PushApproved,
-		Result: &Result{State: StateAuthenticated, Token: tok, Session: sess, User: a.User}}, nil
+		Result: &Result{State: resState, Token: tok, Session: sess, User: a.User}}, nil
 }
 
 // PushFor returns a push request of this pending sign-in.

@@ -83,13 +83,14 @@ func (s *Service) newSession(u *deadbolt.User, state deadbolt.SessionState, meth
 }
 
 // methodAMR maps each second-factor method to its RFC 8176 method
-// reference. A new method is one line here (a passkey:
-// deadbolt.AMRHardwareKey).
+// reference. A passkey also says whether the user was verified
+// (passkeyAMR).
 var methodAMR = map[string]string{
 	MethodTOTP:     deadbolt.AMROTP,
 	MethodRecovery: deadbolt.AMROTP,
 	MethodSMS:      deadbolt.AMRSMS,
 	MethodPush:     deadbolt.AMRSoftwareKey,
+	MethodPasskey:  deadbolt.AMRHardwareKey,
 }
 
 // MergeAMR returns the method references of a session that proved have

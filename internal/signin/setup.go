@@ -13,6 +13,10 @@ import (
 // implements it. Implementations must be safe for concurrent use.
 type SetupPolicy interface {
 	SetupRequired(ctx context.Context, u *deadbolt.User) (bool, error)
+	// MethodAllowed reports whether a sign-in of u completed now by
+	// method meets the min_method of u's workgroups; one that does not
+	// opens a session limited to setup.
+	MethodAllowed(ctx context.Context, u *deadbolt.User, method string) (bool, error)
 }
 
 // setupRequired asks the configured SetupPolicy; without one, sign-in never
@@ -30,4 +34,14 @@ func (s *Service) setupRequired(ctx context.Context, u *deadbolt.User) (bool, er
 		return false, nil
 	}
 	return s.factors.Setup.SetupRequired(ctx, u)
+}
+
+// methodAllowed asks the configured SetupPolicy whether a sign-in
+// completed by method meets the employee's min_method; without one every
+// method does.
+func (s *Service) methodAllowed(ctx context.Context, u *deadbolt.User, method string) (bool, error) {
+	if s.factors == nil || s.factors.Setup == nil {
+		return true, nil
+	}
+	return s.factors.Setup.MethodAllowed(ctx, u, method)
 }

@@ -114,6 +114,8 @@ type Factors struct {
 	// Setup tells whether a password sign-in must lead straight to
 	// two-factor setup; nil never does.
 	Setup SetupPolicy
+	// Passkeys checks passkey assertions; nil turns passkeys off.
+	Passkeys PasskeyVerifier
 }
 
 // CaptchaVerifier checks a solved CAPTCHA: (false, nil) for a wrong,
