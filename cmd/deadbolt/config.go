@@ -38,7 +38,7 @@ func (s setting) env() string {
 var serveSettings = []setting{
 	{"listen", "127.0.0.1:8080", "address to listen on"},
 	{"database", "deadbolt.db", "SQLite file path, or a postgres:// URL"},
-	{"public-url", "", "address employees use to reach Deadbolt (default http://LISTEN)"},
+	{"public-url", "", "address employees use to reach Deadbolt (default http://localhost:PORT when listening on loopback, else http://LISTEN); passkeys need a domain name, not an IP address"},
 	{"dev", "false", "development mode: dev clock, SMS outbox, CAPTCHA answers (loopback only)"},
 	{"admin-password", "", "password of the first administrator on an empty database (default: generated and printed)"},
 	{"master-key", "", "hex-encoded 32-byte key that seals secrets at rest (default: read or create master-key-file)"},
@@ -234,7 +234,7 @@ func serveConfig(v values, stderr io.Writer) (app.Config, string, error) {
 	}
 	pub := v["public-url"]
 	if pub == "" {
-		pub = "http://" + listen
+		pub = defaultPublicURL(listen)
 	}
 	u, err := url.Parse(pub)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
@@ -333,6 +333,18 @@ func pushDigits(v values) (int, error) {
 		return 0, settingError("push-digits", fmt.Errorf("%q is not a whole number from %d to %d", v["push-digits"], device.MinDigits, device.MaxDigits))
 	}
 	return n, nil
+}
+
+// defaultPublicURL is the public URL of a server listening on listen
+// without one set: http://localhost:PORT on a loopback address — passkeys
+// (WebAuthn) need a domain name, and localhost is one browsers trust over
+// plain http — and http://LISTEN otherwise.
+func defaultPublicURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err == nil && loopbackHost(host) {
+		return "http://" + net.JoinHostPort("localhost", port)
+	}
+	return "http://" + listen
 }
 
 func loopbackHost(h string) bool {

@@ -31,7 +31,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	// With port 0 the real address is known only now.
 	if cfg.PublicURL.Port() == "0" {
-		cfg.PublicURL.Host = ln.Addr().String()
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		cfg.PublicURL.Host = net.JoinHostPort(cfg.PublicURL.Hostname(), port)
 	}
 	a, err := app.New(ctx, cfg)
 	if err != nil {

@@ -24,7 +24,7 @@ const workgroupUsage = `usage:
   deadbolt admin workgroup delete WORKGROUP
   deadbolt admin workgroup add-member WORKGROUP LOGIN
   deadbolt admin workgroup remove-member WORKGROUP LOGIN
-  deadbolt admin workgroup policy WORKGROUP [--required] [--deadline TIME] [--paused-until TIME] [--paused] [--after-deadline banner|block]
+  deadbolt admin workgroup policy WORKGROUP [--required] [--deadline TIME] [--paused-until TIME] [--paused] [--after-deadline banner|block] [--min-method any|no_sms|phishing_resistant]
   deadbolt admin user exempt LOGIN --until TIME | --end
 WORKGROUP is a workgroup's id or name. TIME is RFC 3339 (2026-12-01T00:00:00Z)
 or a date (2026-12-01, meaning its midnight UTC). policy replaces the whole
@@ -71,6 +71,7 @@ func cmdAdminWorkgroup(ctx context.Context, args []string, getenv func(string) s
 	pausedUntil := fs.String("paused-until", "", "turn the requirement off until then")
 	paused := fs.Bool("paused", false, "turn the requirement off until turned on again")
 	after := fs.String("after-deadline", "banner", "banner or block")
+	minMethod := fs.String("min-method", "any", "second factors that still count after the deadline: any, no_sms or phishing_resistant (passkeys only)")
 	pos, err := settings.parse(args[1:])
 	if err != nil {
 		return errUsage
@@ -85,7 +86,7 @@ func cmdAdminWorkgroup(ctx context.Context, args []string, getenv func(string) s
 	policyFlags := false
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
-		case "required", "deadline", "paused-until", "paused", "after-deadline":
+		case "required", "deadline", "paused-until", "paused", "after-deadline", "min-method":
 			policyFlags = true
 		}
 	})
@@ -173,7 +174,8 @@ func cmdAdminWorkgroup(ctx context.Context, args []string, getenv func(string) s
 		}
 		fmt.Fprintf(stdout, "removed %s from %s\n", pos[1], pos[0])
 	case "policy":
-		p := policy.Policy{Required: *required, Paused: *paused, AfterDeadline: policy.AfterDeadline(*after)}
+		p := policy.Policy{Required: *required, Paused: *paused, AfterDeadline: policy.AfterDeadline(*after),
+			MinMethod: policy.MinMethod(*minMethod)}
 		if p.Deadline, err = cliTime("deadline", *deadline); err != nil {
 			return cliError(err)
 		}
@@ -251,6 +253,12 @@ func describePolicy(p deadbolt.WorkgroupPolicy) string {
 	}
 	if p.AfterDeadline == string(policy.AfterDeadlineBlock) {
 		parts = append(parts, "then sign-in leads to setup")
+	}
+	switch policy.MinMethod(p.MinMethod) {
+	case policy.MinNoSMS:
+		parts = append(parts, "SMS codes no longer count after the deadline")
+	case policy.MinPhishingResistant:
+		parts = append(parts, "only passkeys count after the deadline")
 	}
 	return strings.Join(parts, ", ")
 }

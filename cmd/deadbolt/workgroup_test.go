@@ -35,6 +35,11 @@ func TestAdminWorkgroupCLI(t *testing.T) {
 	if !strings.Contains(out, "2FA required, deadline 2026-12-01T00:00:00Z, then sign-in leads to setup") {
 		t.Errorf("policy printed %q", out)
 	}
+	out = ok("", "admin", "workgroup", "policy", "Engineering", "--required", "--deadline", "2026-12-01T00:00:00Z", "--after-deadline", "block",
+		"--min-method", "no_sms")
+	if !strings.Contains(out, "SMS codes no longer count after the deadline") {
+		t.Errorf("policy --min-method no_sms printed %q", out)
+	}
 	if out := ok("", "admin", "workgroup", "list"); !strings.Contains(out, "Engineering") || !strings.Contains(out, "deadline 2026-12-01") {
 		t.Errorf("workgroup list printed %q", out)
 	}
@@ -57,6 +62,7 @@ func TestAdminWorkgroupCLI(t *testing.T) {
 	}{
 		{"bad deadline", []string{"admin", "workgroup", "policy", "Engineering", "--required", "--deadline", "soon"}, 1, "invalid_input"},
 		{"bad after-deadline", []string{"admin", "workgroup", "policy", "Engineering", "--required", "--after-deadline", "lock"}, 1, "invalid_input"},
+		{"bad min-method", []string{"admin", "workgroup", "policy", "Engineering", "--required", "--min-method", "passkey"}, 1, "invalid_input"},
 		{"unknown workgroup", []string{"admin", "workgroup", "add-member", "Sales", "alice"}, 1, "not_found"},
 		{"unknown login", []string{"admin", "workgroup", "add-member", "Engineering", "nobody"}, 1, "not_found"},
 		{"taken name", []string{"admin", "workgroup", "add", "ENGINEERING"}, 1, "conflict"},

@@ -36,6 +36,7 @@ import (
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/device"
 	"deadbolt/internal/oidc"
+	"deadbolt/internal/passkey"
 	"deadbolt/internal/password"
 	"deadbolt/internal/policy"
 	"deadbolt/internal/recovery"
@@ -125,6 +126,8 @@ type App struct {
 	OIDCKeys *oidc.KeyRing
 	// Backchannel sends back-channel logout tokens (every node runs it).
 	Backchannel *oidc.Backchannel
+	// Passkeys runs the WebAuthn ceremonies.
+	Passkeys *passkey.Service
 	// BootstrapPassword is the made-up password of the first
 	// administrator, set only when this start created it.
 	BootstrapPassword string
@@ -300,6 +303,12 @@ func build(ctx context.Context, c Config, st deadbolt.Store, serving bool) (_ *A
 		}
 		signinStore = a.Cache.Wrap(st)
 	}
+	a.Passkeys, err = passkey.New(st, auditLog, clock, passkey.Config{PublicURL: defaultPublicURL(c.PublicURL)})
+	if err != nil {
+		return nil, err
+	}
+	a.factors.Passkeys = a.Passkeys
+	a.Workgroups.PasskeysAvailable = a.Passkeys.Available
 	a.Signin = signin.New(signinStore, hasher, auditLog, clock, cfg, a.factors, log)
 	a.Accounts = accounts.New(st, hasher, auditLog, clock, a.Signin)
 	appSecrets, err := apps.NewSecrets(box.Subkey("deadbolt client secrets v1"))
@@ -401,6 +410,7 @@ func (a *App) assembleServer(ctx context.Context, c Config) error {
 		Workgroups:     a.Workgroups,
 		Apps:           a.Apps,
 		OIDC:           a.OIDC,
+		Passkeys:       a.Passkeys,
 		Pusher:         a.Pusher,
 		Notifier:       a.Notifier,
 		Captcha:        a.Captcha,
@@ -536,12 +546,16 @@ func (a *App) Close() error {
 	return a.Store.Close()
 }
 
-func publicURL(u *url.URL) string {
+// defaultPublicURL is the public URL in force: the setting, or
+// http://localhost:8080 without one.
+func defaultPublicURL(u *url.URL) *url.URL {
 	if u == nil {
-		return "http://127.0.0.1:8080"
+		return &url.URL{Scheme: "http", Host: "localhost:8080"}
 	}
-	return u.String()
+	return u
 }
+
+func publicURL(u *url.URL) string { return defaultPublicURL(u).String() }
 
 // captchaStore adapts the store's challenges to the captcha package.
 type captchaStore struct{ st deadbolt.CaptchaStore }

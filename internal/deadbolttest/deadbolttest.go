@@ -71,6 +71,11 @@ type Options struct {
 	// ShutdownTimeout bounds the drain when the server stops; zero means
 	// the server's default.
 	ShutdownTimeout time.Duration
+	// PublicHost, when set, is the host name of the listening address
+	// (Server.URL, and the public URL unless PublicURL is set) instead of
+	// 127.0.0.1: "localhost" gives passkeys a relying party (WebAuthn
+	// needs a domain name).
+	PublicHost string
 }
 
 // Server is a running test server.
@@ -109,6 +114,9 @@ func StartServer(t testing.TB, opts Options) *Server {
 		t.Fatal(err)
 	}
 	pub, _ := url.Parse("http://" + ln.Addr().String())
+	if opts.PublicHost != "" {
+		pub.Host = net.JoinHostPort(opts.PublicHost, pub.Port())
+	}
 	listenURL := pub.String()
 	if opts.PublicURL != "" {
 		if pub, err = url.Parse(opts.PublicURL); err != nil {

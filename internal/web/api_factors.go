@@ -21,6 +21,8 @@ type secondFactorRequest struct {
 	Method  string       `json:"method"`
 	Code    string       `json:"code"`
 	Captcha *captchaJSON `json:"captcha"`
+	// Credential is the passkey assertion of method "passkey".
+	Credential *credentialJSON `json:"credential"`
 }
 
 func (r *secondFactorRequest) captcha() *signin.CaptchaAnswer {
@@ -35,7 +37,18 @@ func (s *server) apiSecondFactor(w http.ResponseWriter, r *http.Request, a *sign
 	if err := decodeJSON(w, r, &req, false); err != nil {
 		return err
 	}
-	res, err := s.Signin.SecondFactor(r.Context(), a, req.Method, req.Code, req.captcha(), s.client(r))
+	var res *signin.Result
+	var err error
+	switch {
+	case req.Method == signin.MethodPasskey && req.Credential != nil && req.Code == "" && req.Captcha == nil:
+		res, err = s.Signin.SecondFactorPasskey(r.Context(), a, req.Credential.raw, s.client(r))
+	case req.Method == signin.MethodPasskey:
+		err = deadbolt.Errorf(deadbolt.CodeInvalidInput, `A passkey is sent as {"method":"passkey","credential":{…}}, without a code.`)
+	case req.Credential != nil:
+		err = deadbolt.Errorf(deadbolt.CodeInvalidInput, `credential goes with the method "passkey" only.`)
+	default:
+		res, err = s.Signin.SecondFactor(r.Context(), a, req.Method, req.Code, req.captcha(), s.client(r))
+	}
 	if err != nil {
 		return err
 	}

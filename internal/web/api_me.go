@@ -59,6 +59,9 @@ func (s *server) apiMe(w http.ResponseWriter, r *http.Request, a *signin.Auth) e
 			"deadline":            timeJSON(st.Deadline),
 			"setup_required":      st.SetupRequired,
 			"exempt_until":        exempt,
+			"passkeys":            st.State.Passkeys,
+			"min_method":          st.State.Requirement.MinMethod.String(),
+			"min_method_deadline": timeJSON(st.State.Requirement.MethodDeadline),
 		},
 		"banners": bannersJSON(st, deviceJSON(d), phone),
 	})
@@ -87,6 +90,9 @@ type reauthRequest struct {
 	Method   *string      `json:"method"`
 	Code     *string      `json:"code"`
 	Captcha  *captchaJSON `json:"captcha"`
+	// Credential is the passkey assertion of method "passkey", made for
+	// POST /me/reauth/passkey/options.
+	Credential *credentialJSON `json:"credential"`
 }
 
 func (s *server) apiReauth(w http.ResponseWriter, r *http.Request, a *signin.Auth) error {
@@ -95,6 +101,12 @@ func (s *server) apiReauth(w http.ResponseWriter, r *http.Request, a *signin.Aut
 		return err
 	}
 	switch {
+	case req.Method != nil && *req.Method == signin.MethodPasskey && req.Credential != nil && req.Password == nil && req.Code == nil:
+		if err := s.Signin.ReauthPasskey(r.Context(), a, req.Credential.raw, s.client(r)); err != nil {
+			return err
+		}
+	case req.Credential != nil:
+		return deadbolt.Errorf(deadbolt.CodeInvalidInput, `Send {"method":"passkey","credential":{…}} for a passkey.`)
 	case req.Password != nil && req.Method == nil && req.Code == nil:
 		if err := s.Signin.ReauthPassword(r.Context(), a, *req.Password, s.client(r)); err != nil {
 			return err
@@ -108,7 +120,7 @@ func (s *server) apiReauth(w http.ResponseWriter, r *http.Request, a *signin.Aut
 			return err
 		}
 	default:
-		return deadbolt.Errorf(deadbolt.CodeInvalidInput, `Send {"password"} or {"method","code"}.`)
+		return deadbolt.Errorf(deadbolt.CodeInvalidInput, `Send {"password"}, {"method","code"} or {"method":"passkey","credential"}.`)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 	return nil

@@ -30,6 +30,7 @@ func policyJSON(p deadbolt.WorkgroupPolicy) map[string]any {
 		"paused_until":   timeJSON(p.PausedUntil),
 		"paused":         p.Paused,
 		"after_deadline": after,
+		"min_method":     policy.MinMethod(p.MinMethod).String(),
 		"updated_at":     timeJSON(p.UpdatedAt),
 	}
 }
@@ -218,6 +219,7 @@ type policyRequest struct {
 	PausedUntil   *string `json:"paused_until"`
 	Paused        *bool   `json:"paused"`
 	AfterDeadline *string `json:"after_deadline"`
+	MinMethod     *string `json:"min_method"`
 }
 
 func (req policyRequest) policy() (policy.Policy, error) {
@@ -232,6 +234,9 @@ func (req policyRequest) policy() (policy.Policy, error) {
 	}
 	if req.AfterDeadline != nil {
 		p.AfterDeadline = policy.AfterDeadline(*req.AfterDeadline)
+	}
+	if req.MinMethod != nil {
+		p.MinMethod = policy.MinMethod(*req.MinMethod)
 	}
 	var err error
 	if req.Deadline != nil {
@@ -345,6 +350,13 @@ func (s *server) policyStatus(ctx context.Context, u *deadbolt.User) (workgroups
 		LastConfirmedAt: u.LastConfirmedAt, DeviceDisconnectedAt: u.DeviceDisconnectedAt,
 		RecoveryCodesLeft: left, ExemptUntil: u.ExemptUntil,
 	}
+	if s.Passkeys != nil {
+		keys, err := s.Passkeys.List(ctx, u)
+		if err != nil {
+			return workgroups.Status{}, err
+		}
+		st.Passkeys = len(keys)
+	}
 	d, err := s.Devices.Trusted(ctx, u)
 	if err != nil {
 		return workgroups.Status{}, err
@@ -367,7 +379,8 @@ func bannersJSON(st workgroups.Status, device any, phone any) []any {
 		switch b.Kind {
 		case policy.BannerTwoFactorRequired:
 			m["deadline"] = timeJSON(b.Deadline)
-			m["overdue"] = st.State.Requirement.Overdue(st.Now)
+			m["overdue"] = b.Overdue
+			m["min_method"] = b.MinMethod.String()
 		case policy.BannerCheckLoginParameters:
 			m["device"] = device
 			m["phone"] = phone

@@ -19,7 +19,8 @@ func statusOf(code deadbolt.Code) int {
 		return http.StatusBadRequest
 	case deadbolt.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case deadbolt.CodeUnauthorized, deadbolt.CodeInvalidCredentials, deadbolt.CodeInvalidCode, deadbolt.CodeDeviceDisconnected:
+	case deadbolt.CodeUnauthorized, deadbolt.CodeInvalidCredentials, deadbolt.CodeInvalidCode, deadbolt.CodeDeviceDisconnected,
+		deadbolt.CodeUserVerificationRequired:
 		return http.StatusUnauthorized
 	case deadbolt.CodeForbidden, deadbolt.CodeAccessDenied, deadbolt.CodeSecondFactorRequired, deadbolt.CodeSetupRequired,
 		deadbolt.CodeCaptchaRequired, deadbolt.CodeReauthRequired:
@@ -30,7 +31,8 @@ func statusOf(code deadbolt.Code) int {
 		return http.StatusMethodNotAllowed
 	case deadbolt.CodeMisdirected:
 		return http.StatusMisdirectedRequest
-	case deadbolt.CodeConflict, deadbolt.CodeLoginTaken, deadbolt.CodePhoneInUse:
+	case deadbolt.CodeConflict, deadbolt.CodeLoginTaken, deadbolt.CodePhoneInUse, deadbolt.CodeLimitReached,
+		deadbolt.CodePasskeysUnavailable, deadbolt.CodeAdminLockout:
 		return http.StatusConflict
 	case policy.CodeBannerNotClosable, policy.CodeBannerNotShown:
 		return http.StatusConflict

@@ -28,16 +28,35 @@ func TestWrongMethod(t *testing.T) {
 		rec := &recorder{}
 		(&server{Deps: d}).routes(rec)
 		byPath := map[string][]string{}
+		type route struct {
+			method string
+			match  *regexp.Regexp
+		}
+		var routes []route
 		for _, p := range rec.patterns {
 			method, path, ok := strings.Cut(p, " ")
 			if !ok {
 				continue // the API fallback
 			}
 			path = strings.TrimSuffix(path, "{$}")
-			path = wildcard.ReplaceAllString(path, "x1")
-			byPath[path] = append(byPath[path], method)
-			if method == "GET" {
-				byPath[path] = append(byPath[path], "HEAD")
+			parts := wildcard.Split(path, -1)
+			for i := range parts {
+				parts[i] = regexp.QuoteMeta(parts[i])
+			}
+			routes = append(routes, route{method, regexp.MustCompile("^" + strings.Join(parts, "[^/]+") + "$")})
+			byPath[wildcard.ReplaceAllString(path, "x1")] = nil
+		}
+		// A path takes the methods of every route it matches: a literal
+		// segment (/me/passkeys/options) is also a value of a wildcard
+		// (/me/passkeys/{id}).
+		for path := range byPath {
+			for _, rt := range routes {
+				if rt.match.MatchString(path) {
+					byPath[path] = append(byPath[path], rt.method)
+					if rt.method == "GET" {
+						byPath[path] = append(byPath[path], "HEAD")
+					}
+				}
 			}
 		}
 		checked := 0

@@ -26,7 +26,7 @@ type opDoc struct {
 var apiDocs = map[string]opDoc{
 	"GET /api/v1/openapi.json":                     {Summary: "This document."},
 	"POST /api/v1/login":                           {Summary: "Password step of sign-in. Answers state authenticated, second_factor or setup_required with a session token; locked true when the second factor is locked (then no push is sent).", Request: loginRequest{}},
-	"POST /api/v1/login/second-factor":             {Summary: "Complete a pending sign-in with a TOTP, SMS or recovery code (recovery codes may need a solved CAPTCHA).", Auth: "pending", Request: secondFactorRequest{}},
+	"POST /api/v1/login/second-factor":             {Summary: "Complete a pending sign-in with a TOTP, SMS or recovery code (recovery codes may need a solved CAPTCHA), or a passkey ({\"method\":\"passkey\",\"credential\"} after POST /login/passkey/options). Answers state authenticated, or setup_required when the workgroup's min_method no longer accepts the method (the session then reaches only setup).", Auth: "pending", Request: secondFactorRequest{}},
 	"POST /api/v1/login/push":                      {Summary: "Send a fresh push request for this pending sign-in: id, number (a JSON integer of exactly digits digits, shown only in the browser), digits, expires_at. 429 while pushes are limited or muted, 423 while the second factor is locked.", Auth: "pending"},
 	"GET /api/v1/login/push/{id}":                  {Summary: "Status of a push request (?wait=25 long-polls while pending); on approval also the full session_token.", Auth: "pending"},
 	"GET /api/v1/device/requests":                  {Summary: "Companion app: pending requests {id, created_at, expires_at, digits, purpose, context} (?wait=25 long-polls); purpose is sign_in, or reauth for a fresh proof before a change of sign-in settings. The number is never sent to the device: the employee types it, digits long.", Auth: "device"},
@@ -41,7 +41,7 @@ var apiDocs = map[string]opDoc{
 	"POST /api/v1/logout/all":                      {Summary: "End every session of the employee and disconnect the trusted device.", Auth: "session"},
 	"GET /api/v1/me":                               {Summary: "The employee, their two-factor state and banners.", Auth: "session"},
 	"POST /api/v1/me/password":                     {Summary: "Change the password; other sessions end and the trusted device is disconnected. With 2FA on it needs a fresh proof (403 reauth_required); it never renews one.", Auth: "session", Request: passwordRequest{}},
-	"POST /api/v1/me/reauth":                       {Summary: "Fresh proof for factor changes: the password (no 2FA) or a second-factor code.", Auth: "session", Request: reauthRequest{}},
+	"POST /api/v1/me/reauth":                       {Summary: "Fresh proof for factor changes: the password (no 2FA), a second-factor code, or a passkey ({\"method\":\"passkey\",\"credential\"} after POST /me/reauth/passkey/options).", Auth: "session", Request: reauthRequest{}},
 	"POST /api/v1/me/reauth/push":                  {Summary: "Fresh proof by push: send the trusted device a confirmation request bound to this session: id, number (shown only here; the employee types or scans it on the phone), digits, expires_at. 423 locked (nothing sent), 429 while pushes are limited or muted, 400 without a trusted device.", Auth: "session"},
 	"GET /api/v1/me/reauth/push/{id}":              {Summary: "Status of a reauth push request: pending, approved, denied or expired (?wait=25 long-polls while pending). On approved the session is freshly proven for factor changes (fresh_until); an approval works once.", Auth: "session"},
 	"GET /api/v1/me/sessions":                      {Summary: "The employee's sessions.", Auth: "session"},
@@ -80,7 +80,7 @@ var apiDocs = map[string]opDoc{
 	"GET /api/v1/admin/workgroups/{id}/members":              {Summary: "A workgroup's members with their two-factor state.", Auth: "admin"},
 	"POST /api/v1/admin/workgroups/{id}/members":             {Summary: "Add an employee (user_id: id or login); 201 when added, 200 when already a member.", Auth: "admin", Request: memberRequest{}, Status: 201},
 	"DELETE /api/v1/admin/workgroups/{id}/members/{user_id}": {Summary: "Remove an employee from a workgroup.", Auth: "admin"},
-	"PUT /api/v1/admin/workgroups/{id}/policy":               {Summary: "Replace the workgroup's two-factor policy: required, deadline and paused_until (RFC 3339 or null), paused (until turned on again), after_deadline banner|block. A later deadline extends it.", Auth: "admin", Request: policyRequest{}},
+	"PUT /api/v1/admin/workgroups/{id}/policy":               {Summary: "Replace the workgroup's two-factor policy: required, deadline and paused_until (RFC 3339 or null), paused (until turned on again), after_deadline banner|block, min_method any|no_sms|phishing_resistant (which second factors still complete a sign-in after the deadline; absent: any). A later deadline extends it. phishing_resistant is 409 passkeys_unavailable while passkeys are off, and 409 admin_lockout when it would leave no active administrator able to sign in.", Auth: "admin", Request: policyRequest{}},
 	"POST /api/v1/admin/users/{id}/exempt":                   {Summary: "Exempt an employee from the second factor until an RFC 3339 time: no requirement, no setup block, and sign-in with the password alone.", Auth: "admin", Request: exemptRequest{}},
 	"DELETE /api/v1/admin/users/{id}/exempt":                 {Summary: "End an employee's exemption.", Auth: "admin"},
 	"GET /api/v1/admin/users/{id}/workgroups":                {Summary: "The workgroups an employee is in, with their policies.", Auth: "admin"},
@@ -104,6 +104,19 @@ var apiDocs = map[string]opDoc{
 	"DELETE /api/v1/admin/apps/{id}":              {Summary: "Delete an application and everything issued to it.", Auth: "admin"},
 	"POST /api/v1/admin/apps/{id}/secret":         {Summary: "Give a confidential client a new secret, answered once as client_secret; the old one stops working.", Auth: "admin"},
 	"GET /api/v1/admin/apps/{id}/logout-failures": {Summary: "An application's failed back-channel logout deliveries: {\"failures\":[{grant_id, user_id, session_id, attempts, error, first_at, next_at, done_at, given_up}]}, most recent first.", Auth: "admin"},
+
+	// Passkeys (WebAuthn). Options are the JSON forms the browser passes
+	// to PublicKeyCredential.parseCreationOptionsFromJSON and
+	// parseRequestOptionsFromJSON; a credential is PublicKeyCredential.toJSON().
+	"POST /api/v1/me/passkeys/options":       {Summary: "Begin adding a passkey: {\"publicKey\": creation options}, excluding the employee's passkeys. Needs a fresh proof (403 reauth_required). 409 passkeys_unavailable when the public URL's host is an IP address; 409 limit_reached at 10 passkeys. The challenge works once, for 5 minutes.", Auth: "session"},
+	"POST /api/v1/me/passkeys":               {Summary: "Finish adding a passkey: name (1–64 characters) and credential (PublicKeyCredential.toJSON() of navigator.credentials.create). Answers {id, name, created_at, last_used_at, credential_id, aaguid, backup_eligible, backed_up, user_verified, transports}. Turns 2FA on; a factor change (fresh proof, audit event, notice to the trusted device). 400 invalid_input for a credential that does not verify (wrong origin or RP ID, a challenge unknown, expired or used); 409 conflict when registered already.", Auth: "session", Request: addPasskeyRequest{}, Status: 201},
+	"GET /api/v1/me/passkeys":                {Summary: "The employee's passkeys: {passkeys: […], enabled, max, disabled_reason?}.", Auth: "session"},
+	"PUT /api/v1/me/passkeys/{id}":           {Summary: "Rename a passkey: {name}. Answers the passkey.", Auth: "session", Request: renamePasskeyRequest{}},
+	"DELETE /api/v1/me/passkeys/{id}":        {Summary: "Remove a passkey; it signs in no more. Needs a fresh proof.", Auth: "session"},
+	"POST /api/v1/me/reauth/passkey/options": {Summary: "Begin a fresh proof with a passkey: {\"publicKey\": request options}; then POST /me/reauth {\"method\":\"passkey\",\"credential\"}. 423 while the second factor is locked.", Auth: "session"},
+	"POST /api/v1/login/passkey/options":     {Summary: "Begin the passkey second step of this pending sign-in: {\"publicKey\": request options} allowing the employee's passkeys; then POST /login/second-factor {\"method\":\"passkey\",\"credential\"}. 423 while the second factor is locked.", Auth: "pending"},
+	"POST /api/v1/login/passkey/begin":       {Summary: "Begin a sign-in without a login (discoverable passkey): {id, publicKey: request options}. The challenge works once, for 5 minutes."},
+	"POST /api/v1/login/passkey/finish":      {Summary: "Finish a sign-in without a login: {id, credential}. Answers as POST /login (state authenticated; the session is phishing-resistant: amr hwk user mfa). A passkey whose authenticator did not verify the user counts as one factor only: 401 user_verification_required. A failed assertion counts as a failed second factor of its employee: 401 invalid_credentials, 429 rate_limited, 423 locked.", Request: passkeyFinishRequest{}},
 
 	// Web Push.
 	"GET /api/v1/device/vapid": {Summary: "Companion app: the server's VAPID public key (public_key: unpadded base64url uncompressed P-256 point), the applicationServerKey to subscribe to Web Push with. Public; 404 when Web Push is off."},
@@ -235,6 +248,10 @@ func schemaOf(t reflect.Type) map[string]any {
 			}
 			if f.Type.Kind() == reflect.Pointer && f.Type.Elem() == reflect.TypeOf(rawJSONObj{}) {
 				props[name] = map[string]any{"type": []string{"object", "null"}}
+				continue
+			}
+			if f.Type.Kind() == reflect.Pointer && f.Type.Elem() == reflect.TypeOf(credentialJSON{}) {
+				props[name] = map[string]any{"type": []string{"object", "null"}, "description": "PublicKeyCredential.toJSON()"}
 				continue
 			}
 			fs := schemaOf(f.Type)

@@ -22,6 +22,7 @@ var auditTypes = []string{
 	deadbolt.EventDevicePaired, deadbolt.EventDeviceConfirmed, deadbolt.EventDeviceRemoved,
 	deadbolt.EventRecoveryGenerated, deadbolt.EventRecoveryVoided, deadbolt.EventPushDenied,
 	deadbolt.EventPushReported, deadbolt.EventPhoneLinked, deadbolt.EventPhoneRemoved, deadbolt.EventBanner,
+	deadbolt.EventPasskeyAdded, deadbolt.EventPasskeyRemoved, deadbolt.EventPasskeyRenamed, deadbolt.EventPasskeyCounter,
 	deadbolt.EventAdminUserCreated, deadbolt.EventAdminUserDeactivated, deadbolt.EventAdminUserActivated,
 	deadbolt.EventAdminPasswordReset, deadbolt.EventAdminSessionsEnded, deadbolt.EventAdminTwoFactorReset,
 	deadbolt.EventAdminUnlocked, deadbolt.EventAdminExempted, deadbolt.EventAdminExemptionEnded,

@@ -34,6 +34,21 @@ func policySummary(p deadbolt.WorkgroupPolicy, now time.Time, loc *time.Location
 // policyWords describes a workgroup's policy at now in sentences: what
 // its members without two-factor authentication see, and from when.
 func policyWords(p deadbolt.WorkgroupPolicy, now time.Time, loc *time.Location) []string {
+	out := requirementWords(p, now, loc)
+	if !p.Required && p.PausedUntil.IsZero() || p.Paused {
+		return out
+	}
+	switch policy.MinMethod(p.MinMethod) {
+	case policy.MinNoSMS:
+		out = append(out, "After the deadline an SMS code no longer completes a sign-in.")
+	case policy.MinPhishingResistant:
+		out = append(out, "After the deadline only a passkey completes a sign-in; members signing in any other way can only add a passkey.")
+	}
+	return out
+}
+
+// requirementWords is policyWords without min_method.
+func requirementWords(p deadbolt.WorkgroupPolicy, now time.Time, loc *time.Location) []string {
 	pp := workgroups.PolicyOf(p)
 	overdue := "Members without two-factor authentication see a banner they cannot close"
 	if pp.AfterDeadline == policy.AfterDeadlineBlock {
@@ -146,12 +161,14 @@ type policyForm struct {
 	Required                   bool
 	DeadlineDate, DeadlineTime string
 	After                      string // banner, block
+	MinMethod                  string // any, no_sms, phishing_resistant
 	Pause                      string // none, until, off
 	PausedUntilDate            string
 }
 
 func policyFormOf(p deadbolt.WorkgroupPolicy, loc *time.Location) policyForm {
-	f := policyForm{Required: p.Required, After: cmpOr(p.AfterDeadline, string(policy.AfterDeadlineBanner)), Pause: "none"}
+	f := policyForm{Required: p.Required, After: cmpOr(p.AfterDeadline, string(policy.AfterDeadlineBanner)),
+		MinMethod: policy.MinMethod(p.MinMethod).String(), Pause: "none"}
 	if !p.Deadline.IsZero() {
 		d := p.Deadline.In(loc)
 		f.DeadlineDate, f.DeadlineTime = d.Format(time.DateOnly), d.Format("15:04")
@@ -170,6 +187,7 @@ func policyFormPosted(r *http.Request) policyForm {
 		Required:     r.PostFormValue("required") == "1",
 		DeadlineDate: r.PostFormValue("deadline_date"), DeadlineTime: r.PostFormValue("deadline_time"),
 		After: r.PostFormValue("after_deadline"), Pause: cmpOr(r.PostFormValue("pause"), "none"),
+		MinMethod:       r.PostFormValue("min_method"),
 		PausedUntilDate: r.PostFormValue("paused_until_date"),
 	}
 }
@@ -183,6 +201,9 @@ func (f policyForm) policy(loc *time.Location) (policy.Policy, error) {
 		return p, formError("after_deadline", "Choose what happens after the deadline.")
 	}
 	p.AfterDeadline = after
+	if p.MinMethod, err = policy.ParseMinMethod(f.MinMethod); err != nil {
+		return p, formError("min_method", "Choose which second factors count after the deadline.")
+	}
 	if p.Deadline, err = parseLocalDateTime("deadline", "The deadline", f.DeadlineDate, f.DeadlineTime, loc); err != nil {
 		return p, err
 	}

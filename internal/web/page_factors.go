@@ -23,6 +23,7 @@ var methodLabels = map[string]string{
 	signin.MethodTOTP:     "Verification code from the app",
 	signin.MethodSMS:      "SMS code",
 	signin.MethodRecovery: "Recovery code",
+	signin.MethodPasskey:  "Passkey",
 }
 
 func methodLinks(methods []string) []methodLink {
@@ -91,6 +92,8 @@ type bannerView struct {
 	Closable bool
 	Deadline string
 	Actions  []bannerAction
+	// Passkey tells that the banner asks for a passkey.
+	Passkey bool
 }
 
 type bannerAction struct{ Kind, Action, Label string }
@@ -178,7 +181,16 @@ func (s *server) pageVerifySubmit(w http.ResponseWriter, r *http.Request, a *sig
 		return
 	}
 	s.setSessionCookie(w, res.Token, res.Session.ExpiresAt)
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, afterSignIn(res), http.StatusSeeOther)
+}
+
+// afterSignIn is where a completed sign-in goes: home, or setup when its
+// session is limited to that.
+func afterSignIn(res *signin.Result) string {
+	if res.State == signin.StateSetupRequired {
+		return "/security/2fa/setup"
+	}
+	return "/"
 }
 
 func (s *server) pageSetup(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
@@ -193,8 +205,13 @@ func (s *server) pageSetup(w http.ResponseWriter, r *http.Request, a *signin.Aut
 		s.pageError(w, r, err)
 		return
 	}
+	pk, err := s.passkeysData(r, a)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, "setup", &pageData{Title: "Two-factor setup", User: a.User, Step: 1, Error: flashError(r),
-		Offer: &offerView{ID: o.ID, URL: o.URL, QR: template.URL(pngDataURL(o.QRPNG)), Expires: fmtTime(o.ExpiresAt)}})
+		Offer: &offerView{ID: o.ID, URL: o.URL, QR: template.URL(pngDataURL(o.QRPNG)), Expires: fmtTime(o.ExpiresAt)}, Passkeys: pk})
 }
 
 // flashError maps an error key of a redirect to fixed words.
@@ -294,7 +311,7 @@ func (s *server) twoFactorData(r *http.Request, a *signin.Auth) (*twoFactorView,
 func bannerViews(list []policy.Banner, loc *time.Location) []bannerView {
 	var out []bannerView
 	for _, b := range list {
-		v := bannerView{Kind: string(b.Kind), Closable: b.Closable}
+		v := bannerView{Kind: string(b.Kind), Closable: b.Closable, Passkey: b.MinMethod == policy.MinPhishingResistant}
 		if !b.Deadline.IsZero() {
 			v.Deadline = b.Deadline.In(loc).Format("2006-01-02 15:04 MST")
 		}
@@ -342,7 +359,7 @@ func (s *server) pagePushCheck(w http.ResponseWriter, r *http.Request, a *signin
 	switch out.Status {
 	case deadbolt.PushApproved:
 		s.setSessionCookie(w, out.Result.Token, out.Result.Session.ExpiresAt)
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		http.Redirect(w, r, afterSignIn(out.Result), http.StatusSeeOther)
 	case deadbolt.PushPending:
 		http.Redirect(w, r, "/login/verify?method=push&push="+url.QueryEscape(id), http.StatusSeeOther)
 	default:

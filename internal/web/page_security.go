@@ -22,6 +22,10 @@ var eventTexts = map[string]string{
 	deadbolt.EventDeviceConfirmed:    "Trusted device paired",
 	deadbolt.EventRecoveryGenerated:  "New recovery codes generated",
 	deadbolt.EventAdminPasswordReset: "Password reset by an administrator",
+	deadbolt.EventPasskeyAdded:       "Passkey added",
+	deadbolt.EventPasskeyRemoved:     "Passkey removed",
+	deadbolt.EventPasskeyRenamed:     "Passkey renamed",
+	deadbolt.EventPasskeyCounter:     "A passkey's counter went back (a copy of it?); it was refused",
 }
 
 func (s *server) securityData(r *http.Request, a *signin.Auth) (*pageData, error) {
@@ -33,7 +37,11 @@ func (s *server) securityData(r *http.Request, a *signin.Auth) (*pageData, error
 	if err != nil {
 		return nil, err
 	}
-	d := &pageData{Title: "Security", User: a.User, Flash: flash(r), TwoFactor: tf}
+	pk, err := s.passkeysData(r, a)
+	if err != nil {
+		return nil, err
+	}
+	d := &pageData{Title: "Security", User: a.User, Flash: flash(r), TwoFactor: tf, Passkeys: pk}
 	for _, sess := range list {
 		d.Sessions = append(d.Sessions, sessionRow{ID: sess.ID, UserAgent: sess.UserAgent, IP: sess.IP,
 			Created: fmtTime(sess.CreatedAt), LastSeen: fmtTime(sess.LastSeenAt), Current: sess.ID == a.Session.ID})

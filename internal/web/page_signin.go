@@ -30,8 +30,11 @@ func (s *server) pageLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.render(w, r, http.StatusOK, "login", &pageData{Title: "Sign in", Flash: flash(r), App: s.continueApp(r)})
+	s.render(w, r, http.StatusOK, "login", &pageData{Title: "Sign in", Flash: flash(r), App: s.continueApp(r), PasskeyLogin: s.passkeyLogin()})
 }
+
+// passkeyLogin tells whether the sign-in page offers passkeys.
+func (s *server) passkeyLogin() bool { return s.Passkeys != nil && s.Passkeys.Available() == nil }
 
 func (s *server) pageLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
@@ -43,7 +46,7 @@ func (s *server) pageLoginSubmit(w http.ResponseWriter, r *http.Request) {
 			s.pageError(w, r, err)
 			return
 		}
-		s.render(w, r, status, "login", &pageData{Title: "Sign in", Error: deadbolt.ErrorMessage(err), Login: login, App: s.continueApp(r)})
+		s.render(w, r, status, "login", &pageData{Title: "Sign in", Error: deadbolt.ErrorMessage(err), Login: login, App: s.continueApp(r), PasskeyLogin: s.passkeyLogin()})
 		return
 	}
 	s.setSessionCookie(w, res.Token, res.Session.ExpiresAt)

@@ -115,6 +115,10 @@ type pageData struct {
 	Banners   []bannerView
 	// App names the application being signed into, "" for none.
 	App string
+	// Passkeys is the Passkeys block (Security page, setup wizard).
+	Passkeys *passkeysView
+	// PasskeyLogin shows "Sign in with a passkey" on the sign-in page.
+	PasskeyLogin bool
 	// Console is the view of an administration page (page_admin*.go).
 	Console any
 }
@@ -161,6 +165,10 @@ var flashes = map[string]string{
 	"phone_linked":     "Your phone number is linked. It can receive sign-in codes.",
 	"phone_removed":    "Your phone number was removed.",
 	"reauth_password":  "It is you. Now type your current password and the new one again to change it.",
+	"passkey_added":    "Your passkey was added. You can sign in with it.",
+	"passkey_renamed":  "The passkey was renamed.",
+	"passkey_removed":  "The passkey was removed. It no longer signs you in.",
+	"passkey_signin":   "Your passkey was added. Sign in with it to continue.",
 }
 
 func flash(r *http.Request) string { return flashes[r.URL.Query().Get("msg")] }

@@ -90,6 +90,17 @@ func (s *server) routes(mux router) {
 	mux.Handle("DELETE /api/v1/me/device", s.authed(needFull, s.apiRemoveDevice))
 	mux.Handle("POST /api/v1/me/recovery-codes", s.authed(needSetup, s.apiRecoveryCodes))
 
+	// Passkeys (WebAuthn).
+	mux.Handle("POST /api/v1/me/passkeys/options", s.authed(needSetup, s.apiPasskeyOptions))
+	mux.Handle("POST /api/v1/me/passkeys", s.authed(needSetup, s.apiAddPasskey))
+	mux.Handle("GET /api/v1/me/passkeys", s.authed(needSetup, s.apiListPasskeys))
+	mux.Handle("PUT /api/v1/me/passkeys/{id}", s.authed(needFull, s.apiRenamePasskey))
+	mux.Handle("DELETE /api/v1/me/passkeys/{id}", s.authed(needFull, s.apiRemovePasskey))
+	mux.Handle("POST /api/v1/me/reauth/passkey/options", s.authed(needSetup, s.apiReauthPasskeyOptions))
+	mux.Handle("POST /api/v1/login/passkey/options", s.authed(needPending, s.apiLoginPasskeyOptions))
+	mux.Handle("POST /api/v1/login/passkey/begin", s.api(s.apiPasskeyBegin))
+	mux.Handle("POST /api/v1/login/passkey/finish", s.api(s.apiPasskeyFinish))
+
 	// Companion app (device token).
 	mux.Handle("POST /api/v1/device/pair", s.api(s.apiDevicePair))
 	mux.Handle("GET /api/v1/device", s.api(s.apiDeviceMe))
@@ -222,6 +233,9 @@ func (s *server) routes(mux router) {
 	mux.Handle("POST /security/phone", s.page(needFull, s.pagePhoneSubmit))
 	mux.Handle("POST /security/phone/confirm", s.page(needFull, s.pagePhoneConfirm))
 	mux.Handle("POST /security/phone/remove", s.page(needFull, s.pagePhoneRemove))
+	mux.Handle("POST /security/passkeys/{id}/rename", s.page(needFull, s.pagePasskeyRename))
+	mux.Handle("POST /security/passkeys/{id}/remove", s.page(needFull, s.pagePasskeyRemove))
+	mux.Handle("POST /security/passkeys/added", s.page(needSetup, s.pagePasskeyAdded))
 
 	// Administration console (pages, page_admin*.go).
 	mux.Handle("GET /admin", s.page(needAdmin, s.pageAdmin))

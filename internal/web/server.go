@@ -21,6 +21,7 @@ import (
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/device"
 	"deadbolt/internal/oidc"
+	"deadbolt/internal/passkey"
 	"deadbolt/internal/signin"
 	"deadbolt/internal/smscode"
 	"deadbolt/internal/workgroups"
@@ -42,6 +43,9 @@ type Deps struct {
 	Apps *apps.Service
 	// OIDC is the OpenID Connect provider; nil serves none of its routes.
 	OIDC *oidc.Provider
+	// Passkeys runs the WebAuthn ceremonies of registration; nil answers
+	// the passkey routes with passkeys_unavailable.
+	Passkeys *passkey.Service
 	// Captcha is the built-in CAPTCHA.
 	Captcha *captcha.Builtin
 	// HostedCaptcha, when set, is used instead of the built-in CAPTCHA.

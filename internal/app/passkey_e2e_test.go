@@ -1,0 +1,374 @@
+package app_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"deadbolt/internal/deadbolttest"
+	"deadbolt/internal/passkey/passkeytest"
+)
+
+// Passkeys end to end through the API (SPEC §14), on SQLite and on
+// PostgreSQL, with the software authenticator playing the browser and its
+// authenticator.
+
+// passkeyServer starts a server whose public URL is a domain name.
+func passkeyServer(t *testing.T, st deadbolttest.Store) *deadbolttest.Server {
+	return deadbolttest.StartServer(t, deadbolttest.Options{Store: st, PublicHost: "localhost"})
+}
+
+// rawCredential embeds a credential's JSON in a request body.
+type rawCredential = json.RawMessage
+
+// addPasskey registers a passkey of a for the session tok.
+func addPasskey(t *testing.T, s *deadbolttest.Server, tok, name string, a *passkeytest.Authenticator) map[string]any {
+	t.Helper()
+	r := s.Do(t, "POST", "/api/v1/me/passkeys/options", tok, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("passkey options: %d %s", r.Status, r.Body)
+	}
+	cred, err := a.Create(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = s.Do(t, "POST", "/api/v1/me/passkeys", tok, map[string]any{"name": name, "credential": rawCredential(cred)})
+	return e2eStatus(t, "add passkey", r, http.StatusCreated)
+}
+
+// passkeyAnswer asks path for options with tok and has a answer them.
+func passkeyAnswer(t *testing.T, s *deadbolttest.Server, path, tok string, a *passkeytest.Authenticator) []byte {
+	t.Helper()
+	r := s.Do(t, "POST", path, tok, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("%s: %d %s", path, r.Status, r.Body)
+	}
+	cred, err := a.Get(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cred
+}
+
+// passwordless signs in without a login with a; it answers the response.
+func passwordless(t *testing.T, s *deadbolttest.Server, a *passkeytest.Authenticator) *deadbolttest.Response {
+	t.Helper()
+	r := s.Do(t, "POST", "/api/v1/login/passkey/begin", "", nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("begin: %d %s", r.Status, r.Body)
+	}
+	id, _ := r.JSON(t)["id"].(string)
+	cred, err := a.Get(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Do(t, "POST", "/api/v1/login/passkey/finish", "", map[string]any{"id": id, "credential": rawCredential(cred)})
+}
+
+func TestPasskeysAPI(t *testing.T) {
+	deadbolttest.ForEachStore(t, func(t *testing.T, st deadbolttest.Store) {
+		s := passkeyServer(t, st)
+		admin := s.AdminToken(t)
+		s.CreateUser(t, admin, "pia", "pia-password")
+		tok, _ := s.Login(t, "pia", "pia-password")
+		a := passkeytest.New(s.URL)
+
+		// Add one: 2FA turns on, /me and the list show it.
+		p := addPasskey(t, s, tok, "Laptop", a)
+		if p["name"] != "Laptop" || p["user_verified"] != true || !deadboltID(p["id"]) || p["aaguid"] != "deadb017-0000-0000-0000-000000000000" {
+			t.Errorf("added passkey = %v", p)
+		}
+		me := e2eStatus(t, "me", s.Do(t, "GET", "/api/v1/me", tok, nil), http.StatusOK)
+		tf := me["two_factor"].(map[string]any)
+		if tf["enabled"] != true || tf["passkeys"] != 1.0 {
+			t.Errorf("me two_factor = %v, want enabled with 1 passkey", tf)
+		}
+		list := e2eStatus(t, "list", s.Do(t, "GET", "/api/v1/me/passkeys", tok, nil), http.StatusOK)
+		if keys := list["passkeys"].([]any); len(keys) != 1 || list["enabled"] != true || list["max"] != 10.0 {
+			t.Errorf("GET /me/passkeys = %v", list)
+		}
+
+		// Password, then the passkey.
+		_, ans := s.Login(t, "pia", "pia-password")
+		pending := ans["session_token"].(string)
+		if ans["state"] != "second_factor" || !slices.Contains(anyStrings(ans["methods"]), "passkey") {
+			t.Fatalf("login = %v, want second_factor offering passkey", ans)
+		}
+		cred := passkeyAnswer(t, s, "/api/v1/login/passkey/options", pending, a)
+		r := s.Do(t, "POST", "/api/v1/login/second-factor", pending, map[string]any{"method": "passkey", "credential": rawCredential(cred)})
+		full := e2eStatus(t, "second factor by passkey", r, http.StatusOK)
+		if full["state"] != "authenticated" {
+			t.Errorf("second factor = %v", full)
+		}
+		// Replayed on another sign-in: 401 invalid_code.
+		_, ans = s.Login(t, "pia", "pia-password")
+		pending = ans["session_token"].(string)
+		r = s.Do(t, "POST", "/api/v1/login/second-factor", pending, map[string]any{"method": "passkey", "credential": rawCredential(cred)})
+		e2eWantError(t, "replayed assertion", r, http.StatusUnauthorized, "invalid_code")
+		// A passkey with a code, or a credential with another method: 400.
+		r = s.Do(t, "POST", "/api/v1/login/second-factor", pending, map[string]any{"method": "passkey", "code": "123456", "credential": rawCredential(cred)})
+		e2eWantError(t, "passkey with a code", r, http.StatusBadRequest, "invalid_input")
+		r = s.Do(t, "POST", "/api/v1/login/second-factor", pending, map[string]any{"method": "totp", "code": "123456", "credential": rawCredential(cred)})
+		e2eWantError(t, "credential with totp", r, http.StatusBadRequest, "invalid_input")
+
+		// Without a login.
+		r = passwordless(t, s, a)
+		pl := e2eStatus(t, "passwordless", r, http.StatusOK)
+		if pl["state"] != "authenticated" || r.Header.Get("Set-Cookie") == "" {
+			t.Errorf("passwordless = %v (cookie %q)", pl, r.Header.Get("Set-Cookie"))
+		}
+		plTok := pl["session_token"].(string)
+		if me := e2eStatus(t, "me", s.Do(t, "GET", "/api/v1/me", plTok, nil), http.StatusOK); me["user"].(map[string]any)["login"] != "pia" {
+			t.Errorf("passwordless signed in as %v", me["user"])
+		}
+
+		// Strict bodies around the client's JSON.
+		for name, body := range map[string]string{
+			"unknown field":             `{"id":"x","credential":{},"extra":1}`,
+			"credential not an object":  `{"id":"x","credential":"abc"}`,
+			"duplicate key in it":       `{"id":"x","credential":{"id":"a","id":"b"}}`,
+			"U+0000 in it":              `{"id":"x","credential":{"id":"\u0000"}}`,
+			"duplicate credential":      `{"id":"x","credential":{},"credential":{}}`,
+			"credential null and no id": `{"credential":null}`,
+		} {
+			r := s.Do(t, "POST", "/api/v1/login/passkey/finish", "", body)
+			if r.Status != http.StatusBadRequest {
+				t.Errorf("finish with %s = %d %s, want 400", name, r.Status, r.Body)
+			}
+		}
+
+		// Rename; remove needs a fresh proof, which a passkey gives.
+		id := p["id"].(string)
+		r = s.Do(t, "PUT", "/api/v1/me/passkeys/"+id, plTok, map[string]string{"name": "Work laptop"})
+		if got := e2eStatus(t, "rename", r, http.StatusOK); got["name"] != "Work laptop" {
+			t.Errorf("renamed = %v", got)
+		}
+		s.Advance(t, 11*time.Minute)
+		r = s.Do(t, "DELETE", "/api/v1/me/passkeys/"+id, plTok, nil)
+		e2eWantError(t, "remove without a fresh proof", r, http.StatusForbidden, "reauth_required")
+		cred = passkeyAnswer(t, s, "/api/v1/me/reauth/passkey/options", plTok, a)
+		r = s.Do(t, "POST", "/api/v1/me/reauth", plTok, map[string]any{"method": "passkey", "credential": rawCredential(cred)})
+		e2eStatus(t, "reauth with a passkey", r, http.StatusOK)
+		r = s.Do(t, "DELETE", "/api/v1/me/passkeys/"+id, plTok, nil)
+		e2eStatus(t, "remove", r, http.StatusOK)
+		r = s.Do(t, "DELETE", "/api/v1/me/passkeys/"+id, plTok, nil)
+		e2eWantError(t, "remove twice", r, http.StatusNotFound, "not_found")
+		e2eWantError(t, "passwordless with a removed passkey", passwordless(t, s, a), http.StatusUnauthorized, "invalid_credentials")
+
+		// The audit log has it all.
+		types := e2eTypes(e2eEvents(t, s, "/api/v1/me/events?limit=100", plTok))
+		for _, typ := range []string{"passkey.added", "passkey.renamed", "passkey.removed", "reauth", "signin.second_factor_failure"} {
+			if types[typ] == 0 {
+				t.Errorf("no %s event in %v", typ, types)
+			}
+		}
+	})
+}
+
+func deadboltID(v any) bool {
+	s, _ := v.(string)
+	return len(s) == 26
+}
+
+
+// TestPasskeyLockAndLimits: the lock covers passkeys, passwordless too;
+// 10 passkeys at most; another employee's passkey proves nothing.
+func TestPasskeyLockAndLimits(t *testing.T) {
+	deadbolttest.ForEachStore(t, func(t *testing.T, st deadbolttest.Store) {
+		s := passkeyServer(t, st)
+		admin := s.AdminToken(t)
+		uid := s.CreateUser(t, admin, "lou", "lou-password")
+		s.CreateUser(t, admin, "max", "max-password")
+		tok, _ := s.Login(t, "lou", "lou-password")
+		a := passkeytest.New(s.URL)
+		addPasskey(t, s, tok, "Key 0", a)
+		for i := 1; i < 10; i++ {
+			addPasskey(t, s, tok, "Key", passkeytest.New(s.URL))
+		}
+		r := s.Do(t, "POST", "/api/v1/me/passkeys/options", tok, nil)
+		e2eWantError(t, "the 11th passkey", r, http.StatusConflict, "limit_reached")
+
+		// Max's passkey, on Lou's pending sign-in.
+		maxTok, _ := s.Login(t, "max", "max-password")
+		m := passkeytest.New(s.URL)
+		addPasskey(t, s, maxTok, "Max's", m)
+		_, ans := s.Login(t, "lou", "lou-password")
+		pending := ans["session_token"].(string)
+		r = s.Do(t, "POST", "/api/v1/login/passkey/options", pending, nil)
+		cred, err := m.GetWith(m.Credentials()[0], r.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = s.Do(t, "POST", "/api/v1/login/second-factor", pending, map[string]any{"method": "passkey", "credential": rawCredential(cred)})
+		e2eWantError(t, "another employee's passkey", r, http.StatusUnauthorized, "invalid_code")
+
+		// A phishing origin, 99 times more: the 100th failure locks. Then
+		// nothing signs Lou in.
+		a.Origin = "http://login.localhost.evil.example"
+		for i := 0; i < 99; i++ {
+			s.Advance(t, 16*time.Minute)
+			_, ans := s.Login(t, "lou", "lou-password")
+			pending = ans["session_token"].(string)
+			cred := passkeyAnswer(t, s, "/api/v1/login/passkey/options", pending, a)
+			r := s.Do(t, "POST", "/api/v1/login/second-factor", pending, map[string]any{"method": "passkey", "credential": rawCredential(cred)})
+			if want := map[bool]int{false: http.StatusUnauthorized, true: http.StatusLocked}[i == 98]; r.Status != want {
+				t.Fatalf("phishing attempt %d = %d %s, want %d", i+1, r.Status, r.Body, want)
+			}
+		}
+		a.Origin = s.URL
+		r = s.Do(t, "POST", "/api/v1/login/passkey/options", pending, nil)
+		e2eWantError(t, "options once locked", r, http.StatusLocked, "locked")
+		e2eWantError(t, "passwordless once locked", passwordless(t, s, a), http.StatusLocked, "locked")
+		// An administrator unlocks.
+		admin = s.AdminToken(t)
+		e2eStatus(t, "unlock", s.Do(t, "POST", "/api/v1/admin/users/"+uid+"/unlock", admin, nil), http.StatusOK)
+		e2eStatus(t, "passwordless after unlock", passwordless(t, s, a), http.StatusOK)
+
+		// Without user verification: one factor, no sign-in.
+		a.UV = false
+		e2eWantError(t, "passwordless without UV", passwordless(t, s, a), http.StatusUnauthorized, "user_verification_required")
+	})
+}
+
+// TestPasskeysOffWithIP: with an IP public URL, passkeys are off and every
+// route says why.
+func TestPasskeysOffWithIP(t *testing.T) {
+	s := deadbolttest.StartServer(t, deadbolttest.Options{})
+	admin := s.AdminToken(t)
+	r := s.Do(t, "POST", "/api/v1/me/passkeys/options", admin, nil)
+	e2eWantError(t, "options", r, http.StatusConflict, "passkeys_unavailable")
+	if msg := r.JSON(t)["error"].(map[string]any)["message"].(string); !strings.Contains(msg, "IP address") {
+		t.Errorf("message %q does not say why", msg)
+	}
+	e2eWantError(t, "begin", s.Do(t, "POST", "/api/v1/login/passkey/begin", "", nil), http.StatusConflict, "passkeys_unavailable")
+	list := e2eStatus(t, "list", s.Do(t, "GET", "/api/v1/me/passkeys", admin, nil), http.StatusOK)
+	if list["enabled"] != false || !strings.Contains(list["disabled_reason"].(string), "IP address") {
+		t.Errorf("list = %v", list)
+	}
+}
+
+// TestPhishingResistantPolicy: past the deadline of a phishing_resistant
+// policy, only a passkey completes a sign-in; a TOTP code leads to a
+// session limited to setup, where the employee adds a passkey and then
+// signs in with it. The administrators' own workgroup cannot be set so
+// that no administrator can sign in.
+func TestPhishingResistantPolicy(t *testing.T) {
+	deadbolttest.ForEachStore(t, func(t *testing.T, st deadbolttest.Store) {
+		s := passkeyServer(t, st)
+		admin := s.AdminToken(t)
+		uid := s.CreateUser(t, admin, "ria", "ria-password")
+		tok, _ := s.Login(t, "ria", "ria-password")
+		dev := pairCLI(t, s, tok)
+		wg := e2eStatus(t, "workgroup", s.Do(t, "POST", "/api/v1/admin/workgroups", admin, map[string]string{"name": "Finance"}), http.StatusCreated)
+		wid := wg["id"].(string)
+		s.Do(t, "POST", "/api/v1/admin/workgroups/"+wid+"/members", admin, map[string]string{"user_id": uid})
+		deadline := s.Clock().Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
+		r := s.Do(t, "PUT", "/api/v1/admin/workgroups/"+wid+"/policy", admin, map[string]any{"required": true, "deadline": deadline, "min_method": "phishing_resistant"})
+		if got := e2eStatus(t, "policy", r, http.StatusOK); got["policy"].(map[string]any)["min_method"] != "phishing_resistant" {
+			t.Errorf("policy = %v", got)
+		}
+		r = s.Do(t, "PUT", "/api/v1/admin/workgroups/"+wid+"/policy", admin, map[string]any{"required": true, "min_method": "strongest"})
+		e2eWantError(t, "bad min_method", r, http.StatusBadRequest, "invalid_input")
+		s.Do(t, "PUT", "/api/v1/admin/workgroups/"+wid+"/policy", admin, map[string]any{"required": true, "deadline": deadline, "min_method": "phishing_resistant"})
+
+		// Before the deadline: the banner asks for a passkey; TOTP works.
+		me := e2eStatus(t, "me", s.Do(t, "GET", "/api/v1/me", tok, nil), http.StatusOK)
+		banners := me["banners"].([]any)
+		if len(banners) == 0 || banners[0].(map[string]any)["kind"] != "two_factor_required" || banners[0].(map[string]any)["min_method"] != "phishing_resistant" ||
+			banners[0].(map[string]any)["overdue"] != false {
+			t.Errorf("banners = %v, want two_factor_required asking for a passkey", banners)
+		}
+		totpSignIn := func() map[string]any {
+			t.Helper()
+			_, ans := s.Login(t, "ria", "ria-password")
+			s.Advance(t, 30*time.Second)
+			code, _ := dev.Code(s.Clock().Now())
+			return e2eStatus(t, "TOTP", s.Do(t, "POST", "/api/v1/login/second-factor", ans["session_token"].(string),
+				map[string]string{"method": "totp", "code": code}), http.StatusOK)
+		}
+		if got := totpSignIn(); got["state"] != "authenticated" {
+			t.Errorf("TOTP before the deadline = %v", got)
+		}
+
+		// After it: setup only.
+		s.Advance(t, 49*time.Hour)
+		got := totpSignIn()
+		if got["state"] != "setup_required" {
+			t.Fatalf("TOTP past the deadline = %v, want setup_required", got)
+		}
+		setup := got["session_token"].(string)
+		e2eWantError(t, "a setup session on the sessions list", s.Do(t, "GET", "/api/v1/me/sessions", setup, nil), http.StatusForbidden, "setup_required")
+		me = e2eStatus(t, "me in setup", s.Do(t, "GET", "/api/v1/me", setup, nil), http.StatusOK)
+		if b := me["banners"].([]any)[0].(map[string]any); b["overdue"] != true || b["closable"] != false {
+			t.Errorf("overdue banner = %v", b)
+		}
+		a := passkeytest.New(s.URL)
+		addPasskey(t, s, setup, "Phone", a)
+		// The setup session stays limited; a new sign-in with the passkey is full.
+		e2eWantError(t, "still setup", s.Do(t, "GET", "/api/v1/me/sessions", setup, nil), http.StatusForbidden, "setup_required")
+		_, ans := s.Login(t, "ria", "ria-password")
+		pending := ans["session_token"].(string)
+		if m := anyStrings(ans["methods"]); len(m) == 0 || m[0] != "passkey" || ans["push"] != nil {
+			t.Errorf("methods past the deadline = %v (push %v), want passkey first and no push", m, ans["push"])
+		}
+		cred := passkeyAnswer(t, s, "/api/v1/login/passkey/options", pending, a)
+		r = s.Do(t, "POST", "/api/v1/login/second-factor", pending, map[string]any{"method": "passkey", "credential": rawCredential(cred)})
+		if got := e2eStatus(t, "passkey past the deadline", r, http.StatusOK); got["state"] != "authenticated" {
+			t.Errorf("passkey past the deadline = %v", got)
+		}
+		if got := e2eStatus(t, "passwordless", passwordless(t, s, a), http.StatusOK); got["state"] != "authenticated" {
+			t.Errorf("passwordless past the deadline = %v", got)
+		}
+
+		admin = s.AdminToken(t)
+		// The administrators' workgroup: refused while no administrator has
+		// a passkey, accepted once one has.
+		adminID := e2eStatus(t, "admin me", s.Do(t, "GET", "/api/v1/me", admin, nil), http.StatusOK)["user"].(map[string]any)["id"].(string)
+		aw := e2eStatus(t, "admins", s.Do(t, "POST", "/api/v1/admin/workgroups", admin, map[string]string{"name": "Admins"}), http.StatusCreated)["id"].(string)
+		s.Do(t, "POST", "/api/v1/admin/workgroups/"+aw+"/members", admin, map[string]string{"user_id": adminID})
+		past := s.Clock().Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+		r = s.Do(t, "PUT", "/api/v1/admin/workgroups/"+aw+"/policy", admin, map[string]any{"required": true, "deadline": past, "min_method": "phishing_resistant"})
+		e2eWantError(t, "locking the last administrator out", r, http.StatusConflict, "admin_lockout")
+		r = s.Do(t, "PUT", "/api/v1/admin/workgroups/"+aw+"/policy", admin, map[string]any{"required": true, "deadline": past, "min_method": "no_sms"})
+		e2eStatus(t, "no_sms for administrators", r, http.StatusOK)
+		admin = s.AdminToken(t) // a fresh proof
+		addPasskey(t, s, admin, "Admin key", passkeytest.New(s.URL))
+		r = s.Do(t, "PUT", "/api/v1/admin/workgroups/"+aw+"/policy", admin, map[string]any{"required": true, "deadline": past, "min_method": "phishing_resistant"})
+		e2eStatus(t, "phishing_resistant once an administrator has a passkey", r, http.StatusOK)
+	})
+}
+
+// TestPasskeyTwoNodes: a passkey registered on one node signs in on the
+// other (PostgreSQL, one public URL in front of both).
+func TestPasskeyTwoNodes(t *testing.T) {
+	a := deadbolttest.StartServer(t, deadbolttest.Options{Store: deadbolttest.Postgres, PublicHost: "localhost"})
+	b := deadbolttest.StartServer(t, deadbolttest.Options{Store: deadbolttest.Postgres, Database: a.Database, PublicURL: a.URL, PublicHost: "localhost"})
+	admin := a.AdminToken(t)
+	a.CreateUser(t, admin, "nia", "nia-password")
+	tok, _ := a.Login(t, "nia", "nia-password")
+	auth := passkeytest.New(a.URL)
+	// Options from A, registration finished on B.
+	r := a.Do(t, "POST", "/api/v1/me/passkeys/options", tok, nil)
+	cred, err := auth.Create(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2eStatus(t, "register on B", b.Do(t, "POST", "/api/v1/me/passkeys", tok, map[string]any{"name": "Key", "credential": rawCredential(cred)}), http.StatusCreated)
+	// Begin on A, finish on B; then the other way round.
+	r = a.Do(t, "POST", "/api/v1/login/passkey/begin", "", nil)
+	id := r.JSON(t)["id"].(string)
+	cred, _ = auth.Get(r.Body)
+	r = b.Do(t, "POST", "/api/v1/login/passkey/finish", "", map[string]any{"id": id, "credential": rawCredential(cred)})
+	e2eStatus(t, "passwordless begun on A, finished on B", r, http.StatusOK)
+	// The challenge is used up everywhere.
+	r = a.Do(t, "POST", "/api/v1/login/passkey/finish", "", map[string]any{"id": id, "credential": rawCredential(cred)})
+	e2eWantError(t, "the same assertion on A", r, http.StatusUnauthorized, "invalid_credentials")
+	_, ans := b.Login(t, "nia", "nia-password")
+	pending := ans["session_token"].(string)
+	cred = passkeyAnswer(t, b, "/api/v1/login/passkey/options", pending, auth)
+	r = a.Do(t, "POST", "/api/v1/login/second-factor", pending, map[string]any{"method": "passkey", "credential": rawCredential(cred)})
+	e2eStatus(t, "second factor begun on B, finished on A", r, http.StatusOK)
+}
