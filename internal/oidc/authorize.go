@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -219,7 +220,7 @@ func (p *Provider) decide(ctx context.Context, app *deadbolt.Application, params
 	case apps.StepUp:
 		return interact(NextStepUp, ErrInteractionRequired)
 	}
-	if want := p.wantedACR(params); want != "" && !apps.Satisfies(apps.ACR(a.Session.AMR), want) && !fresh && canReach(a.User, want) {
+	if want := p.wantedACR(params); want != "" && !apps.Satisfies(apps.ACR(a.Session.AMR), want) && !fresh && p.canReach(ctx, a.User, want) {
 		// acr_values are voluntary: after one step-up the code is issued
 		// with what the session reached, and the acr claim says so.
 		return interact(NextStepUp, ErrInteractionRequired)
@@ -255,11 +256,14 @@ func (p *Provider) wantedACR(params *AuthParams) string {
 }
 
 // canReach reports whether the employee has what a step-up to acr needs:
-// a second factor for mfa. A passkey (phr) is not offered yet.
-func canReach(u *deadbolt.User, acr string) bool {
+// a second factor for mfa, a passkey for phr.
+func (p *Provider) canReach(ctx context.Context, u *deadbolt.User, acr string) bool {
 	switch acr {
 	case apps.ACRMultiFactor:
 		return u.TwoFactorEnabled()
+	case apps.ACRPhishingResistant:
+		methods, err := p.Signin.Methods(ctx, u)
+		return err == nil && slices.Contains(methods, signin.MethodPasskey)
 	}
 	return false
 }

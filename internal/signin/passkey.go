@@ -182,12 +182,13 @@ func (s *Service) ReauthPasskey(ctx context.Context, a *Auth, credential []byte,
 	if err := RequireFull(a); err != nil && a.Session.State != deadbolt.SessionSetup {
 		return err
 	}
-	p, _, err := s.provePasskey(ctx, a.User, purposeReauth(a.Session.ID), credential, c)
+	p, as, err := s.provePasskey(ctx, a.User, purposeReauth(a.Session.ID), credential, c)
 	if err != nil {
 		return err
 	}
 	comp := s.completion(a.User, p, s.clock.Now())
 	comp.AuthSessionID, comp.AuthAt = a.Session.ID, comp.Now
+	comp.AuthAMR = MergeAMR(a.Session.AMR, passkeyAMR(false, as.UserVerified))
 	comp.Event = &deadbolt.Event{Type: deadbolt.EventReauth, At: comp.Now, UserID: a.User.ID, IP: c.IP,
 		Detail: map[string]string{"method": MethodPasskey}}
 	return s.complete(ctx, a.User, p, comp, c)
