@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -44,14 +43,19 @@ func TestDeviceWatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
-	var out bytes.Buffer
+	out := &lockedBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"deadbolt", "device", "watch", "--state", file}, func(string) string { return "" }, pr, &out, io.Discard)
+		done <- run(ctx, []string{"deadbolt", "device", "watch", "--state", file}, func(string) string { return "" }, pr, out, io.Discard)
 	}()
 	// A short number first, then the number as grouped on the screen.
 	go pw.Write([]byte(number[:5] + "\n" + number[:3] + " " + number[3:] + "\n"))
 	r := s.Do(t, "GET", "/api/v1/login/push/"+push["id"].(string)+"?wait=20", pending, nil)
+	// The browser may learn of the approval before the device hears the
+	// answer to it: let the watch print its outcome before it stops.
+	for wait := time.Now().Add(10 * time.Second); time.Now().Before(wait) && !strings.Contains(out.String(), "Request approved"); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	cancel()
 	pw.Close()
 	select {
@@ -94,10 +98,10 @@ func TestDeviceWatchConfirmation(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
-	var out bytes.Buffer
+	out := &lockedBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"deadbolt", "device", "watch", "--state", file}, func(string) string { return "" }, pr, &out, io.Discard)
+		done <- run(ctx, []string{"deadbolt", "device", "watch", "--state", file}, func(string) string { return "" }, pr, out, io.Discard)
 	}()
 	go pw.Write([]byte(number + "\n"))
 	r := s.Do(t, "GET", "/api/v1/me/reauth/push/"+push["id"].(string)+"?wait=20", admin, nil)
