@@ -173,7 +173,6 @@ func deadboltID(v any) bool {
 	return len(s) == 26
 }
 
-
 // TestPasskeyLockAndLimits: the lock covers passkeys, passwordless too;
 // 10 passkeys at most; another employee's passkey proves nothing.
 func TestPasskeyLockAndLimits(t *testing.T) {
