@@ -160,6 +160,10 @@ func TestServe(t *testing.T) {
 	if len(s.password) < 16 {
 		t.Fatalf("one-time admin password = %q, want a generated one\nstdout: %s", s.password, s.stdout)
 	}
+	// The default public URL is a name (passkeys need one), on the real port.
+	if _, port, _ := strings.Cut(strings.TrimPrefix(s.url, "http://"), ":"); !strings.Contains(s.stdout.String(), "Open http://localhost:"+port+"/login") {
+		t.Errorf("stdout does not say to open http://localhost:%s/login:\n%s", port, s.stdout)
+	}
 	status, m := postSignIn(t, s.url, "admin", s.password)
 	if status != http.StatusOK || m["state"] != "authenticated" || m["session_token"] == "" {
 		t.Fatalf("sign in with the printed password = %d %v", status, m)

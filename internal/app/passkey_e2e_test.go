@@ -371,3 +371,41 @@ func TestPasskeyTwoNodes(t *testing.T) {
 	r = a.Do(t, "POST", "/api/v1/login/second-factor", pending, map[string]any{"method": "passkey", "credential": rawCredential(cred)})
 	e2eStatus(t, "second factor begun on B, finished on A", r, http.StatusOK)
 }
+
+// TestPasskeyNoticesAndReset: every passkey change is told to the trusted
+// device; an administrator's reset of 2FA deletes the passkeys, so a lost
+// key signs in no more.
+func TestPasskeyNoticesAndReset(t *testing.T) {
+	deadbolttest.ForEachStore(t, func(t *testing.T, st deadbolttest.Store) {
+		s := passkeyServer(t, st)
+		admin := s.AdminToken(t)
+		uid := s.CreateUser(t, admin, "oli", "oli-password")
+		tok, _ := s.Login(t, "oli", "oli-password")
+		dev := pairCLI(t, s, tok)
+		a := passkeytest.New(s.URL)
+		p := addPasskey(t, s, tok, "Key", a)
+		s.Do(t, "PUT", "/api/v1/me/passkeys/"+p["id"].(string), tok, map[string]string{"name": "Renamed"})
+		second := addPasskey(t, s, tok, "Spare", passkeytest.New(s.URL))
+		e2eStatus(t, "remove", s.Do(t, "DELETE", "/api/v1/me/passkeys/"+second["id"].(string), tok, nil), http.StatusOK)
+		r := s.Do(t, "GET", "/api/v1/device/notices", dev.DeviceToken, nil)
+		var got []string
+		for _, n := range e2eStatus(t, "notices", r, http.StatusOK)["notices"].([]any) {
+			got = append(got, n.(map[string]any)["type"].(string))
+		}
+		want := []string{"passkey.removed", "passkey.added", "passkey.renamed", "passkey.added"}
+		if !slices.Equal(got, want) {
+			t.Errorf("device notices = %v, want %v (newest first)", got, want)
+		}
+
+		e2eStatus(t, "passwordless before the reset", passwordless(t, s, a), http.StatusOK)
+		e2eStatus(t, "reset 2FA", s.Do(t, "POST", "/api/v1/admin/users/"+uid+"/reset-2fa", admin, nil), http.StatusOK)
+		e2eWantError(t, "passwordless after the reset", passwordless(t, s, a), http.StatusUnauthorized, "invalid_credentials")
+		tok, ans := s.Login(t, "oli", "oli-password")
+		if ans["state"] != "authenticated" {
+			t.Errorf("after the reset the password alone = %v", ans)
+		}
+		if keys := e2eStatus(t, "list", s.Do(t, "GET", "/api/v1/me/passkeys", tok, nil), http.StatusOK)["passkeys"].([]any); len(keys) != 0 {
+			t.Errorf("passkeys after the reset = %v", keys)
+		}
+	})
+}
