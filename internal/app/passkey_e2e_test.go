@@ -3,10 +3,13 @@ package app_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"deadbolt/internal/deadbolttest"
 	"deadbolt/internal/passkey/passkeytest"
@@ -406,6 +409,54 @@ func TestPasskeyNoticesAndReset(t *testing.T) {
 		}
 		if keys := e2eStatus(t, "list", s.Do(t, "GET", "/api/v1/me/passkeys", tok, nil), http.StatusOK)["passkeys"].([]any); len(keys) != 0 {
 			t.Errorf("passkeys after the reset = %v", keys)
+		}
+	})
+}
+
+// TestOIDCPasskeyACR: a session opened with a passkey gives applications
+// acr phr (amr hwk user mfa); a session proven otherwise, asked for phr,
+// steps up with the passkey on the confirmation page.
+func TestOIDCPasskeyACR(t *testing.T) {
+	deadbolttest.ForEachStore(t, func(t *testing.T, st deadbolttest.Store) {
+		s := passkeyServer(t, st)
+		admin := s.AdminToken(t)
+		s.CreateUser(t, admin, "erin", "erin-password-1")
+		tok, _ := s.Login(t, "erin", "erin-password-1")
+		a := passkeytest.New(s.URL)
+		addPasskey(t, s, tok, "Key", a)
+		codes := e2eStatus(t, "codes", s.Do(t, "POST", "/api/v1/me/recovery-codes", tok, nil), http.StatusOK)["codes"].([]any)
+		app := newRPApp(t, s, admin, "Wiki", false, nil)
+		rp := newRP(t, s, app)
+		base, _ := url.Parse(s.URL)
+
+		// Signed in with the passkey alone.
+		pl := e2eStatus(t, "passwordless", passwordless(t, s, a), http.StatusOK)
+		b := newRPBrowser(t, s)
+		b.client.Jar.SetCookies(base, []*http.Cookie{{Name: e2eSessionCookie, Value: pl["session_token"].(string), Path: "/"}})
+		req := rp.start(oauth2.SetAuthURLParam("acr_values", "phr"))
+		_, _, claims := rp.exchange(rp.callback(b.get(req.URL), req), req)
+		if claims["acr"] != "phr" || !slices.Equal(anyStrings(claims["amr"]), []string{"hwk", "user", "mfa"}) {
+			t.Errorf("passkey session: acr %v amr %v, want phr [hwk user mfa]", claims["acr"], claims["amr"])
+		}
+
+		// Signed in with the password and a recovery code: mfa; asked for
+		// phr, the confirmation page takes the passkey.
+		_, ans := s.Login(t, "erin", "erin-password-1")
+		r := s.Do(t, "POST", "/api/v1/login/second-factor", ans["session_token"].(string), map[string]string{"method": "recovery", "code": codes[0].(string)})
+		full := e2eStatus(t, "recovery code", r, http.StatusOK)["session_token"].(string)
+		b2 := newRPBrowser(t, s)
+		b2.client.Jar.SetCookies(base, []*http.Cookie{{Name: e2eSessionCookie, Value: full, Path: "/"}})
+		req = rp.start(oauth2.SetAuthURLParam("acr_values", "phr"))
+		p := b2.get(req.URL)
+		if p.URL.Path != "/security/reauth" {
+			t.Fatalf("acr_values=phr ended at %s (%d), want the confirmation page", p.URL, p.Status)
+		}
+		cred := passkeyAnswer(t, s, "/api/v1/me/reauth/passkey/options", full, a)
+		e2eStatus(t, "reauth with the passkey", s.Do(t, "POST", "/api/v1/me/reauth", full, map[string]any{"method": "passkey", "credential": rawCredential(cred)}), http.StatusOK)
+		p = b2.post("/security/reauth/continue", url.Values{"next": {p.URL.Query().Get("next")}})
+		_, _, claims = rp.exchange(rp.callback(p, req), req)
+		if claims["acr"] != "phr" || !slices.Contains(anyStrings(claims["amr"]), "hwk") {
+			t.Errorf("after the step-up: acr %v amr %v, want phr with hwk", claims["acr"], claims["amr"])
 		}
 	})
 }
