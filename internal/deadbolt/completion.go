@@ -61,7 +61,9 @@ type CounterGuard struct {
 
 // CompletionStore commits second-factor successes.
 type CompletionStore interface {
-	// CompleteSecondFactor applies c in one transaction. It reports false,
+	// CompleteSecondFactor applies c in one transaction, ending (as
+	// replaced) any push request still pending for the sign-in it
+	// completes or the fresh proof it renews. It reports false,
 	// changing nothing, when the proof was already used (a replayed code or
 	// a lost race); it answers CodeNotFound, changing nothing, when the
 	// session to replace or renew is gone, and CodeLocked, changing

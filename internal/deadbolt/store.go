@@ -24,6 +24,9 @@ type UserStore interface {
 	ListUsers(ctx context.Context) ([]*User, error)
 	// SetUserProfile replaces the user's name and email ("" for none).
 	SetUserProfile(ctx context.Context, userID, name, email string, now time.Time) error
+	// SetUserLanguage saves the language the user chose ("" for none);
+	// an unknown user is CodeNotFound.
+	SetUserLanguage(ctx context.Context, userID, language string, now time.Time) error
 	CountUsers(ctx context.Context) (int, error)
 	// SetPassword stores a new hash, bumps the session epoch and deletes
 	// every session of the user except keepSessionID ("" for none, which is

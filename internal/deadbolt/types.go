@@ -36,6 +36,13 @@ type User struct {
 	LastConfirmedAt time.Time
 	// ExemptUntil exempts the employee from a required second factor.
 	ExemptUntil time.Time
+	// Language is the code of the language the employee chose ("ru"),
+	// "" while they have not chosen one.
+	Language string
+	// PasswordChangeRequired is set while the employee must choose a new
+	// password before anything else (the first administrator's generated
+	// one-time password); a new password clears it.
+	PasswordChangeRequired bool
 }
 
 // TwoFactorEnabled reports whether the employee has a second factor on.

@@ -70,13 +70,18 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 	case c.OldSessionID != "":
 		b.Queue(`DELETE FROM sessions WHERE id = $1`, c.OldSessionID)
 		insert()
-		checks = append(checks, session, plain)
+		// A push request still waiting for this sign-in is over.
+		b.Queue(`UPDATE push_requests SET status = $1 WHERE session_id = $2 AND status = $3`,
+			deadbolt.PushReplaced, c.OldSessionID, deadbolt.PushPending)
+		checks = append(checks, session, plain, plain)
 	case c.NewSession != nil:
 		insert()
 		checks = append(checks, plain)
 	case c.AuthSessionID != "":
 		b.Queue(`UPDATE sessions SET auth_at = $1, amr = $3 WHERE id = $2`, c.AuthAt, c.AuthSessionID, joinAMR(c.AuthAMR))
-		checks = append(checks, session)
+		b.Queue(`UPDATE push_requests SET status = $1 WHERE session_id = $2 AND purpose = $3 AND status = $4`,
+			deadbolt.PushReplaced, c.AuthSessionID, deadbolt.PushReauth, deadbolt.PushPending)
+		checks = append(checks, session, plain)
 	}
 	if len(c.ResetCounters) > 0 {
 		b.Queue(`DELETE FROM counters WHERE key = ANY($1)`, c.ResetCounters)

@@ -13,7 +13,8 @@ import (
 
 const userCols = `u.id, u.login, u.name, u.admin, u.active, u.password_hash, u.session_epoch,
 	u.created_at, u.updated_at, u.two_factor_since, u.totp_last_step, u.phone,
-	u.device_disconnected_at, u.last_confirmed_at, u.exempt_until, u.email`
+	u.device_disconnected_at, u.last_confirmed_at, u.exempt_until, u.email, u.language,
+	u.password_change_required`
 
 // userDest returns scan destinations for userCols and a function that
 // finishes the User after Scan.
@@ -21,7 +22,8 @@ func userDest(u *deadbolt.User) ([]any, func()) {
 	var tfa, disc, conf, exempt *time.Time
 	var phone *string
 	dest := []any{&u.ID, &u.Login, &u.Name, &u.Admin, &u.Active, &u.PasswordHash, &u.SessionEpoch,
-		&u.CreatedAt, &u.UpdatedAt, &tfa, &u.TOTPLastStep, &phone, &disc, &conf, &exempt, &u.Email}
+		&u.CreatedAt, &u.UpdatedAt, &tfa, &u.TOTPLastStep, &phone, &disc, &conf, &exempt, &u.Email, &u.Language,
+		&u.PasswordChangeRequired}
 	return dest, func() {
 		u.CreatedAt = u.CreatedAt.UTC()
 		u.UpdatedAt = u.UpdatedAt.UTC()
@@ -50,11 +52,11 @@ func scanUser(row scanner) (*deadbolt.User, error) {
 func (s *Store) CreateUser(ctx context.Context, u *deadbolt.User) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO users (id, login, name, admin, active, password_hash,
 		session_epoch, created_at, updated_at, two_factor_since, totp_last_step, phone,
-		device_disconnected_at, last_confirmed_at, exempt_until, email)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		device_disconnected_at, last_confirmed_at, exempt_until, email, language, password_change_required)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		u.ID, u.Login, u.Name, u.Admin, u.Active, u.PasswordHash, u.SessionEpoch,
 		u.CreatedAt, u.UpdatedAt, ts(u.TwoFactorSince), u.TOTPLastStep, nullStr(u.Phone),
-		ts(u.DeviceDisconnectedAt), ts(u.LastConfirmedAt), ts(u.ExemptUntil), u.Email)
+		ts(u.DeviceDisconnectedAt), ts(u.LastConfirmedAt), ts(u.ExemptUntil), u.Email, u.Language, u.PasswordChangeRequired)
 	switch uniqueViolation(err) {
 	case "users_login_key":
 		return deadbolt.StoreError(deadbolt.CodeLoginTaken, "postgres: login %q taken", u.Login)
@@ -95,6 +97,18 @@ func (s *Store) SetUserProfile(ctx context.Context, userID, name, email string, 
 		userID, name, email, now)
 	if err != nil {
 		return fmt.Errorf("postgres: set user profile: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("User")
+	}
+	return nil
+}
+
+// SetUserLanguage saves the language the user chose ("" for none).
+func (s *Store) SetUserLanguage(ctx context.Context, userID, language string, now time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET language = $2, updated_at = $3 WHERE id = $1`, userID, language, now)
+	if err != nil {
+		return fmt.Errorf("postgres: set user language: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return notFound("User")
@@ -173,7 +187,7 @@ func (s *Store) SetPassword(ctx context.Context, userID, hash, keepSessionID str
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, hash); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2, password_change_required = false WHERE id = $1`, userID, hash); err != nil {
 			return fmt.Errorf("postgres: set password: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, userID, keepSessionID); err != nil {

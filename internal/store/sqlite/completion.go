@@ -94,6 +94,11 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 			if err := insertSession(ctx, tx, c.NewSession, c.TokenHash); err != nil {
 				return err
 			}
+			// A push request still waiting for this sign-in is over.
+			if _, err := tx.ExecContext(ctx, `UPDATE push_requests SET status = ? WHERE session_id = ? AND status = ?`,
+				deadbolt.PushReplaced, c.OldSessionID, deadbolt.PushPending); err != nil {
+				return fmt.Errorf("sqlite: complete second factor: %w", err)
+			}
 		case c.NewSession != nil:
 			if err := insertSession(ctx, tx, c.NewSession, c.TokenHash); err != nil {
 				return err
@@ -105,6 +110,10 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
 				return notFound("Session")
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE push_requests SET status = ? WHERE session_id = ? AND purpose = ? AND status = ?`,
+				deadbolt.PushReplaced, c.AuthSessionID, deadbolt.PushReauth, deadbolt.PushPending); err != nil {
+				return fmt.Errorf("sqlite: complete second factor: %w", err)
 			}
 		}
 		for _, key := range c.ResetCounters {

@@ -12,7 +12,8 @@ import (
 
 const userCols = `u.id, u.login, u.name, u.admin, u.active, u.password_hash, u.session_epoch,
 	u.created_at, u.updated_at, u.two_factor_since, u.totp_last_step, u.phone,
-	u.device_disconnected_at, u.last_confirmed_at, u.exempt_until, u.email`
+	u.device_disconnected_at, u.last_confirmed_at, u.exempt_until, u.email, u.language,
+	u.password_change_required`
 
 type scanner interface{ Scan(...any) error }
 
@@ -23,7 +24,8 @@ func userDest(u *deadbolt.User) ([]any, func()) {
 	var tfa, disc, conf, exempt sql.NullInt64
 	var phone sql.NullString
 	dest := []any{&u.ID, &u.Login, &u.Name, &u.Admin, &u.Active, &u.PasswordHash, &u.SessionEpoch,
-		&created, &updated, &tfa, &u.TOTPLastStep, &phone, &disc, &conf, &exempt, &u.Email}
+		&created, &updated, &tfa, &u.TOTPLastStep, &phone, &disc, &conf, &exempt, &u.Email, &u.Language,
+		&u.PasswordChangeRequired}
 	return dest, func() {
 		u.CreatedAt = time.UnixMicro(created).UTC()
 		u.UpdatedAt = time.UnixMicro(updated).UTC()
@@ -50,11 +52,11 @@ func scanUser(row scanner) (*deadbolt.User, error) {
 func (s *Store) CreateUser(ctx context.Context, u *deadbolt.User) error {
 	_, err := s.wdb.ExecContext(ctx, `INSERT INTO users (id, login, name, admin, active, password_hash,
 		session_epoch, created_at, updated_at, two_factor_since, totp_last_step, phone,
-		device_disconnected_at, last_confirmed_at, exempt_until, email)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		device_disconnected_at, last_confirmed_at, exempt_until, email, language, password_change_required)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Login, u.Name, u.Admin, u.Active, u.PasswordHash, u.SessionEpoch,
 		tsv(u.CreatedAt), tsv(u.UpdatedAt), ts(u.TwoFactorSince), u.TOTPLastStep, nullStr(u.Phone),
-		ts(u.DeviceDisconnectedAt), ts(u.LastConfirmedAt), ts(u.ExemptUntil), u.Email)
+		ts(u.DeviceDisconnectedAt), ts(u.LastConfirmedAt), ts(u.ExemptUntil), u.Email, u.Language, u.PasswordChangeRequired)
 	if phoneTaken(err) {
 		return phoneInUse()
 	}
@@ -94,6 +96,19 @@ func (s *Store) SetUserProfile(ctx context.Context, userID, name, email string, 
 		name, email, tsv(now), userID)
 	if err != nil {
 		return fmt.Errorf("sqlite: set user profile: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("User")
+	}
+	return nil
+}
+
+// SetUserLanguage saves the language the user chose ("" for none).
+func (s *Store) SetUserLanguage(ctx context.Context, userID, language string, now time.Time) error {
+	res, err := s.wdb.ExecContext(ctx, `UPDATE users SET language = ?, updated_at = ? WHERE id = ?`,
+		language, tsv(now), userID)
+	if err != nil {
+		return fmt.Errorf("sqlite: set user language: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return notFound("User")
@@ -174,7 +189,7 @@ func (s *Store) SetPassword(ctx context.Context, userID, hash, keepSessionID str
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_change_required = 0 WHERE id = ?`, hash, userID); err != nil {
 			return fmt.Errorf("sqlite: set password: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keepSessionID); err != nil {

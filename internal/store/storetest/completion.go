@@ -18,6 +18,50 @@ var completionTests = []struct {
 	{"CompleteSecondFactorRace", testCompleteSecondFactorRace},
 	{"ReauthPush", testReauthPush},
 	{"ReauthPushRace", testReauthPushRace},
+	{"CompletionEndsPendingPush", testCompletionEndsPendingPush},
+}
+
+// testCompletionEndsPendingPush: a sign-in completed by a code ends the
+// push request still waiting for it (replaced), so the phone drops it; a
+// fresh proof by a code ends the session's waiting reauth request. Other
+// requests stay pending.
+func testCompletionEndsPendingPush(t *testing.T, s deadbolt.Store) {
+	ctx := context.Background()
+	u := NewUser(t, s, "alice")
+	s.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{hash("one")}, T0)
+	d := newDevice(t, s, u, "phone")
+	pending, _ := NewSession(t, s, u, deadbolt.SessionPending)
+	other, _ := NewSession(t, s, u, deadbolt.SessionPending)
+	mine := reauthPush(t, s, u, d, pending.ID, deadbolt.PushSignIn, false)
+	theirs := reauthPush(t, s, u, d, other.ID, deadbolt.PushSignIn, false)
+	c := completion(u, pending, 0)
+	c.RecoveryHash = hash("one")
+	if ok, err := s.CompleteSecondFactor(ctx, c); !ok || err != nil {
+		t.Fatalf("CompleteSecondFactor = %v, %v", ok, err)
+	}
+	if got, _ := s.PushRequest(ctx, mine.ID); got.Status != deadbolt.PushReplaced {
+		t.Errorf("the completed sign-in's push request is %q, want replaced", got.Status)
+	}
+	if got, _ := s.PushRequest(ctx, theirs.ID); got.Status != deadbolt.PushPending {
+		t.Errorf("another sign-in's push request is %q, want pending", got.Status)
+	}
+	live, err := s.PendingPushRequests(ctx, u.ID, T0)
+	if err != nil || len(live) != 1 || live[0].ID != theirs.ID {
+		t.Errorf("PendingPushRequests = %v, %v; want only the other sign-in's", live, err)
+	}
+
+	full, _ := NewSession(t, s, u, deadbolt.SessionFull)
+	re := reauthPush(t, s, u, d, full.ID, deadbolt.PushReauth, false)
+	renew := &deadbolt.Completion{UserID: u.ID, Now: T0, TOTPStep: 900, AuthSessionID: full.ID, AuthAt: T0.Add(time.Minute)}
+	if ok, err := s.CompleteSecondFactor(ctx, renew); !ok || err != nil {
+		t.Fatalf("reauth completion = %v, %v", ok, err)
+	}
+	if got, _ := s.PushRequest(ctx, re.ID); got.Status != deadbolt.PushReplaced {
+		t.Errorf("the renewed session's reauth request is %q, want replaced", got.Status)
+	}
+	if got, _ := s.PushRequest(ctx, theirs.ID); got.Status != deadbolt.PushPending {
+		t.Errorf("a reauth completion ended another sign-in's request: %q", got.Status)
+	}
 }
 
 func completion(u *deadbolt.User, pending *deadbolt.Session, i int) *deadbolt.Completion {

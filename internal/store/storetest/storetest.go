@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 	tests = append(tests, distinctTests...)
 	tests = append(tests, oidcTests...)
 	tests = append(tests, passkeyTests...)
+	tests = append(tests, preferenceTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

@@ -1,0 +1,10 @@
+-- +goose Up
+-- The language an employee chose ('' while they have not), and whether
+-- they must choose a new password at their next sign-in (the first
+-- administrator's generated one-time password).
+ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN password_change_required INTEGER NOT NULL DEFAULT 0;
+
+-- +goose Down
+ALTER TABLE users DROP COLUMN password_change_required;
+ALTER TABLE users DROP COLUMN language;
