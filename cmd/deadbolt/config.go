@@ -20,6 +20,7 @@ import (
 	"deadbolt/internal/app"
 	"deadbolt/internal/captcha"
 	"deadbolt/internal/device"
+	"deadbolt/internal/i18n"
 	"deadbolt/internal/password"
 )
 
@@ -71,6 +72,7 @@ var serveSettings = []setting{
 	{"phone-numbers-per-hour", "5", "different phone numbers one employee may try to link per hour (each answered at once, taken ones with phone_in_use); past it 429"},
 	{"push-digits", "6", "length of the number the sign-in page shows and the employee types on the phone (6 to 8)"},
 	{"shutdown-timeout", "15s", "on SIGTERM, how long requests in flight may take to finish before they are cut off"},
+	{"default-language", "en", "language of pages, texts and messages for employees who chose none and whose browser asks for none Deadbolt has (en or ru)"},
 }
 
 // values holds resolved settings by name.
@@ -306,6 +308,10 @@ func serveConfig(v values, stderr io.Writer) (app.Config, string, error) {
 	c.HashConcurrency = int(conc)
 	if c.PushDigits, err = pushDigits(v); err != nil {
 		return c, "", err
+	}
+	c.DefaultLanguage = strings.TrimSpace(v["default-language"])
+	if i18n.Get(c.DefaultLanguage) == nil {
+		return c, "", settingError("default-language", fmt.Errorf("%q is not one of %s", v["default-language"], strings.Join(i18n.Codes(), ", ")))
 	}
 	if c.OrgLocation, c.CheckEvery, err = policySettings(v); err != nil {
 		return c, "", err

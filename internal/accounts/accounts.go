@@ -7,7 +7,6 @@ package accounts
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 	"net/mail"
 	"strings"
 	"unicode"
@@ -15,6 +14,7 @@ import (
 
 	"deadbolt/internal/audit"
 	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/i18n"
 	"deadbolt/internal/password"
 )
 
@@ -210,7 +210,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, n NewUser) (*deadbolt
 		return nil, err
 	}
 	if err := password.Validate(n.Password); err != nil {
-		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "%s", err.Error())
+		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "%s", password.Explain(err))
 	}
 	hash, err := s.hasher.Hash(ctx, n.Password)
 	if err != nil {
@@ -220,7 +220,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, n NewUser) (*deadbolt
 	u := &deadbolt.User{ID: deadbolt.NewID(), Login: login, Name: name, Email: email, Admin: n.Admin, Active: true,
 		PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	if err := s.store.CreateUser(ctx, u); err != nil {
-		return nil, deadbolt.WithMessage(err, deadbolt.CodeLoginTaken, fmt.Sprintf("The login %q is already taken.", login))
+		return nil, deadbolt.WithMessagef(err, deadbolt.CodeLoginTaken, "The login %q is already taken.", login)
 	}
 	s.audit.Record(ctx, deadbolt.EventAdminUserCreated, u.ID, actor.id(), actor.IP,
 		map[string]string{"login": login, "admin": boolString(n.Admin)})
@@ -342,7 +342,7 @@ func (s *Service) ResetPassword(ctx context.Context, actor Actor, idOrLogin, pw 
 		return err
 	}
 	if err := password.Validate(pw); err != nil {
-		return deadbolt.Errorf(deadbolt.CodeInvalidInput, "%s", err.Error())
+		return deadbolt.Errorf(deadbolt.CodeInvalidInput, "%s", password.Explain(err))
 	}
 	hash, err := s.hasher.Hash(ctx, pw)
 	if err != nil {
@@ -432,4 +432,15 @@ func randIndex(n int) int {
 func (s *Service) Self(ctx context.Context, userID string) (*deadbolt.User, error) {
 	u, err := s.store.UserByID(ctx, userID)
 	return u, userNotFound(err)
+}
+
+// SetLanguage saves the language an employee chose for pages, texts and
+// messages: a code the catalogue has ("en", "ru"), or "" to follow the
+// browser again. Another code is CodeInvalidInput; an unknown employee
+// CodeNotFound.
+func (s *Service) SetLanguage(ctx context.Context, userID, code string) error {
+	if code != "" && i18n.Get(code) == nil {
+		return deadbolt.Errorf(deadbolt.CodeInvalidInput, "The language must be one of %s.", strings.Join(i18n.Codes(), ", "))
+	}
+	return userNotFound(s.store.SetUserLanguage(ctx, userID, code, s.clock.Now()))
 }

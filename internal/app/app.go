@@ -35,6 +35,7 @@ import (
 	"deadbolt/internal/captcha"
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/device"
+	"deadbolt/internal/i18n"
 	"deadbolt/internal/oidc"
 	"deadbolt/internal/passkey"
 	"deadbolt/internal/password"
@@ -90,6 +91,9 @@ type Config struct {
 	// ShutdownTimeout bounds the drain after Serve's context ends: how
 	// long requests in flight may take to finish. Zero means 15 seconds.
 	ShutdownTimeout time.Duration
+	// DefaultLanguage is the language of requests that ask for none the
+	// catalogue has ("" means English).
+	DefaultLanguage string
 }
 
 // DefaultShutdownTimeout is the drain bound when Config sets none.
@@ -171,6 +175,9 @@ func New(ctx context.Context, c Config) (*App, error) {
 	log := c.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if _, err := i18n.NewMatcher(c.DefaultLanguage); err != nil {
+		return nil, err
 	}
 	st, err := OpenStore(ctx, c.Database)
 	if err != nil {
@@ -428,6 +435,7 @@ func (a *App) assembleServer(ctx context.Context, c Config) error {
 		TrustedProxies: c.TrustedProxies,
 		Version:        c.Version,
 		VAPIDPublicKey: a.vapidPublic,
+		DefaultLanguage: c.DefaultLanguage,
 	})
 	return nil
 }

@@ -19,7 +19,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -312,7 +311,7 @@ func (s *Service) Create(ctx context.Context, actor accounts.Actor, in Settings)
 // reads.
 func storeWords(err error, a *deadbolt.Application) error {
 	err = deadbolt.WithMessage(err, deadbolt.CodeNotFound, "Application not found.")
-	err = deadbolt.WithMessage(err, deadbolt.CodeConflict, fmt.Sprintf("An application named %q already exists.", a.Name))
+	err = deadbolt.WithMessagef(err, deadbolt.CodeConflict, "An application named %q already exists.", a.Name)
 	if deadbolt.IsCode(err, deadbolt.CodeInvalidInput) && deadbolt.ErrorMessage(err) == deadbolt.Sentence(deadbolt.CodeInvalidInput) {
 		e := invalid("workgroups", "One of the workgroups no longer exists.")
 		e.Err = err

@@ -60,35 +60,35 @@ func IsLoopbackHost(host string) bool {
 // A bad URI is CodeInvalidInput naming field. It is safe for concurrent
 // use.
 func ValidateRedirectURI(field, raw string) error {
-	bad := func(why string) error {
+	bad := func(why deadbolt.Words) error {
 		return invalid(field, "%s: %q %s.", field, truncate(raw, 80), why)
 	}
 	if raw == "" || len(raw) > MaxURILen || !utf8.ValidString(raw) {
-		return bad(strconv.Itoa(MaxURILen) + " bytes at most, not empty")
+		return bad(deadbolt.Phrase("%d bytes at most, not empty", MaxURILen))
 	}
 	if strings.ContainsAny(raw, "# \t\r\n\\") || strings.IndexFunc(raw, unicode.IsControl) >= 0 {
-		return bad("must not contain a fragment, spaces or control characters")
+		return bad(deadbolt.Phrase("must not contain a fragment, spaces or control characters"))
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" {
-		return bad("is not an absolute URI")
+		return bad(deadbolt.Phrase("is not an absolute URI"))
 	}
 	if u.User != nil {
-		return bad("must not contain user information")
+		return bad(deadbolt.Phrase("must not contain user information"))
 	}
 	switch u.Scheme {
 	case "https":
 		if u.Host == "" || u.Hostname() == "" {
-			return bad("has no host")
+			return bad(deadbolt.Phrase("has no host"))
 		}
 	case "http":
 		if !IsLoopbackHost(u.Hostname()) {
-			return bad("must use https (plain http is allowed only to 127.0.0.1, [::1] or localhost)")
+			return bad(deadbolt.Phrase("must use https (plain http is allowed only to 127.0.0.1, [::1] or localhost)"))
 		}
 	default:
 		// RFC 8252 §7.1: private-use schemes are reverse domain names.
 		if !strings.Contains(u.Scheme, ".") {
-			return bad("must use https, loopback http, or a reverse-domain private-use scheme such as com.example.app")
+			return bad(deadbolt.Phrase("must use https, loopback http, or a reverse-domain private-use scheme such as com.example.app"))
 		}
 	}
 	return nil
@@ -163,29 +163,29 @@ func (d Domain) String() string {
 // query, fragment, percent sign, backslash, "." or ".." segment, or empty
 // segment. A bad entry is CodeInvalidInput. It is safe for concurrent use.
 func ParseDomain(raw string) (Domain, error) {
-	bad := func(why string) (Domain, error) {
+	bad := func(why deadbolt.Words) (Domain, error) {
 		return Domain{}, invalid("domains", "domains: %q %s.", truncate(raw, 80), why)
 	}
 	s := strings.ToLower(strings.TrimSpace(raw))
 	if s == "" || len(s) > MaxDomainLen || !utf8.ValidString(s) {
-		return bad("must be 1 to " + strconv.Itoa(MaxDomainLen) + " bytes")
+		return bad(deadbolt.Phrase("must be 1 to %d bytes", MaxDomainLen))
 	}
 	if strings.Contains(s, "://") {
-		return bad("is a host (with an optional /path-prefix), not a URL")
+		return bad(deadbolt.Phrase("is a host (with an optional /path-prefix), not a URL"))
 	}
 	var d Domain
 	hostport, prefix, hasPath := strings.Cut(s, "/")
 	if hasPath {
 		prefix = "/" + prefix
 		if strings.ContainsAny(prefix, "?#%\\ \t") || strings.IndexFunc(prefix, unicode.IsControl) >= 0 {
-			return bad("has a path prefix with a query, fragment, percent sign, backslash or space")
+			return bad(deadbolt.Phrase("has a path prefix with a query, fragment, percent sign, backslash or space"))
 		}
 		trimmed := strings.TrimSuffix(prefix, "/")
 		if trimmed == "" {
 			prefix = "" // "host/" is the whole host
 		} else {
 			if path.Clean(trimmed) != trimmed {
-				return bad("has a path prefix with empty, \".\" or \"..\" segments")
+				return bad(deadbolt.Phrase("has a path prefix with empty, \".\" or \"..\" segments"))
 			}
 			prefix = trimmed
 		}
@@ -199,7 +199,7 @@ func ParseDomain(raw string) (Domain, error) {
 	if h, p, err := net.SplitHostPort(hostport); err == nil {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != p {
-			return bad("has a bad port")
+			return bad(deadbolt.Phrase("has a bad port"))
 		}
 		host, d.Port = h, p
 	} else if strings.HasPrefix(hostport, "[") && strings.HasSuffix(hostport, "]") {
@@ -207,16 +207,16 @@ func ParseDomain(raw string) (Domain, error) {
 	}
 	if ip := net.ParseIP(host); ip != nil {
 		if d.Wildcard {
-			return bad("puts a wildcard on an IP address")
+			return bad(deadbolt.Phrase("puts a wildcard on an IP address"))
 		}
 		d.Host = ip.String()
 		return d, nil
 	}
 	if !validHostname(host) {
-		return bad("is not a valid host name")
+		return bad(deadbolt.Phrase("is not a valid host name"))
 	}
 	if d.Wildcard && strings.Count(host, ".") < 1 {
-		return bad("is a wildcard that needs at least two labels after \"*.\"")
+		return bad(deadbolt.Phrase("is a wildcard that needs at least two labels after \"*.\""))
 	}
 	d.Host = host
 	return d, nil

@@ -85,7 +85,7 @@ func TestConsoleRequiresTwoFactor(t *testing.T) {
 		if got := Run(admin, "read the message", chromedp.Text(chromedp.CSS(".flash"))); !strings.Contains(got, "policy was saved") {
 			admin.Fatalf("read the message", "message = %q, want the policy saved", got)
 		}
-		shown := deadline.Format("2006-01-02 15:04") + " UTC"
+		shown := deadline.Format("2 Jan 2006, 15:04") + " UTC"
 		if got := Run(admin, "read the policy", chromedp.Text(chromedp.ID("policy-state"))); !strings.Contains(got, "Required by "+shown) {
 			admin.Fatalf("read the policy", "state = %q, want it required by %s", got, shown)
 		}

@@ -114,12 +114,23 @@ func TestSignInAndLogOutEverywhere(t *testing.T) {
 		if loc := Run(tab, "security location", chromedp.Location()); !strings.HasSuffix(loc, "/security") {
 			tab.Fatalf("security location", "location = %q, want /security", loc)
 		}
-		rows := Run(tab, "count sessions", chromedp.Evaluate[int](`document.querySelectorAll('#sessions-section tbody tr').length`))
-		current := Run(tab, "count current", chromedp.Evaluate[int](`document.querySelectorAll('#sessions-section tbody tr.current').length`))
+		rows := Run(tab, "count sessions", chromedp.Evaluate[int](`document.querySelectorAll('#sessions li').length`))
+		current := Run(tab, "count current", chromedp.Evaluate[int](`document.querySelectorAll('#sessions li.current').length`))
 		if rows < 1 || current != 1 {
 			tab.Fatalf("count sessions", "sessions table has %d rows, %d current; want ≥ 1 and exactly 1", rows, current)
 		}
 
+		// One click only asks, saying what will happen; the second does it.
+		tab.Do("ask to log out of all devices",
+			chromedp.Click(chromedp.ID("logout-all-open")),
+			chromedp.WaitVisible(chromedp.ID("logout-all")),
+		)
+		if why := Run(tab, "read the confirmation", chromedp.Text(chromedp.ID("logout-all-confirm"))); !strings.Contains(why, "disconnects your trusted device") {
+			tab.Fatalf("read the confirmation", "the confirmation says %q, want it to name the phone's disconnection", why)
+		}
+		if status := apiMe(t, s.URL, c.Value); status != http.StatusOK {
+			tab.Fatalf("still signed in", "after the first click GET /api/v1/me = %d, want 200", status)
+		}
 		tab.Do("log out of all devices",
 			chromedp.Click(chromedp.ID("logout-all")),
 			chromedp.WaitVisible(chromedp.ID("login-form")),

@@ -33,6 +33,8 @@ func TestReauthByPushCarriesOn(t *testing.T) {
 		s.Advance(t, 11*time.Minute)
 		computer.Do("reload the recovery codes",
 			chromedp.Navigate(s.URL+"/security"),
+			chromedp.WaitVisible(chromedp.ID("reload-codes-open")),
+			chromedp.Click(chromedp.ID("reload-codes-open")),
 			chromedp.WaitVisible(chromedp.ID("reload-codes")),
 			chromedp.Click(chromedp.ID("reload-codes")),
 			chromedp.WaitVisible(chromedp.ID("push-number")),

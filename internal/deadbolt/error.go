@@ -67,6 +67,33 @@ type Error struct {
 	Extra map[string]any
 	// Err is the internal cause, if any.
 	Err error
+	// words are Message before formatting, so that the web layer can say
+	// it in the reader's language (ErrorWords).
+	words Words
+}
+
+// Words is a sentence meant for a person, kept as its English format and
+// arguments so that it can be said in another language where it is shown
+// (the web layer looks the format up in its message catalogue). Arguments
+// that are Words themselves are translated too. Its String is the English
+// sentence.
+type Words struct {
+	Format string
+	Args   []any
+}
+
+// Phrase marks a sentence (an fmt format and its arguments) that becomes
+// part of a message for a person, typically an argument of Errorf: the
+// catalogue test finds every Phrase, as it finds every Errorf, so that no
+// sentence goes untranslated.
+func Phrase(format string, args ...any) Words { return Words{Format: format, Args: args} }
+
+// String returns the sentence in English.
+func (w Words) String() string {
+	if len(w.Args) == 0 {
+		return w.Format
+	}
+	return fmt.Sprintf(w.Format, w.Args...)
 }
 
 // Error returns the code, the message and the internal cause.
@@ -83,9 +110,11 @@ func (e *Error) Error() string {
 // Unwrap returns the internal cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Errorf returns an *Error with code and a formatted public message.
+// Errorf returns an *Error with code and a formatted public message. The
+// format must be a constant sentence (a catalogue test translates every
+// one); arguments that are Words are translated with it.
 func Errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), words: Words{Format: format, Args: args}}
 }
 
 // StoreError returns the answer of a store that refuses a call: code, with
@@ -103,7 +132,16 @@ func WithMessage(err error, code Code, msg string) error {
 	if !errors.As(err, &e) || e.Code != code || e.Message != "" {
 		return err
 	}
-	return &Error{Code: code, Message: msg, Err: err}
+	return &Error{Code: code, Message: msg, Err: err, words: Words{Format: msg}}
+}
+
+// WithMessagef is WithMessage with a formatted message.
+func WithMessagef(err error, code Code, format string, args ...any) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != code || e.Message != "" {
+		return err
+	}
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err, words: Words{Format: format, Args: args}}
 }
 
 // sentences are the general sentences of the codes, shown when an error
@@ -172,13 +210,29 @@ func ErrorMessage(err error) string {
 	return "The request failed."
 }
 
+// ErrorWords returns the public message of err as Words, for translation:
+// the format and arguments it was made with, or the general sentence of
+// its code (as ErrorMessage).
+func ErrorWords(err error) Words {
+	var e *Error
+	if errors.As(err, &e) && e.Message != "" {
+		if e.words.Format != "" {
+			return e.words
+		}
+		return Words{Format: e.Message}
+	}
+	return Words{Format: ErrorMessage(err)}
+}
+
 // IsCode reports whether err carries code.
 func IsCode(err error, code Code) bool { return ErrorCode(err) == code }
 
-// RateLimited returns a CodeRateLimited error asking to wait d.
-func RateLimited(d time.Duration, msg string) *Error {
+// RateLimited returns a CodeRateLimited error asking to wait d, with a
+// formatted message (a constant format, as for Errorf). The web layer adds
+// how long to wait to the message.
+func RateLimited(d time.Duration, format string, args ...any) *Error {
 	if d < time.Second {
 		d = time.Second
 	}
-	return &Error{Code: CodeRateLimited, Message: msg, RetryAfter: d}
+	return &Error{Code: CodeRateLimited, Message: fmt.Sprintf(format, args...), RetryAfter: d, words: Words{Format: format, Args: args}}
 }

@@ -58,6 +58,9 @@ var (
 
 var rules = map[string]rule{
 	"internal/deadbolt": {only: []string{}, never: []string{"net/http", "database/sql"}},
+	// The catalogue knows the domain's Words and nothing else of the
+	// project.
+	"internal/i18n": {only: []string{mod + "internal/deadbolt"}, never: pure.never},
 
 	"internal/accounts":           pure,
 	"internal/accounts/csvimport": pure,

@@ -297,9 +297,9 @@ func (s *Service) Confirm(ctx context.Context, u *deadbolt.User, pairingID, code
 		return 0, wrong // the step was used meanwhile
 	}
 	s.audit.Committed(ctx, confirmed)
-	if res.DisconnectedTrusted {
-		s.WakeDevices(ctx, u.ID) // the replaced device's open app learns it at once
-	}
+	// The new device's open app learns at once that its pairing is
+	// confirmed, and a replaced device's that it is disconnected.
+	s.WakeDevices(ctx, u.ID)
 	if res.VoidedRecoveryCodes > 0 {
 		s.audit.Record(ctx, deadbolt.EventRecoveryVoided, u.ID, "", ip, map[string]string{"reason": "device_paired"})
 	}

@@ -128,8 +128,8 @@ const (
 	UnavailableMuted       = "muted"
 )
 
-func unavailable(reason string, wait time.Duration, msg string) error {
-	e := deadbolt.RateLimited(wait, msg)
+func unavailable(reason string, wait time.Duration, format string, args ...any) error {
+	e := deadbolt.RateLimited(wait, format, args...)
 	e.Extra = map[string]any{"push_unavailable": reason}
 	return e
 }
@@ -162,6 +162,29 @@ func (p *Pusher) SendReauth(ctx context.Context, u *deadbolt.User, sessionID, ip
 	return p.send(ctx, u, sessionID, deadbolt.PushReauth, ip, userAgent)
 }
 
+// Paused reports whether pushes to the employee are muted (after "This
+// wasn't me") or limited now, without counting anything: the reason
+// (UnavailableMuted, UnavailableRateLimited; "" when pushes may be sent)
+// and how long it lasts.
+func (p *Pusher) Paused(ctx context.Context, userID string) (string, time.Duration, error) {
+	now := p.svc.clock.Now()
+	mute, err := p.store.Counter(ctx, muteKey(userID))
+	if err != nil {
+		return "", 0, err
+	}
+	if mute.N > 0 && now.Before(mute.Last.Add(p.cfg.Mute)) {
+		return UnavailableMuted, mute.Last.Add(p.cfg.Mute).Sub(now), nil
+	}
+	sent, err := p.store.Counter(ctx, sentKey(userID))
+	if err != nil {
+		return "", 0, err
+	}
+	if end := sent.First.Add(p.cfg.Window); sent.N >= int64(p.cfg.PerWindow) && now.Before(end) {
+		return UnavailableRateLimited, end.Sub(now), nil
+	}
+	return "", 0, nil
+}
+
 func (p *Pusher) send(ctx context.Context, u *deadbolt.User, sessionID, purpose, ip, userAgent string) (*deadbolt.PushRequest, error) {
 	d, err := p.store.TrustedDevice(ctx, u.ID)
 	if err != nil {
@@ -174,7 +197,7 @@ func (p *Pusher) send(ctx context.Context, u *deadbolt.User, sessionID, purpose,
 	}
 	if mute.N > 0 && now.Before(mute.Last.Add(p.cfg.Mute)) {
 		return nil, unavailable(UnavailableMuted, mute.Last.Add(p.cfg.Mute).Sub(now),
-			"Push approvals are paused after you reported a sign-in that was not you. Use another method.")
+			"Sign-in requests to your phone are paused because you reported one that was not you. Use another method.")
 	}
 	sent, err := p.store.Hit(ctx, sentKey(u.ID), now, p.cfg.Window)
 	if err != nil {
@@ -182,7 +205,7 @@ func (p *Pusher) send(ctx context.Context, u *deadbolt.User, sessionID, purpose,
 	}
 	if sent.N > int64(p.cfg.PerWindow) {
 		return nil, unavailable(UnavailableRateLimited, sent.First.Add(p.cfg.Window).Sub(now),
-			"Too many push requests. Wait, or use another method.")
+			"Too many sign-in requests were sent to your phone. Use another method.")
 	}
 	number, err := NewNumber(p.cfg.Digits)
 	if err != nil {

@@ -1,9 +1,11 @@
 package password
 
 import (
-	"strconv"
+	"errors"
 	"unicode"
 	"unicode/utf8"
+
+	"deadbolt/internal/deadbolt"
 )
 
 const (
@@ -29,10 +31,27 @@ type PolicyError struct {
 	// Message explains the rule to the person choosing the password; it
 	// never quotes the password.
 	Message string
+	// Words are Message before formatting, for translation.
+	Words deadbolt.Words
 }
 
 // Error returns e.Message.
 func (e *PolicyError) Error() string { return e.Message }
+
+func policyError(rule string, w deadbolt.Words) *PolicyError {
+	return &PolicyError{Rule: rule, Message: w.String(), Words: w}
+}
+
+// Explain returns the words of a Validate error, for a message to the
+// person who chose the password: a *PolicyError's own, else the error's
+// text.
+func Explain(err error) deadbolt.Words {
+	var pe *PolicyError
+	if errors.As(err, &pe) {
+		return pe.Words
+	}
+	return deadbolt.Phrase("%s", err.Error())
+}
 
 // Validate checks a password someone wants to set: it must be valid UTF-8, at
 // most MaxBytes bytes long, free of control characters (NUL, line breaks,
@@ -42,20 +61,20 @@ func (e *PolicyError) Error() string { return e.Message }
 // is safe for concurrent use.
 func Validate(password string) error {
 	if !utf8.ValidString(password) {
-		return &PolicyError{RuleInvalidUTF8, "The password contains bytes that are not valid text."}
+		return policyError(RuleInvalidUTF8, deadbolt.Phrase("The password contains bytes that are not valid text."))
 	}
 	if len(password) > MaxBytes {
-		return &PolicyError{RuleTooLong, "The password must not be longer than " + strconv.Itoa(MaxBytes) + " bytes."}
+		return policyError(RuleTooLong, deadbolt.Phrase("The password must not be longer than %d bytes.", MaxBytes))
 	}
 	n := 0
 	for _, r := range password {
 		if unicode.IsControl(r) {
-			return &PolicyError{RuleControl, "The password must not contain control characters such as tabs or line breaks."}
+			return policyError(RuleControl, deadbolt.Phrase("The password must not contain control characters such as tabs or line breaks."))
 		}
 		n++
 	}
 	if n < MinLength {
-		return &PolicyError{RuleTooShort, "The password must have at least " + strconv.Itoa(MinLength) + " characters."}
+		return policyError(RuleTooShort, deadbolt.Phrase("The password must have at least %d characters.", MinLength))
 	}
 	return nil
 }

@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"deadbolt/internal/deadbolt"
 )
 
 // Error codes carried by *Error. They are stable and may be shown to API
@@ -40,16 +42,16 @@ const (
 )
 
 // Messages shown to the employee. They never repeat the input.
-const (
-	msgEmpty      = "Enter a phone number."
-	msgTooLong    = "This phone number is too long."
-	msgCharacters = "A phone number may contain only digits, spaces, brackets, dots, hyphens and a leading +."
-	msgLetters    = "Enter the phone number as digits; letters are not allowed."
-	msgInvalid    = "This is not a valid phone number. Check it, and include the country code (for example +44) if the number is from another country."
-	msgNotMobile  = "This number cannot receive text messages. Enter a mobile phone number."
-	msgVoIP       = "Internet (VoIP) numbers cannot be used. Enter a mobile phone number."
-	msgShort      = "Short codes and emergency numbers cannot be used. Enter a mobile phone number."
-	msgPremium    = "Premium-rate and shared-cost numbers cannot be used. Enter a mobile phone number."
+var (
+	msgEmpty      = deadbolt.Phrase("Enter a phone number.")
+	msgTooLong    = deadbolt.Phrase("This phone number is too long.")
+	msgCharacters = deadbolt.Phrase("A phone number may contain only digits, spaces, brackets, dots, hyphens and a leading +.")
+	msgLetters    = deadbolt.Phrase("Enter the phone number as digits; letters are not allowed.")
+	msgInvalid    = deadbolt.Phrase("This is not a valid phone number. Check it, and include the country code (for example +44) if the number is from another country.")
+	msgNotMobile  = deadbolt.Phrase("This number cannot receive text messages. Enter a mobile phone number.")
+	msgVoIP       = deadbolt.Phrase("Internet (VoIP) numbers cannot be used. Enter a mobile phone number.")
+	msgShort      = deadbolt.Phrase("Short codes and emergency numbers cannot be used. Enter a mobile phone number.")
+	msgPremium    = deadbolt.Phrase("Premium-rate and shared-cost numbers cannot be used. Enter a mobile phone number.")
 )
 
 // Error is the error returned by Parse. Code is one of CodeInvalid,
@@ -58,6 +60,8 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// Words are Message, for translation.
+	Words deadbolt.Words
 }
 
 // Error returns "phone: <code>: <message>".
@@ -65,8 +69,8 @@ func (e *Error) Error() string {
 	return "phone: " + e.Code + ": " + e.Message
 }
 
-func newError(code, msg string) *Error {
-	return &Error{Code: code, Message: msg}
+func newError(code string, msg deadbolt.Words) *Error {
+	return &Error{Code: code, Message: msg.String(), Words: msg}
 }
 
 // Parse parses a phone number typed by a person and returns it in E.164 form

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"deadbolt/internal/deadbolt"
 )
 
 func TestParseAccepts(t *testing.T) {
@@ -142,7 +144,7 @@ func TestParseRefuses(t *testing.T) {
 func TestParseMessages(t *testing.T) {
 	tests := []struct {
 		input string
-		want  string
+		want  deadbolt.Words
 	}{
 		{"", msgEmpty},
 		{strings.Repeat("9", 30), msgTooLong},
@@ -158,7 +160,7 @@ func TestParseMessages(t *testing.T) {
 		t.Run(tt.input, func(t *testing.T) {
 			_, err := Parse(tt.input, "US")
 			var perr *Error
-			if !errors.As(err, &perr) || perr.Message != tt.want {
+			if !errors.As(err, &perr) || perr.Message != tt.want.String() || perr.Words.Format != tt.want.Format {
 				t.Errorf("Parse(%q, \"US\") = %v, want message %q", tt.input, err, tt.want)
 			}
 		})

@@ -126,8 +126,17 @@ func (s *Service) complete(ctx context.Context, u *deadbolt.User, p *proof, comp
 	case !ok:
 		return s.secondFactorFailed(ctx, u.ID, p.method, p.streak, p.locks, c)
 	}
+	// The completion ended any push request still waiting for it: the
+	// employee's open companion apps drop it at once.
+	if s.factors != nil && s.factors.Notifier != nil {
+		s.factors.Notifier.Publish(ctx, deviceTopic(u.ID))
+	}
 	return nil
 }
+
+// deviceTopic is the wake-up topic of an employee's companion apps (the
+// name device.DeviceTopic gives it).
+func deviceTopic(userID string) string { return "device:" + userID }
 
 // proof is a checked second-factor code, not yet used up: the completion
 // consumes it in the same transaction that opens the session.
@@ -241,7 +250,7 @@ func (s *Service) checkRecovery(code string) ([]byte, bool) {
 }
 
 func (s *Service) checkCaptcha(ctx context.Context, userID string, cap *CaptchaAnswer, c Client, now time.Time) error {
-	need := func(msg string) error {
+	need := func(msg deadbolt.Words) error {
 		e := deadbolt.Errorf(deadbolt.CodeCaptchaRequired, "%s", msg)
 		yes := true
 		e.CaptchaRequired = &yes
@@ -249,17 +258,17 @@ func (s *Service) checkCaptcha(ctx context.Context, userID string, cap *CaptchaA
 	}
 	if cap == nil || cap.Answer == "" {
 		s.audit.Record(ctx, deadbolt.EventCaptchaShown, userID, "", c.IP, nil)
-		return need("Solve the CAPTCHA to try another recovery code.")
+		return need(deadbolt.Phrase("Solve the CAPTCHA to try another recovery code."))
 	}
 	if s.factors.Captcha == nil {
-		return need("The CAPTCHA is not available.")
+		return need(deadbolt.Phrase("The CAPTCHA is not available."))
 	}
 	ok, err := s.factors.Captcha.Verify(ctx, cap.ID, cap.Answer, now)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return need("The CAPTCHA answer was wrong. Solve the new one.")
+		return need(deadbolt.Phrase("The CAPTCHA answer was wrong. Solve the new one."))
 	}
 	return nil
 }

@@ -225,7 +225,7 @@ func (s *Service) secondFactorGate(ctx context.Context, a gateAttempt) (*proof, 
 		}
 		return nil, lockedError()
 	case !v.check:
-		return nil, deadbolt.RateLimited(v.wait, "Too many wrong codes. Wait before trying again.")
+		return nil, deadbolt.RateLimited(v.wait, "Too many wrong codes.")
 	}
 	if !a.usable(st) {
 		s.takeBack(ctx, a.userID, st, recovery)
@@ -318,11 +318,11 @@ func (s *Service) checkPassword(ctx context.Context, login, pw, phc string, vali
 		}
 		if ip != "" {
 			if wait := s.ipWindow().decide(ipHit, now); wait > 0 {
-				return deadbolt.RateLimited(wait, "Too many failed sign-ins from your network. Try again later.")
+				return deadbolt.RateLimited(wait, "Too many failed sign-ins from your network.")
 			}
 		}
 		if v := s.accountLimit().decide(acct, now); !v.check {
-			return deadbolt.RateLimited(v.wait, "Too many failed sign-ins for this account. Try again later.")
+			return deadbolt.RateLimited(v.wait, "Too many failed sign-ins for this account.")
 		}
 		return nil
 	})

@@ -28,7 +28,7 @@ func (s *Service) ChangePassword(ctx context.Context, a *Auth, current, next str
 		return err
 	}
 	if err := password.Validate(next); err != nil {
-		return deadbolt.Errorf(deadbolt.CodeInvalidInput, "%s", err.Error())
+		return deadbolt.Errorf(deadbolt.CodeInvalidInput, "%s", password.Explain(err))
 	}
 	if current == next {
 		return deadbolt.Errorf(deadbolt.CodeInvalidInput, "The new password must differ from the current one.")

@@ -24,6 +24,16 @@ func (s *Service) sendPush(ctx context.Context, u *deadbolt.User, sessionID stri
 	return nil, ""
 }
 
+// PushPaused reports whether pushes to u are muted ("This wasn't me") or
+// limited now — "muted", "rate_limited", or "" — and for how long, so that
+// a page can say so and offer the other methods first. It counts nothing.
+func (s *Service) PushPaused(ctx context.Context, u *deadbolt.User) (string, time.Duration, error) {
+	if s.factors == nil || s.factors.Push == nil {
+		return "", 0, nil
+	}
+	return s.factors.Push.Paused(ctx, u.ID)
+}
+
 // NewPush sends a fresh push request for a pending sign-in, replacing the
 // previous one. While the second factor is locked it answers CodeLocked
 // and sends nothing; while pushes are limited or muted, CodeRateLimited.
@@ -100,6 +110,9 @@ type PushOutcome struct {
 	Status string // pending, approved, denied, expired
 	// Result is the completed sign-in when Status is approved.
 	Result *Result
+	// Reported is set when the employee denied with "This wasn't me":
+	// pushes to them are paused now.
+	Reported bool
 }
 
 // WaitPush reports a push request's status, waiting up to wait while it is
@@ -136,7 +149,7 @@ func (s *Service) WaitPush(ctx context.Context, a *Auth, id string, wait time.Du
 			return s.completePush(ctx, a, req, c)
 		case deadbolt.PushPending:
 		case deadbolt.PushDenied:
-			return &PushOutcome{Status: deadbolt.PushDenied}, nil
+			return &PushOutcome{Status: deadbolt.PushDenied, Reported: req.Reported}, nil
 		default: // expired, replaced, consumed
 			return &PushOutcome{Status: deadbolt.PushExpired}, nil
 		}

@@ -147,6 +147,10 @@ type PushSender interface {
 	// SendReauth sends a push request that renews the fresh proof of the
 	// full session sessionID, with Send's answers.
 	SendReauth(ctx context.Context, u *deadbolt.User, sessionID, ip, userAgent string) (*deadbolt.PushRequest, error)
+	// Paused reports, counting nothing, whether pushes to the employee are
+	// muted or limited now ("muted", "rate_limited", or "" when not) and
+	// for how long.
+	Paused(ctx context.Context, userID string) (string, time.Duration, error)
 }
 
 // SMSVerifier checks codes sent by text message. Each method reports

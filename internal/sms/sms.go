@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"deadbolt/internal/i18n"
 )
 
 // Message is one text message to send.
@@ -112,16 +114,17 @@ func Body(code string) string {
 // minutes rounded up (at least one). It returns "" when code is not 4 to 10
 // ASCII digits or lifetime is not positive. It is safe for concurrent use.
 func BodyExpiring(code string, lifetime time.Duration) string {
+	return BodyIn(i18n.English(), code, lifetime)
+}
+
+// BodyIn is BodyExpiring in the language l (the catalogue's "sms.code"):
+// server wording and the code, nothing a person typed.
+func BodyIn(l *i18n.Locale, code string, lifetime time.Duration) string {
 	if !isCode(code) || lifetime <= 0 {
 		return ""
 	}
-	minutes := int64((lifetime + time.Minute - 1) / time.Minute)
-	unit := " minutes"
-	if minutes == 1 {
-		unit = " minute"
-	}
-	return "Your Deadbolt sign-in code is " + code + ". It expires in " +
-		strconv.FormatInt(minutes, 10) + unit + ". Do not share it."
+	minutes := int((lifetime + time.Minute - 1) / time.Minute)
+	return l.T("sms.code", "code", code, "n", minutes)
 }
 
 func isCode(s string) bool {

@@ -24,6 +24,7 @@ import (
 
 	"deadbolt/internal/audit"
 	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/i18n"
 	"deadbolt/internal/phone"
 	"deadbolt/internal/sms"
 )
@@ -174,6 +175,34 @@ func (s *Service) SendReauth(ctx context.Context, u *deadbolt.User, sessionID, i
 	return s.send(ctx, u, reauthPurpose(sessionID), u.Phone, "reauth", ip)
 }
 
+// LoginSent reports whether a code for the pending sign-in
+// pendingSessionID was sent and is still live, and how long until another
+// may be asked for (0 when one may be now), so that a page does not forget
+// a code it sent. It sends and counts nothing.
+func (s *Service) LoginSent(ctx context.Context, u *deadbolt.User, pendingSessionID string) (bool, time.Duration, error) {
+	return s.sent(ctx, u, loginPurpose(pendingSessionID))
+}
+
+// ReauthSent is LoginSent for the codes of SendReauth.
+func (s *Service) ReauthSent(ctx context.Context, u *deadbolt.User, sessionID string) (bool, time.Duration, error) {
+	return s.sent(ctx, u, reauthPurpose(sessionID))
+}
+
+func (s *Service) sent(ctx context.Context, u *deadbolt.User, purpose string) (bool, time.Duration, error) {
+	last, err := s.store.LatestSMSCode(ctx, purpose)
+	if deadbolt.IsCode(err, deadbolt.CodeNotFound) {
+		return false, 0, nil
+	}
+	if err != nil {
+		return false, 0, err
+	}
+	now := s.clock.Now()
+	if !last.Live() || !now.Before(last.ExpiresAt) || last.Phone != u.Phone {
+		return false, 0, nil
+	}
+	return true, max(s.resendWait(last, now), 0), nil
+}
+
 // VerifyLogin reports whether code is the live code sent for the pending
 // sign-in pendingSessionID to the employee's current number, using it up
 // if so. Every call counts a try against the code; past MaxAttempts the
@@ -316,7 +345,7 @@ func (s *Service) limitLinkNumbers(ctx context.Context, u *deadbolt.User, e164 s
 	}
 	if !d.Held {
 		e := deadbolt.RateLimited(d.First.Add(lim.Window).Sub(now),
-			"You have tried too many different phone numbers. Try again later, or ask your administrator to link your number.")
+			"You have tried too many different phone numbers. Ask your administrator to link your number, or wait.")
 		e.Extra = map[string]any{"reason": "phone_numbers"}
 		return e
 	}
@@ -332,7 +361,7 @@ func phoneInUse() error {
 func phoneError(err error) error {
 	var pe *phone.Error
 	if errors.As(err, &pe) {
-		e := deadbolt.Errorf(deadbolt.CodeInvalidInput, "%s", pe.Message)
+		e := deadbolt.Errorf(deadbolt.CodeInvalidInput, "%s", pe.Words)
 		e.Extra = map[string]any{"reason": pe.Code}
 		return e
 	}
@@ -359,7 +388,7 @@ func (s *Service) send(ctx context.Context, u *deadbolt.User, purpose, e164, kin
 	now := s.clock.Now()
 	if last, err := s.store.LatestSMSCode(ctx, purpose); err == nil {
 		if wait := s.resendWait(last, now); wait > 0 {
-			return "", 0, deadbolt.RateLimited(wait, "A code was just sent. Wait before asking for a new one.")
+			return "", 0, deadbolt.RateLimited(wait, "A code was just sent. Enter it, or ask for a new one a little later.")
 		}
 	} else if !deadbolt.IsCode(err, deadbolt.CodeNotFound) {
 		return "", 0, err
@@ -376,11 +405,11 @@ func (s *Service) send(ctx context.Context, u *deadbolt.User, purpose, e164, kin
 	if err := s.store.CreateSMSCode(ctx, c, s.cfg.ResendAfter); err != nil {
 		if deadbolt.IsCode(err, deadbolt.CodeConflict) {
 			// Another request sent a code for this purpose at this moment.
-			return "", 0, deadbolt.RateLimited(s.cfg.ResendAfter, "A code was just sent. Wait before asking for a new one.")
+			return "", 0, deadbolt.RateLimited(s.cfg.ResendAfter, "A code was just sent. Enter it, or ask for a new one a little later.")
 		}
 		return "", 0, err
 	}
-	err = s.sender.Send(ctx, sms.Message{To: e164, Body: sms.BodyExpiring(code, s.cfg.CodeLifetime), Code: code})
+	err = s.sender.Send(ctx, sms.Message{To: e164, Body: sms.BodyIn(i18n.FromContext(ctx), code, s.cfg.CodeLifetime), Code: code})
 	switch {
 	case err == nil:
 	case errors.Is(err, sms.ErrAmbiguous):
@@ -404,14 +433,14 @@ func (s *Service) send(ctx context.Context, u *deadbolt.User, purpose, e164, kin
 }
 
 // otherMethods is the advice that follows a failed send.
-func otherMethods(kind string) string {
+func otherMethods(kind string) deadbolt.Words {
 	switch kind {
 	case "login":
-		return "Choose Other login methods: approve on your phone, enter the code from the app, or use a recovery code."
+		return deadbolt.Phrase("Choose Other login methods: approve on your phone, enter the code from the app, or use a recovery code.")
 	case "reauth":
-		return "Confirm with your password, the code from the app, or a recovery code instead."
+		return deadbolt.Phrase("Confirm with your password, the code from the app, or a recovery code instead.")
 	}
-	return "Try again later."
+	return deadbolt.Phrase("Try again later.")
 }
 
 // resendWait is how long before another code of last's purpose may be sent.
@@ -428,14 +457,14 @@ func (s *Service) checkLimits(ctx context.Context, u *deadbolt.User, e164, kind,
 	type check struct {
 		key   string
 		limit Limit
-		msg   string
+		msg   deadbolt.Words
 	}
 	checks := []check{
-		{"sms:user:" + u.ID, s.cfg.PerUser, "Too many text messages were sent to you. Try again later or use another method."},
-		{"sms:phone:" + e164, s.cfg.PerPhone, "Too many text messages were sent to this number. Try again later or use another method."},
+		{"sms:user:" + u.ID, s.cfg.PerUser, deadbolt.Phrase("Too many text messages were sent to you. Use another method meanwhile.")},
+		{"sms:phone:" + e164, s.cfg.PerPhone, deadbolt.Phrase("Too many text messages were sent to this number. Use another method meanwhile.")},
 	}
 	if ip != "" {
-		checks = append(checks, check{"sms:ip:" + ip, s.cfg.PerIP, "Too many text messages were asked for from your network. Try again later."})
+		checks = append(checks, check{"sms:ip:" + ip, s.cfg.PerIP, deadbolt.Phrase("Too many text messages were asked for from your network.")})
 	}
 	for _, c := range checks {
 		n, err := s.store.Hit(ctx, c.key, now, c.limit.Window)
@@ -443,7 +472,7 @@ func (s *Service) checkLimits(ctx context.Context, u *deadbolt.User, e164, kind,
 			return err
 		}
 		if n.N > int64(c.limit.N) {
-			return deadbolt.RateLimited(n.First.Add(c.limit.Window).Sub(now), c.msg)
+			return deadbolt.RateLimited(n.First.Add(c.limit.Window).Sub(now), "%s", c.msg)
 		}
 	}
 	n, err := s.store.Hit(ctx, "sms:global", now, time.Hour)

@@ -220,7 +220,7 @@ func (s *server) apiDevicePair(w http.ResponseWriter, r *http.Request) error {
 			"secret": encodeSecret(p.Secret), "algorithm": "SHA1", "digits": 6, "period": 30,
 			"uri": s.Devices.OTPAuthURI(p.User, p.Secret),
 		},
-		"account": map[string]any{"id": p.User.ID, "login": p.User.Login, "name": p.User.Name},
+		"account": accountJSON(p.User),
 	})
 	return nil
 }
@@ -237,7 +237,7 @@ func (s *server) apiDeviceMe(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"device_id": d.ID, "name": d.Name, "platform": d.Platform, "trusted": d.Trusted(),
-		"account": map[string]any{"id": u.ID, "login": u.Login, "name": u.Name},
+		"account": accountJSON(u),
 	})
 	return nil
 }
@@ -271,3 +271,13 @@ func encodeSecret(b []byte) string {
 }
 
 var _ = time.Second
+
+// accountJSON is the employee a device belongs to, as the companion app
+// shows it; language is their saved choice, null for none.
+func accountJSON(u *deadbolt.User) map[string]any {
+	var lang any
+	if u.Language != "" {
+		lang = u.Language
+	}
+	return map[string]any{"id": u.ID, "login": u.Login, "name": u.Name, "language": lang}
+}

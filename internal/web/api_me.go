@@ -63,7 +63,9 @@ func (s *server) apiMe(w http.ResponseWriter, r *http.Request, a *signin.Auth) e
 			"min_method":          st.State.Requirement.MinMethod.String(),
 			"min_method_deadline": timeJSON(st.State.Requirement.MethodDeadline),
 		},
-		"banners": bannersJSON(st, deviceJSON(d), phone),
+		"banners":     bannersJSON(st, deviceJSON(d), phone),
+		"language":    tr(r).Code(),
+		"preferences": preferencesJSON(a.User),
 	})
 	return nil
 }

@@ -129,10 +129,10 @@ func (s *server) apiListPasskeys(w http.ResponseWriter, r *http.Request, a *sign
 	out := []any{}
 	enabled, reason := true, ""
 	if s.Passkeys == nil {
-		enabled, reason = false, "Passkeys are not available."
+		enabled, reason = false, tr(r).T("passkeys.off")
 	} else {
 		if err := s.Passkeys.Available(); err != nil {
-			enabled, reason = false, deadbolt.ErrorMessage(err)
+			enabled, reason = false, errorText(tr(r), err)
 		}
 		list, err := s.Passkeys.List(r.Context(), a.User)
 		if err != nil {

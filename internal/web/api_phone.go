@@ -160,3 +160,6 @@ func (s *server) apiAdminRemovePhone(w http.ResponseWriter, r *http.Request, a *
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 	return nil
 }
+
+// smsAvailable reports whether this server can send text messages.
+func (s *server) smsAvailable() bool { return s.SMS.Enabled() }

@@ -51,6 +51,15 @@ func (s *server) apiPushStatus(w http.ResponseWriter, r *http.Request, a *signin
 		return err
 	}
 	body := map[string]any{"status": out.Status}
+	if out.Reported {
+		// "This wasn't me": the browser says pushes are paused and
+		// offers the other methods.
+		body["reported"] = true
+		body["push_unavailable"] = device.UnavailableMuted
+		if _, wait, err := s.Signin.PushPaused(r.Context(), a.User); err == nil && wait > 0 {
+			body["retry_after"] = secondsUp(wait)
+		}
+	}
 	if out.Result != nil {
 		s.setSessionCookie(w, out.Result.Token, out.Result.Session.ExpiresAt)
 		body["state"] = out.Result.State
@@ -124,15 +133,19 @@ func (s *server) apiDeviceRequests(w http.ResponseWriter, r *http.Request) error
 }
 
 // apiDeviceEvents streams pending requests as Server-Sent Events: each new
-// request once as "event: request", and a comment every 15 s to keep
-// proxies from closing the stream. When the server begins to drain the
-// stream ends cleanly, asking the client to reconnect in two seconds (to
-// another node, or to this one restarted).
+// request once as "event: request"; "event: resolved" ({"id"}) once a
+// request sent is no longer pending (answered here or on another phone,
+// expired, or its sign-in finished by another method); "event: device"
+// ({"trusted"}) when the device's pairing is confirmed; notices; and a
+// comment every 15 s to keep proxies from closing the stream. When the
+// server begins to drain the stream ends cleanly, asking the client to
+// reconnect in two seconds (to another node, or to this one restarted).
 func (s *server) apiDeviceEvents(w http.ResponseWriter, r *http.Request) error {
 	d, _, err := s.deviceAuth(r)
 	if err != nil {
 		return err
 	}
+	trusted := d.Trusted()
 	rc := http.NewResponseController(w)
 	wake, stop := s.Notifier.Subscribe(device.DeviceTopic(d.UserID))
 	defer stop()
@@ -154,13 +167,22 @@ func (s *server) apiDeviceEvents(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return nil
 		}
+		live := map[string]bool{}
 		for _, p := range list {
+			live[p.ID] = true
 			if sent[p.ID] {
 				continue
 			}
 			sent[p.ID] = true
 			b, _ := json.Marshal(deviceRequestJSON(p))
 			fmt.Fprintf(w, "event: request\ndata: %s\n\n", b)
+		}
+		for id := range sent {
+			if !live[id] {
+				delete(sent, id)
+				b, _ := json.Marshal(map[string]string{"id": id})
+				fmt.Fprintf(w, "event: resolved\ndata: %s\n\n", b)
+			}
 		}
 		if notices, err := device.Notices(r.Context(), s.Events, d.UserID, lastNotice, 20); err == nil && len(notices) > 0 {
 			lastNotice = notices[0].ID
@@ -174,10 +196,15 @@ func (s *server) apiDeviceEvents(w http.ResponseWriter, r *http.Request) error {
 		}
 		select {
 		case <-wake:
-			if _, _, err := s.deviceAuth(r); err != nil {
+			now, _, err := s.deviceAuth(r)
+			if err != nil {
 				fmt.Fprintf(w, "event: disconnected\ndata: {}\n\n")
 				rc.Flush()
 				return nil
+			}
+			if now.Trusted() != trusted {
+				trusted = now.Trusted()
+				fmt.Fprintf(w, "event: device\ndata: {\"trusted\":%t}\n\n", trusted)
 			}
 		case <-keepalive.C:
 			fmt.Fprint(w, ": keepalive\n\n")

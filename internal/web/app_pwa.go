@@ -5,12 +5,15 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
+	"encoding/json"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"path"
 	"strings"
 	"time"
+
+	"deadbolt/internal/i18n"
 )
 
 // The companion app: a progressive web app under /app, one page whose
@@ -51,12 +54,15 @@ type pwa struct {
 	// scope is the path the service worker may control: the app's
 	// directory under the public URL's path.
 	scope string
+	// i18n is the app's texts in every language (i18n.json).
+	i18n pwaFile
 }
 
 // newPWA loads the embedded app. It panics if the embedded files cannot be
 // read, which only a broken build can cause.
-func newPWA(public *url.URL) *pwa {
+func newPWA(public *url.URL, defaultLanguage string) *pwa {
 	p := &pwa{files: map[string]pwaFile{}, scope: "/app/"}
+	p.i18n = pwaMessages(defaultLanguage)
 	if public != nil && strings.Trim(public.Path, "/") != "" {
 		p.scope = "/" + strings.Trim(public.Path, "/") + "/app/"
 	}
@@ -111,6 +117,40 @@ func (p *pwa) redirect(w http.ResponseWriter, r *http.Request) {
 // shell serves the app's single page; the scripts read the path.
 func (p *pwa) shell(w http.ResponseWriter, r *http.Request) {
 	p.serve(w, r, "index.html")
+}
+
+// pwaMessages is the app's i18n.json: the server's default language, the
+// languages with their names, and the texts of the catalogue's "app."
+// keys in each.
+func pwaMessages(def string) pwaFile {
+	type lang struct {
+		Code string `json:"code"`
+		Name string `json:"name"`
+	}
+	doc := struct {
+		Default   string                    `json:"default"`
+		Languages []lang                    `json:"languages"`
+		Messages  map[string]map[string]any `json:"messages"`
+	}{Default: def, Messages: map[string]map[string]any{}}
+	for _, l := range i18n.Languages() {
+		doc.Languages = append(doc.Languages, lang{Code: l.Code(), Name: l.Name()})
+		doc.Messages[l.Code()] = l.Prefixed("app.")
+	}
+	body, err := json.Marshal(doc)
+	if err != nil {
+		panic(err)
+	}
+	sum := sha256.Sum256(body)
+	return pwaFile{body: body, ctype: "application/json; charset=utf-8", etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`}
+}
+
+// messages serves the app's texts.
+func (p *pwa) messages(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", p.i18n.ctype)
+	h.Set("Cache-Control", "no-cache")
+	h.Set("ETag", p.i18n.etag)
+	http.ServeContent(w, r, "i18n.json", time.Time{}, bytes.NewReader(p.i18n.body))
 }
 
 func (p *pwa) manifest(w http.ResponseWriter, r *http.Request) {

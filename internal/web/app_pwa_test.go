@@ -163,7 +163,7 @@ func TestPWAScope(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if got := newPWA(u).scope; got != tt.want {
+			if got := newPWA(u, "en").scope; got != tt.want {
 				t.Errorf("newPWA(%q).scope = %q, want %q", tt.public, got, tt.want)
 			}
 		})
@@ -261,7 +261,7 @@ func TestPWAOfflineShell(t *testing.T) {
 			t.Errorf("sw.js SHELL = %q, lacks %q which the app loads", cached, w)
 		}
 	}
-	p := newPWA(nil)
+	p := newPWA(nil, "en")
 	for _, name := range appFiles(t, "") {
 		if _, ok := p.files[name]; !ok {
 			t.Errorf("ui/app/%s is embedded but not served (unknown extension?)", name)

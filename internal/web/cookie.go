@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -80,6 +81,13 @@ func (s *server) continueTarget(r *http.Request) string {
 	}
 	if ref := oidcContinueRef(raw); ref != "" {
 		return raw
+	}
+	if strings.HasPrefix(raw, "/") {
+		// A page of this server (a deep link), opened again by a GET.
+		if back := s.localBack(raw); back == raw && !strings.HasPrefix(raw, "/login") {
+			return raw
+		}
+		return ""
 	}
 	if s.Authz == nil {
 		return ""

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/i18n"
 	"deadbolt/internal/policy"
 )
 
@@ -53,13 +54,40 @@ func statusOf(code deadbolt.Code) int {
 // error names none (a request cut off by an ended context).
 const defaultRetryAfter = 2 * time.Second
 
-// errorBody is the error envelope of every API error.
-func errorBody(err error) (int, map[string]any) {
-	code := deadbolt.ErrorCode(err)
+// errorCode is the code err answers with: a cancelled or timed-out call is
+// CodeUnavailable.
+func errorCode(err error) deadbolt.Code {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		code = deadbolt.CodeUnavailable
+		return deadbolt.CodeUnavailable
 	}
-	inner := map[string]any{"code": code, "message": deadbolt.ErrorMessage(err)}
+	return deadbolt.ErrorCode(err)
+}
+
+// errorStatus is the HTTP status err answers with.
+func errorStatus(err error) int { return statusOf(errorCode(err)) }
+
+// errorText is the public message of err in l: its words translated, and
+// for a refusal that says how long to wait, that wait in words. An error
+// without an *Error (an internal failure, a cancelled call) shows the
+// general sentence of its code.
+func errorText(l *i18n.Locale, err error) string {
+	code := errorCode(err)
+	var e *deadbolt.Error
+	if !errors.As(err, &e) {
+		return l.Words(deadbolt.Words{Format: deadbolt.Sentence(code)})
+	}
+	msg := l.Error(err)
+	if e.Code == deadbolt.CodeRateLimited && e.RetryAfter > 0 {
+		msg += " " + l.T("error.retry_in", "duration", l.Duration(e.RetryAfter))
+	}
+	return msg
+}
+
+// errorBody is the error envelope of every API error, its message in l;
+// the code never changes with the language.
+func errorBody(l *i18n.Locale, err error) (int, map[string]any) {
+	code := errorCode(err)
+	inner := map[string]any{"code": code, "message": errorText(l, err)}
 	var e *deadbolt.Error
 	if errors.As(err, &e) {
 		for k, v := range e.Extra {
@@ -71,9 +99,6 @@ func errorBody(err error) (int, map[string]any) {
 	}
 	if wait := retryAfter(err); wait > 0 {
 		inner["retry_after"] = wait
-	}
-	if code == deadbolt.CodeUnavailable && e == nil {
-		inner["message"] = "The service is busy. Please try again."
 	}
 	return statusOf(code), map[string]any{"error": inner}
 }
@@ -122,7 +147,9 @@ func (s *server) logFailure(r *http.Request, status int, msg string, err error) 
 // writeError answers an API request with the error envelope. Internal
 // errors are logged with their detail; the client sees a generic message.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	status, body := errorBody(err)
+	l := tr(r)
+	status, body := errorBody(l, err)
+	w.Header().Set("Content-Language", l.Code())
 	s.logFailure(r, status, "request failed", err)
 	setRetryAfter(w, err)
 	writeJSON(w, status, body)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -44,12 +43,12 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, emptyOK bool) e
 // fuzzing.
 func decodeStrict(body []byte, dst any) error {
 	if err := checkText(body); err != nil {
-		return deadbolt.Errorf(deadbolt.CodeBadRequest, "%s", err.Error())
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := checkValue(dec, reflect.TypeOf(dst), "", true); err != nil {
-		return deadbolt.Errorf(deadbolt.CodeBadRequest, "%s", err.Error())
+		return err
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return deadbolt.Errorf(deadbolt.CodeBadRequest, "The request body must hold a single JSON object.")
@@ -82,14 +81,14 @@ func checkValue(dec *json.Decoder, t reflect.Type, path string, top bool) error 
 	}
 	tok, err := dec.Token()
 	if err != nil {
-		return fmt.Errorf("The request body is not valid JSON.")
+		return deadbolt.Errorf(deadbolt.CodeBadRequest, "The request body is not valid JSON.")
 	}
 	d, isDelim := tok.(json.Delim)
 	if top && (!isDelim || d != '{') {
-		return fmt.Errorf("The request body must be a JSON object.")
+		return deadbolt.Errorf(deadbolt.CodeBadRequest, "The request body must be a JSON object.")
 	}
 	if tok == nil && !nullable {
-		return fmt.Errorf("The field %q must not be null.", strings.TrimSuffix(path, "."))
+		return deadbolt.Errorf(deadbolt.CodeBadRequest, "The field %q must not be null.", strings.TrimSuffix(path, "."))
 	}
 	if !isDelim {
 		return nil
@@ -110,18 +109,18 @@ func checkValue(dec *json.Decoder, t reflect.Type, path string, top bool) error 
 		for dec.More() {
 			kt, err := dec.Token()
 			if err != nil {
-				return fmt.Errorf("The request body is not valid JSON.")
+				return deadbolt.Errorf(deadbolt.CodeBadRequest, "The request body is not valid JSON.")
 			}
 			key, _ := kt.(string)
 			if seen[key] {
-				return fmt.Errorf("The field %q appears twice.", path+key)
+				return deadbolt.Errorf(deadbolt.CodeBadRequest, "The field %q appears twice.", path+key)
 			}
 			seen[key] = true
 			next := elem
 			if fields != nil {
 				ft, ok := fields[key]
 				if !ok {
-					return fmt.Errorf("Unknown field %q.", path+key)
+					return deadbolt.Errorf(deadbolt.CodeBadRequest, "Unknown field %q.", path+key)
 				}
 				next = ft
 			}
@@ -141,7 +140,7 @@ func checkValue(dec *json.Decoder, t reflect.Type, path string, top bool) error 
 		}
 	}
 	if _, err := dec.Token(); err != nil { // closing delimiter
-		return fmt.Errorf("The request body is not valid JSON.")
+		return deadbolt.Errorf(deadbolt.CodeBadRequest, "The request body is not valid JSON.")
 	}
 	return nil
 }
@@ -155,7 +154,7 @@ var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 // hold). It leaves malformed JSON to the parser.
 func checkText(b []byte) error {
 	if !utf8.Valid(b) {
-		return errors.New("The request body is not valid UTF-8.")
+		return deadbolt.Errorf(deadbolt.CodeBadRequest, "The request body is not valid UTF-8.")
 	}
 	inString := false
 	for i := 0; i < len(b); i++ {
@@ -175,7 +174,7 @@ func checkText(b []byte) error {
 			i += 5 // the last hex digit
 			switch {
 			case r == 0:
-				return errors.New("The request body holds the character U+0000.")
+				return deadbolt.Errorf(deadbolt.CodeBadRequest, "The request body holds the character U+0000.")
 			case r >= 0xD800 && r < 0xDC00:
 				// A high surrogate must be followed by an escaped low one.
 				if i+6 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
@@ -184,9 +183,9 @@ func checkText(b []byte) error {
 						continue
 					}
 				}
-				return errors.New("The request body holds an escaped UTF-16 surrogate that is not in a pair.")
+				return deadbolt.Errorf(deadbolt.CodeBadRequest, "The request body holds an escaped UTF-16 surrogate that is not in a pair.")
 			case r >= 0xDC00 && r < 0xE000:
-				return errors.New("The request body holds an escaped UTF-16 surrogate that is not in a pair.")
+				return deadbolt.Errorf(deadbolt.CodeBadRequest, "The request body holds an escaped UTF-16 surrogate that is not in a pair.")
 			}
 		case c == '\\':
 			i++ // the escaped character

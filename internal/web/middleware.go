@@ -85,7 +85,7 @@ func (s *server) devHosts(next http.Handler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		http.Error(w, deadbolt.ErrorMessage(err), http.StatusMisdirectedRequest)
+		http.Error(w, errorText(tr(r), err), http.StatusMisdirectedRequest)
 	})
 }
 
@@ -419,6 +419,7 @@ func (s *server) authed(n need, h authHandler) http.Handler {
 		if err != nil {
 			return err
 		}
+		r = withUserLanguage(r, a.User)
 		switch n {
 		case needFull, needAdmin:
 			if err := signin.RequireFull(a); err != nil {

@@ -297,7 +297,7 @@ func (s *server) oidcLogoutPage(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, lr.RedirectURL, http.StatusFound)
 			return
 		}
-		s.render(w, r, http.StatusOK, "logout", &pageData{Title: "Signed out", Console: &logoutView{App: appName(lr)}})
+		s.render(w, r, http.StatusOK, "logout", &pageData{Title: tr(r).T("oidc_logout.done_title"), Console: &logoutView{App: appName(lr)}})
 		return
 	}
 	v := &logoutView{App: appName(lr), SignedIn: true, Login: a.User.Login}
@@ -306,7 +306,7 @@ func (s *server) oidcLogoutPage(w http.ResponseWriter, r *http.Request) {
 			v.Fields = append(v.Fields, logoutField{name, val})
 		}
 	}
-	s.render(w, r, http.StatusOK, "logout", &pageData{Title: "Sign out", User: a.User, Console: v})
+	s.render(w, r, http.StatusOK, "logout", &pageData{Title: tr(r).T("oidc_logout.title"), User: a.User, Console: v})
 }
 
 func appName(lr *oidc.LogoutRequest) string {
@@ -351,5 +351,5 @@ func (s *server) oidcLogoutSubmit(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, lr.RedirectURL, http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, http.StatusOK, "logout", &pageData{Title: "Signed out", Console: &logoutView{App: appName(lr)}})
+	s.render(w, r, http.StatusOK, "logout", &pageData{Title: tr(r).T("oidc_logout.done_title"), Console: &logoutView{App: appName(lr)}})
 }

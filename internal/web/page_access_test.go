@@ -73,16 +73,16 @@ func TestPageAccess(t *testing.T) {
 		method, path string
 		want         [5]string // per session above: a status, or the redirect target
 	}{
-		{"GET", "/", [5]string{"/login", "/login", "/login", ok, ok}},
-		{"GET", "/security", [5]string{"/login", "/login", "/login", ok, ok}},
-		{"GET", "/security/phone", [5]string{"/login", "/login", "/login", ok, ok}},
+		{"GET", "/", [5]string{"/login", "/login/verify", "/security/2fa/setup", ok, ok}},
+		{"GET", "/security", [5]string{"/login", "/login/verify", "/security/2fa/setup", ok, ok}},
+		{"GET", "/security/phone", [5]string{"/login", "/login/verify", "/security/2fa/setup", ok, ok}},
 		{"GET", "/login/verify", [5]string{"/login", ok, "/", "/", "/"}},
 		{"GET", "/security/2fa/setup", [5]string{"/login", "/login/verify", ok, ok, ok}},
 		{"GET", "/security/reauth", [5]string{"/login", "/login/verify", ok, ok, ok}},
-		{"GET", "/admin", [5]string{"/login", "/login", "/login", forbidden, ok}},
-		{"GET", "/admin/audit", [5]string{"/login", "/login", "/login", forbidden, ok}},
-		{"POST", "/logout/all", [5]string{"/login", "/login", "/login", "/login?msg=logged_out_all", "/login?msg=logged_out_all"}},
-		{"POST", "/security/password", [5]string{"/login", "/login", "/login", "401", "401"}}, // no current password
+		{"GET", "/admin", [5]string{"/login", "/login/verify", "/security/2fa/setup", forbidden, ok}},
+		{"GET", "/admin/audit", [5]string{"/login", "/login/verify", "/security/2fa/setup", forbidden, ok}},
+		{"POST", "/logout/all", [5]string{"/login", "/login/verify", "/security/2fa/setup", "/login?msg=logged_out_all", "/login?msg=logged_out_all"}},
+		{"POST", "/security/password", [5]string{"/login", "/login/verify", "/security/2fa/setup", "401", "401"}}, // no current password
 	}
 	for _, tc := range tests {
 		for i, sess := range sessions {

@@ -18,30 +18,14 @@ import (
 // every change is a POST form.
 
 // consoleFlashes are the fixed messages a redirect inside the console can
-// ask for; the query carries only the key.
-var consoleFlashes = map[string]string{
-	"user_activated":    "The employee was activated.",
-	"user_deactivated":  "The employee was deactivated: their sessions ended and their trusted device was disconnected.",
-	"password_reset":    "The password was reset. The employee's sessions ended and their trusted device was disconnected.",
-	"two_factor_reset":  "Two-factor authentication was reset. The employee can set it up again.",
-	"unlocked":          "The second factor was unlocked.",
-	"exempted":          "The exemption was saved.",
-	"exemption_ended":   "The exemption was ended.",
-	"phone_removed":     "The phone number was removed. It can now be linked to another account.",
-	"sessions_ended":    "All the employee's sessions were ended.",
-	"workgroup_created": "The workgroup was created. Add members and set its policy below.",
-	"app_updated":       "The application was saved.",
-	"app_deleted":       "The application was deleted. Its tokens no longer work.",
-	"workgroup_renamed": "The workgroup was renamed.",
-	"workgroup_deleted": "The workgroup was deleted. Its members stay.",
-	"member_added":      "The employee was added to the workgroup.",
-	"member_already":    "The employee is already in this workgroup.",
-	"member_removed":    "The employee was removed from the workgroup.",
-	"policy_saved":      "The policy was saved.",
-	"user_created":      flashes["user_created"],
-}
+// ask for; the query carries only the key (the words are the catalogue's
+// "flash.<key>").
+var consoleFlashes = []string{"user_activated", "user_deactivated", "password_reset", "two_factor_reset", "unlocked",
+	"exempted", "exemption_ended", "phone_removed_admin", "sessions_ended", "workgroup_created", "workgroup_renamed",
+	"workgroup_deleted", "member_added", "member_already", "member_removed", "policy_saved", "user_created",
+	"app_updated", "app_deleted"}
 
-func consoleFlash(r *http.Request) string { return consoleFlashes[r.URL.Query().Get("msg")] }
+func consoleFlash(r *http.Request) string { return flashText(r, consoleFlashes) }
 
 // navLink is one entry of the console's navigation.
 type navLink struct {
@@ -56,14 +40,15 @@ type consoleBase struct {
 	Zone string
 }
 
-func (s *server) consoleBase(current string) consoleBase {
+func (s *server) consoleBase(r *http.Request, current string) consoleBase {
+	l := tr(r)
 	links := []navLink{
-		{Href: "/admin", Label: "Employees"},
-		{Href: "/admin/import", Label: "Import"},
-		{Href: "/admin/workgroups", Label: "Workgroups"},
-		{Href: "/admin/apps", Label: "Applications"},
-		{Href: "/admin/phones", Label: "Phone lookup"},
-		{Href: "/admin/audit", Label: "Audit log"},
+		{Href: "/admin", Label: l.T("admin.users.title")},
+		{Href: "/admin/import", Label: l.T("console.nav.import")},
+		{Href: "/admin/workgroups", Label: l.T("workgroups.title")},
+		{Href: "/admin/apps", Label: l.T("apps.title")},
+		{Href: "/admin/phones", Label: l.T("phones.title")},
+		{Href: "/admin/audit", Label: l.T("audit.title")},
 	}
 	for i := range links {
 		links[i].Current = links[i].Href == current
@@ -82,24 +67,15 @@ func (s *server) orgLocation() *time.Location {
 	return time.UTC
 }
 
-// fmtIn shows t in loc to the minute, with the zone's abbreviation; ""
-// for the zero time.
-func fmtIn(t time.Time, loc *time.Location) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.In(loc).Format("2006-01-02 15:04 MST")
-}
-
 // consoleFailed shows a console error: a 5xx as the error page, anything
 // else through show with the error's public message and status.
 func (s *server) consoleFailed(w http.ResponseWriter, r *http.Request, err error, show func(status int, msg string)) {
-	status, _ := errorBody(err)
+	status := errorStatus(err)
 	if status >= 500 {
 		s.pageError(w, r, err)
 		return
 	}
-	show(status, deadbolt.ErrorMessage(err))
+	show(status, errorText(tr(r), err))
 }
 
 // confirmed reports whether a form's "I understand" box was ticked.
@@ -152,7 +128,7 @@ func (s *server) adminPage(w http.ResponseWriter, r *http.Request, a *signin.Aut
 		return
 	}
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	v := &usersView{consoleBase: s.consoleBase("/admin"), Query: q, All: len(users)}
+	v := &usersView{consoleBase: s.consoleBase(r, "/admin"), Query: q, All: len(users)}
 	var matched []*deadbolt.User
 	for _, u := range users {
 		if matchUser(u, q) {
@@ -185,7 +161,7 @@ func (s *server) adminPage(w http.ResponseWriter, r *http.Request, a *signin.Aut
 			row.Phone = phoneMask(u.Phone)
 		}
 		if u.ExemptUntil.After(now) {
-			row.Exempt = fmtIn(u.ExemptUntil, loc)
+			row.Exempt = tr(r).DateTime(u.ExemptUntil, loc)
 		}
 		if row.Locked, err = s.locked(r, u.ID); err != nil {
 			s.pageError(w, r, err)
@@ -196,7 +172,7 @@ func (s *server) adminPage(w http.ResponseWriter, r *http.Request, a *signin.Aut
 	if r.Method == http.MethodPost {
 		v.Form.Login, v.Form.Name = r.PostFormValue("login"), r.PostFormValue("name")
 	}
-	s.render(w, r, status, "admin", &pageData{Title: "Employees · Administration", User: a.User, Console: v, Flash: consoleFlash(r), Error: errMsg})
+	s.render(w, r, status, "admin", &pageData{Title: tr(r).T("console.title", "page", tr(r).T("admin.users.title")), User: a.User, Console: v, Flash: consoleFlash(r), Error: errMsg})
 }
 
 func (s *server) pageAdmin(w http.ResponseWriter, r *http.Request, a *signin.Auth) {

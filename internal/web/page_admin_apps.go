@@ -8,6 +8,7 @@ import (
 
 	"deadbolt/internal/apps"
 	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/i18n"
 	"deadbolt/internal/oidc"
 	"deadbolt/internal/signin"
 )
@@ -70,19 +71,20 @@ func lines(s string) []string {
 }
 
 // accessWords says who may enter an app.
-func accessWords(a *deadbolt.Application, names map[string]string) string {
-	who := "Every active employee"
-	if len(a.Workgroups) > 0 {
-		var n []string
-		for _, id := range a.Workgroups {
-			n = append(n, cmpOr(names[id], id))
-		}
-		who = "Members of " + strings.Join(n, ", ")
+func accessWords(l *i18n.Locale, a *deadbolt.Application, names map[string]string) string {
+	var n []string
+	for _, id := range a.Workgroups {
+		n = append(n, cmpOr(names[id], id))
 	}
-	if a.Require2FA {
-		who += ", with a second factor"
+	switch {
+	case len(n) == 0 && a.Require2FA:
+		return l.T("apps.access.everyone_2fa")
+	case len(n) == 0:
+		return l.T("apps.access.everyone")
+	case a.Require2FA:
+		return l.T("apps.access.members_2fa", "groups", strings.Join(n, ", "))
 	}
-	return who
+	return l.T("apps.access.members", "groups", strings.Join(n, ", "))
 }
 
 func (s *server) workgroupNames(r *http.Request, a *signin.Auth) (map[string]string, []workgroupChoice, error) {
@@ -154,20 +156,21 @@ func (s *server) appsPage(w http.ResponseWriter, r *http.Request, a *signin.Auth
 		s.pageError(w, r, err)
 		return
 	}
-	v := &appsView{consoleBase: s.consoleBase("/admin/apps")}
+	l := tr(r)
+	v := &appsView{consoleBase: s.consoleBase(r, "/admin/apps")}
 	for _, app := range list {
 		target := strings.Join(app.Domains, ", ")
 		if app.Kind == deadbolt.AppOIDC {
 			target = strings.Join(app.RedirectURIs, ", ")
 		}
-		v.Rows = append(v.Rows, appRow{ID: app.ID, Name: app.Name, Kind: app.Kind, Access: accessWords(app, names), Target: target, Require2FA: app.Require2FA})
+		v.Rows = append(v.Rows, appRow{ID: app.ID, Name: app.Name, Kind: app.Kind, Access: accessWords(l, app, names), Target: target, Require2FA: app.Require2FA})
 	}
 	if form != nil {
 		v.Form = *form
 	} else {
 		v.Form = appForm{Kind: deadbolt.AppOIDC, Workgroups: choices}
 	}
-	s.render(w, r, status, "admin_apps", &pageData{Title: "Applications · Administration", User: a.User, Console: v, Flash: consoleFlash(r), Error: errMsg})
+	s.render(w, r, status, "admin_apps", &pageData{Title: l.T("console.title", "page", l.T("apps.title")), User: a.User, Console: v, Flash: consoleFlash(r), Error: errMsg})
 }
 
 func (s *server) pageAdminApps(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
@@ -192,7 +195,7 @@ func (s *server) pageAdminCreateApp(w http.ResponseWriter, r *http.Request, a *s
 		return
 	}
 	// The secret is shown on this answer only: never in a URL, never again.
-	s.appPage(w, r, a, app, secret, http.StatusCreated, "", nil, "The application was registered.")
+	s.appPage(w, r, a, app, secret, http.StatusCreated, "", nil, tr(r).T("flash.app_created"))
 }
 
 // appPage shows one application.
@@ -202,7 +205,8 @@ func (s *server) appPage(w http.ResponseWriter, r *http.Request, a *signin.Auth,
 		s.pageError(w, r, err)
 		return
 	}
-	v := &appView{consoleBase: s.consoleBase("/admin/apps"), App: app, Secret: secret, Access: accessWords(app, names)}
+	l := tr(r)
+	v := &appView{consoleBase: s.consoleBase(r, "/admin/apps"), App: app, Secret: secret, Access: accessWords(l, app, names)}
 	if form != nil {
 		v.Form = *form
 	} else {
@@ -212,17 +216,17 @@ func (s *server) appPage(w http.ResponseWriter, r *http.Request, a *signin.Auth,
 		v.Issuer = s.OIDC.Issuer
 		if app.Kind == deadbolt.AppOIDC {
 			d := s.OIDC.Discovery()
-			auth := "client_secret_basic or client_secret_post"
+			auth := l.T("apps.page.setting.auth_secret")
 			if app.Public {
-				auth = "none (public client): PKCE with S256"
+				auth = l.T("apps.page.setting.auth_public")
 			}
 			v.Settings = []settingRow{
-				{"Issuer", s.OIDC.Issuer}, {"Discovery", s.OIDC.Issuer + oidc.PathDiscovery},
-				{"Authorization endpoint", d["authorization_endpoint"].(string)}, {"Token endpoint", d["token_endpoint"].(string)},
-				{"Userinfo endpoint", d["userinfo_endpoint"].(string)}, {"JWKS", d["jwks_uri"].(string)},
-				{"End session endpoint", d["end_session_endpoint"].(string)}, {"Client ID", app.ClientID},
-				{"Client authentication", auth}, {"Scopes", "openid profile email groups (offline_access for refresh tokens)"},
-				{"Claims", "sub (stable id), preferred_username (login), name, email, groups (workgroup names)"},
+				{l.T("apps.page.setting.issuer"), s.OIDC.Issuer}, {l.T("apps.page.setting.discovery"), s.OIDC.Issuer + oidc.PathDiscovery},
+				{l.T("apps.page.setting.authorization"), d["authorization_endpoint"].(string)}, {l.T("apps.page.setting.token"), d["token_endpoint"].(string)},
+				{l.T("apps.page.setting.userinfo"), d["userinfo_endpoint"].(string)}, {"JWKS", d["jwks_uri"].(string)},
+				{l.T("apps.page.setting.end_session"), d["end_session_endpoint"].(string)}, {"Client ID", app.ClientID},
+				{l.T("apps.page.setting.client_auth"), auth}, {l.T("apps.page.setting.scopes"), l.T("apps.page.setting.scopes_value")},
+				{l.T("apps.page.setting.claims"), l.T("apps.page.setting.claims_value")},
 			}
 		}
 		fails, err := s.OIDC.LogoutFailures(r.Context(), app.ID)
@@ -240,14 +244,14 @@ func (s *server) appPage(w http.ResponseWriter, r *http.Request, a *signin.Auth,
 			if u, err := s.Accounts.Get(r.Context(), s.actor(r, a), g.UserID); err == nil {
 				login = u.Login
 			}
-			v.Failures = append(v.Failures, failureRow{User: login, When: fmtIn(when, loc), Error: g.LogoutError,
+			v.Failures = append(v.Failures, failureRow{User: login, When: l.DateTime(when, loc), Error: g.LogoutError,
 				Attempts: g.LogoutAttempts, GivenUp: g.LogoutFailed})
 		}
 	}
 	if flashMsg == "" {
 		flashMsg = consoleFlash(r)
 	}
-	s.render(w, r, status, "admin_app", &pageData{Title: app.Name + " · Applications", User: a.User, Console: v, Flash: flashMsg, Error: errMsg})
+	s.render(w, r, status, "admin_app", &pageData{Title: l.T("console.title", "page", app.Name), User: a.User, Console: v, Flash: flashMsg, Error: errMsg})
 }
 
 func (s *server) pageAdminApp(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
@@ -301,7 +305,7 @@ func (s *server) pageAdminRotateAppSecret(w http.ResponseWriter, r *http.Request
 		s.pageError(w, r, err)
 		return
 	}
-	s.appPage(w, r, a, app, secret, http.StatusOK, "", nil, "A new client secret was made. The old one no longer works.")
+	s.appPage(w, r, a, app, secret, http.StatusOK, "", nil, tr(r).T("flash.app_secret_rotated"))
 }
 
 func (s *server) pageAdminDeleteApp(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
@@ -316,7 +320,7 @@ func (s *server) pageAdminDeleteApp(w http.ResponseWriter, r *http.Request, a *s
 			s.pageError(w, r, err)
 			return
 		}
-		s.appPage(w, r, a, app, "", http.StatusBadRequest, deadbolt.ErrorMessage(errNotConfirmed), nil, "")
+		s.appPage(w, r, a, app, "", http.StatusBadRequest, errorText(tr(r), errNotConfirmed), nil, "")
 		return
 	}
 	if err := svc.Delete(r.Context(), s.actor(r, a), r.PathValue("id")); err != nil {

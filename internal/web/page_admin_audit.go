@@ -83,10 +83,10 @@ func (s *server) auditFilter(r *http.Request, a *signin.Auth, loc *time.Location
 		export.Set("type", typ)
 	}
 	var err error
-	if f.Since, err = parseLocalDateTime("since", "The first day", q.Get("since"), "", loc); err != nil {
+	if f.Since, err = parseLocalDateTime("since", deadbolt.Phrase("The first day"), q.Get("since"), "", loc); err != nil {
 		return f, nil, err
 	}
-	if f.Until, err = parseLocalDateTime("until", "The last day", q.Get("until"), "", loc); err != nil {
+	if f.Until, err = parseLocalDateTime("until", deadbolt.Phrase("The last day"), q.Get("until"), "", loc); err != nil {
 		return f, nil, err
 	}
 	if !f.Until.IsZero() {
@@ -112,11 +112,12 @@ func (s *server) auditFilter(r *http.Request, a *signin.Auth, loc *time.Location
 func (s *server) pageAdminAudit(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	ctx, loc := r.Context(), s.orgLocation()
 	q := r.URL.Query()
-	v := &auditView{consoleBase: s.consoleBase("/admin/audit"), Login: strings.TrimSpace(q.Get("login")),
+	l := tr(r)
+	v := &auditView{consoleBase: s.consoleBase(r, "/admin/audit"), Login: strings.TrimSpace(q.Get("login")),
 		Type: q.Get("type"), Since: q.Get("since"), Until: q.Get("until"), ExportLimit: auditExportLimit}
-	v.Types = append(v.Types, typeOption{Value: "", Label: "All events", Selected: v.Type == ""})
+	v.Types = append(v.Types, typeOption{Value: "", Label: l.T("audit.all_events"), Selected: v.Type == ""})
 	for _, t := range auditTypes {
-		v.Types = append(v.Types, typeOption{Value: t, Label: eventText(t) + " (" + t + ")", Selected: t == v.Type})
+		v.Types = append(v.Types, typeOption{Value: t, Label: eventText(l, t) + " (" + t + ")", Selected: t == v.Type})
 	}
 	v.Filtered = v.Login != "" || v.Type != "" || v.Since != "" || v.Until != ""
 	status, errMsg := http.StatusOK, ""
@@ -131,7 +132,7 @@ func (s *server) pageAdminAudit(w http.ResponseWriter, r *http.Request, a *signi
 		if err == nil {
 			more := len(events) > auditPerPage
 			events = events[:min(len(events), auditPerPage)]
-			v.Rows = auditRows(events, logins, loc)
+			v.Rows = auditRows(l, events, logins, loc)
 			page := url.Values{}
 			for _, k := range []string{"login", "type", "since", "until"} {
 				if val := strings.TrimSpace(q.Get(k)); val != "" {
@@ -149,12 +150,12 @@ func (s *server) pageAdminAudit(w http.ResponseWriter, r *http.Request, a *signi
 		}
 	}
 	if err != nil {
-		st, _ := errorBody(err)
+		st := errorStatus(err)
 		if st >= 500 {
 			s.pageError(w, r, err)
 			return
 		}
-		status, errMsg = st, deadbolt.ErrorMessage(err)
+		status, errMsg = st, errorText(tr(r), err)
 	}
-	s.render(w, r, status, "admin_audit", &pageData{Title: "Audit log · Administration", User: a.User, Console: v, Error: errMsg})
+	s.render(w, r, status, "admin_audit", &pageData{Title: l.T("console.title", "page", l.T("audit.title")), User: a.User, Console: v, Error: errMsg})
 }

@@ -10,20 +10,6 @@ import (
 	"deadbolt/internal/signin"
 )
 
-// reasonTexts name the reasons a row of an import is refused.
-var reasonTexts = map[csvimport.Reason]string{
-	csvimport.ReasonNotUTF8:     "Not UTF-8",
-	csvimport.ReasonColumns:     "Wrong column count",
-	csvimport.ReasonSyntax:      "Not valid CSV",
-	csvimport.ReasonBadLogin:    "Bad login",
-	csvimport.ReasonDuplicate:   "Duplicate in file",
-	csvimport.ReasonLoginTaken:  "Login taken",
-	csvimport.ReasonBadName:     "Bad name",
-	csvimport.ReasonBadPassword: "Bad password",
-	csvimport.ReasonBadAdmin:    "Bad admin value",
-	csvimport.ReasonNotCreated:  "Not created",
-}
-
 type importProblem struct {
 	Line                   int
 	Login, Reason, Message string
@@ -49,9 +35,9 @@ func (s *server) importPage(w http.ResponseWriter, r *http.Request, a *signin.Au
 	if v == nil {
 		v = &importView{DryRun: true}
 	}
-	v.consoleBase = s.consoleBase("/admin/import")
+	v.consoleBase = s.consoleBase(r, "/admin/import")
 	v.MaxKiB, v.MaxRows = csvimport.MaxBytes>>10, csvimport.MaxRows
-	s.render(w, r, status, "admin_import", &pageData{Title: "Import employees · Administration", User: a.User, Console: v, Error: errMsg})
+	s.render(w, r, status, "admin_import", &pageData{Title: tr(r).T("console.title", "page", tr(r).T("import.title")), User: a.User, Console: v, Error: errMsg})
 }
 
 func (s *server) pageAdminImport(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
@@ -103,7 +89,7 @@ func (s *server) pageAdminImportSubmit(w http.ResponseWriter, r *http.Request, a
 	v := &importView{Done: true, DryRun: dry, FileName: hdr.Filename, Total: rep.Total, Valid: len(rep.Rows),
 		Truncated: rep.Truncated, Created: rep.Created}
 	for _, p := range rep.Problems {
-		v.Problems = append(v.Problems, importProblem{Line: p.Line, Login: p.Login, Reason: reasonTexts[p.Reason], Message: p.Message})
+		v.Problems = append(v.Problems, importProblem{Line: p.Line, Login: p.Login, Reason: tr(r).T("import.reason." + string(p.Reason)), Message: tr(r).Words(p.Words)})
 	}
 	for _, c := range rep.Created {
 		v.Generated = v.Generated || c.Password != ""

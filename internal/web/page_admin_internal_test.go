@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/i18n"
 	"deadbolt/internal/policy"
 )
 
@@ -41,11 +42,11 @@ func TestParseLocalDateTime(t *testing.T) {
 		{"10000-01-01", "", time.UTC, time.Time{}, false},
 	}
 	for _, tt := range tests {
-		got, err := parseLocalDateTime("deadline", "The deadline", tt.date, tt.clock, tt.loc)
+		got, err := parseLocalDateTime("deadline", deadbolt.Phrase("The deadline"), tt.date, tt.clock, tt.loc)
 		if (err == nil) != tt.ok || !got.Equal(tt.want) {
 			t.Errorf("parseLocalDateTime(%q, %q, %v) = %v, %v, want %v (ok %v)", tt.date, tt.clock, tt.loc, got, err, tt.want, tt.ok)
 		}
-		if err != nil && (deadbolt.ErrorCode(err) != deadbolt.CodeInvalidInput || !strings.HasPrefix(deadbolt.ErrorMessage(err), "The deadline")) {
+		if err != nil && (deadbolt.ErrorCode(err) != deadbolt.CodeInvalidInput || !strings.HasPrefix(errorText(i18n.English(), err), "The deadline") || !strings.HasPrefix(errorText(i18n.Get("ru"), err), "Срок")) {
 			t.Errorf("parseLocalDateTime(%q, %q) error = %v, want invalid_input naming the deadline", tt.date, tt.clock, err)
 		}
 	}
@@ -63,7 +64,7 @@ func TestPolicyWords(t *testing.T) {
 		{"not required", deadbolt.WorkgroupPolicy{}, "Not required", []string{"Not required"}},
 		{"no deadline", deadbolt.WorkgroupPolicy{Required: true}, "Required, no deadline", []string{"no deadline", "can close"}},
 		{"before the deadline", deadbolt.WorkgroupPolicy{Required: true, Deadline: now.Add(3 * day)},
-			"Required by 2026-03-05 10:00 UTC", []string{"Required by 2026-03-05 10:00 UTC (in 3 days)", "can close", "After the deadline", "cannot close"}},
+			"Required by 5 Mar 2026, 10:00 UTC", []string{"Required by 5 Mar 2026, 10:00 UTC (in 3 days)", "can close", "After the deadline", "cannot close"}},
 		{"hours before", deadbolt.WorkgroupPolicy{Required: true, Deadline: now.Add(5 * time.Hour)},
 			"Required by", []string{"in 5 hours"}},
 		{"overdue, banner", deadbolt.WorkgroupPolicy{Required: true, Deadline: now, AfterDeadline: "banner"},
@@ -73,7 +74,7 @@ func TestPolicyWords(t *testing.T) {
 		{"off until turned on", deadbolt.WorkgroupPolicy{Required: true, Paused: true, Deadline: now.Add(day)},
 			"Turned off until turned on again", []string{"until an administrator turns it on again", "is kept"}},
 		{"off until a date, deadline later", deadbolt.WorkgroupPolicy{Required: true, PausedUntil: now.Add(2 * day), Deadline: now.Add(9 * day)},
-			"Turned off until 2026-03-04 10:00 UTC", []string{"from then on", "The deadline is 2026-03-11"}},
+			"Turned off until 4 Mar 2026, 10:00 UTC", []string{"from then on", "The deadline is 11 Mar 2026"}},
 		{"off until a date, deadline passes meanwhile", deadbolt.WorkgroupPolicy{Required: true, PausedUntil: now.Add(2 * day), Deadline: now.Add(day)},
 			"Turned off until", []string{"will have passed by then", "Extend the deadline"}},
 		{"dated pause over", deadbolt.WorkgroupPolicy{PausedUntil: now.Add(-day)},
@@ -81,10 +82,11 @@ func TestPolicyWords(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := policySummary(tt.p, now, time.UTC); !strings.HasPrefix(got, tt.summary) {
+			en := i18n.English()
+			if got := policySummary(en, tt.p, now, time.UTC); !strings.HasPrefix(got, tt.summary) {
 				t.Errorf("policySummary(%+v) = %q, want it to start %q", tt.p, got, tt.summary)
 			}
-			words := strings.Join(policyWords(tt.p, now, time.UTC), " ")
+			words := strings.Join(policyWords(en, tt.p, now, time.UTC), " ")
 			for _, w := range tt.words {
 				if !strings.Contains(words, w) {
 					t.Errorf("policyWords(%+v) = %q, want it to say %q", tt.p, words, w)
@@ -152,8 +154,10 @@ func TestAuditTypesComplete(t *testing.T) {
 		if !slices.Contains(auditTypes, typ) {
 			t.Errorf("the audit filter lacks %q", typ)
 		}
-		if eventText(typ) == strings.ReplaceAll(typ, "_", " ") {
-			t.Errorf("event type %q has no words", typ)
+		for _, l := range i18n.Languages() {
+			if !l.Has("event." + typ) {
+				t.Errorf("event type %q has no words in %s", typ, l.Code())
+			}
 		}
 	}
 	if len(auditTypes) != len(types) {

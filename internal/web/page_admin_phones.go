@@ -21,7 +21,7 @@ type phonesView struct {
 // phonesPage shows the phone lookup, with the holder of number when one
 // is given.
 func (s *server) phonesPage(w http.ResponseWriter, r *http.Request, a *signin.Auth, number string, status int, errMsg string) {
-	v := &phonesView{consoleBase: s.consoleBase("/admin/phones"), Number: strings.TrimSpace(number)}
+	v := &phonesView{consoleBase: s.consoleBase(r, "/admin/phones"), Number: strings.TrimSpace(number)}
 	if v.Number != "" {
 		svc, err := s.smsService()
 		var u *deadbolt.User
@@ -34,17 +34,17 @@ func (s *server) phonesPage(w http.ResponseWriter, r *http.Request, a *signin.Au
 		case deadbolt.IsCode(err, deadbolt.CodeNotFound):
 			v.Searched = true
 		default:
-			st, _ := errorBody(err)
+			st := errorStatus(err)
 			if st >= 500 {
 				s.pageError(w, r, err)
 				return
 			}
 			if errMsg == "" {
-				status, errMsg = st, deadbolt.ErrorMessage(err)
+				status, errMsg = st, errorText(tr(r), err)
 			}
 		}
 	}
-	s.render(w, r, status, "admin_phones", &pageData{Title: "Phone lookup · Administration", User: a.User, Console: v, Flash: consoleFlash(r), Error: errMsg})
+	s.render(w, r, status, "admin_phones", &pageData{Title: tr(r).T("console.title", "page", tr(r).T("phones.title")), User: a.User, Console: v, Flash: consoleFlash(r), Error: errMsg})
 }
 
 func (s *server) pageAdminPhones(w http.ResponseWriter, r *http.Request, a *signin.Auth) {

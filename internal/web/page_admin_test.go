@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"deadbolt/internal/deadbolttest"
+	"deadbolt/internal/i18n"
 )
 
 // console talks to the administration pages as a browser without
@@ -280,7 +281,7 @@ func TestConsoleEmployeeActions(t *testing.T) {
 	if r := s.Do(t, "GET", "/api/v1/admin/users/"+id+"/workgroups", admin, nil); r.Status != http.StatusOK {
 		t.Fatal(r.Status)
 	}
-	c.get(page).want(t, "exempt page", http.StatusOK, "Exempt until "+day+" 00:00 UTC", `value="`+day+`"`)
+	c.get(page).want(t, "exempt page", http.StatusOK, "Exempt until "+i18n.English().DateTime(s.Clock().Now().UTC().AddDate(0, 0, 10).Truncate(24*time.Hour), time.UTC), `value="`+day+`"`)
 	events := s.Do(t, "GET", "/api/v1/admin/audit?type=admin.exempted&user_id="+id, admin, nil).JSON(t)["events"].([]any)
 	if len(events) != 1 || events[0].(map[string]any)["detail"].(map[string]any)["until"] != day+"T00:00:00Z" {
 		t.Errorf("exemption events = %v, want one until %sT00:00:00Z", events, day)
@@ -371,7 +372,7 @@ func TestConsolePhoneLookup(t *testing.T) {
 
 	back := url.Values{"back": {"phones"}, "number": {number}}
 	c.post("/admin/users/"+id+"/phone/remove", back).want(t, "remove unconfirmed", http.StatusBadRequest, "Tick the box", "fay")
-	c.post("/admin/users/"+id+"/phone/remove", confirm(back)).redirects(t, "remove", "/admin/phones?msg=phone_removed")
+	c.post("/admin/users/"+id+"/phone/remove", confirm(back)).redirects(t, "remove", "/admin/phones?msg=phone_removed_admin")
 	c.get("/admin/phones?number="+url.QueryEscape(number)).want(t, "lookup after removal", http.StatusOK, `id="phone-free"`)
 	if r := s.Do(t, "GET", "/api/v1/admin/audit?type=admin.phone_removed&user_id="+id, admin, nil); len(r.JSON(t)["events"].([]any)) != 1 {
 		t.Errorf("phone removal events: %s", r.Body)
@@ -456,10 +457,10 @@ func TestConsoleWorkgroups(t *testing.T) {
 		t.Errorf("policy after the form = %v, want required by %s, block", p, deadline.Format(time.RFC3339))
 	}
 	r = c.get(page)
-	r.want(t, "policy page", http.StatusOK, "Required by "+deadline.Format("2006-01-02 15:04")+" UTC (in 3 days)",
+	r.want(t, "policy page", http.StatusOK, "Required by "+i18n.English().DateTime(deadline, time.UTC)+" (in 3 days)",
 		`value="1" checked id="policy-required"`, `value="`+deadline.Format(time.DateOnly)+`"`, `value="block" checked`, "straight to setup")
-	c.get("/admin/workgroups").want(t, "list", http.StatusOK, "Required by "+deadline.Format("2006-01-02 15:04"))
-	c.get("/admin/users/"+gail).want(t, "member's page", http.StatusOK, "Finance", "Required by "+deadline.Format("2006-01-02 15:04"))
+	c.get("/admin/workgroups").want(t, "list", http.StatusOK, "Required by "+i18n.English().DateTime(deadline, time.UTC))
+	c.get("/admin/users/"+gail).want(t, "member's page", http.StatusOK, "Finance", "Required by "+i18n.English().DateTime(deadline, time.UTC))
 
 	// Turned off until a date; a bad date is refused with the form kept.
 	bad := url.Values{"required": {"1"}, "deadline_date": {"2026-02-30"}, "pause": {"none"}}
@@ -473,7 +474,7 @@ func TestConsoleWorkgroups(t *testing.T) {
 	c.post(page+"/policy", form).want(t, "pause without date", http.StatusBadRequest, "comes back on")
 	form.Set("paused_until_date", pause)
 	c.post(page+"/policy", form).redirects(t, "pause until", page+"?msg=policy_saved")
-	c.get(page).want(t, "paused page", http.StatusOK, "Turned off until "+pause+" 00:00 UTC", "will have passed by then")
+	c.get(page).want(t, "paused page", http.StatusOK, "Turned off until "+i18n.English().DateTime(now.AddDate(0, 0, 5).Truncate(24*time.Hour), time.UTC), "will have passed by then")
 	form.Set("pause", "off")
 	c.post(page+"/policy", form).redirects(t, "pause", page+"?msg=policy_saved")
 	c.get(page).want(t, "off page", http.StatusOK, "Turned off until an administrator turns it on again")

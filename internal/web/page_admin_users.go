@@ -11,6 +11,7 @@ import (
 
 	"deadbolt/internal/accounts"
 	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/i18n"
 	"deadbolt/internal/signin"
 )
 
@@ -21,60 +22,21 @@ type auditRow struct {
 	IP, Detail          string
 }
 
-// consoleEventTexts name the event types the Security page does not.
-var consoleEventTexts = map[string]string{
-	deadbolt.EventSecondFactorStep:      "Password accepted, second factor asked",
-	deadbolt.EventCaptchaShown:          "CAPTCHA required",
-	deadbolt.EventReauth:                "Confirmed it is them",
-	deadbolt.EventDevicePaired:          "Device scanned a pairing code",
-	deadbolt.EventDeviceRemoved:         "Trusted device removed",
-	deadbolt.EventRecoveryVoided:        "Recovery codes voided",
-	deadbolt.EventPushDenied:            "Push request denied",
-	deadbolt.EventPushReported:          "Push request reported as not them",
-	deadbolt.EventPhoneLinked:           "Phone number linked",
-	deadbolt.EventPhoneRemoved:          "Phone number removed",
-	deadbolt.EventBanner:                "Banner answered",
-	deadbolt.EventAdminUserCreated:      "Employee created",
-	deadbolt.EventAdminUserDeactivated:  "Employee deactivated",
-	deadbolt.EventAdminUserActivated:    "Employee activated",
-	deadbolt.EventAdminSessionsEnded:    "Sessions ended by an administrator",
-	deadbolt.EventAdminTwoFactorReset:   "Two-factor reset by an administrator",
-	deadbolt.EventAdminUnlocked:         "Second factor unlocked",
-	deadbolt.EventAdminExempted:         "Exempted from the second factor",
-	deadbolt.EventAdminExemptionEnded:   "Exemption ended",
-	deadbolt.EventAdminPhoneRemoved:     "Phone number removed by an administrator",
-	deadbolt.EventSetupRequired:         "Sent to two-factor setup at sign-in",
-	deadbolt.EventAdminWorkgroupCreated: "Workgroup created",
-	deadbolt.EventAdminWorkgroupRenamed: "Workgroup renamed",
-	deadbolt.EventAdminWorkgroupDeleted: "Workgroup deleted",
-	deadbolt.EventAdminMemberAdded:      "Added to a workgroup",
-	deadbolt.EventAdminMemberRemoved:    "Removed from a workgroup",
-	deadbolt.EventAdminPolicyChanged:    "Workgroup policy changed",
-	deadbolt.EventAdminUserUpdated:      "Employee's name or email changed",
-	deadbolt.EventAdminAppCreated:       "Application registered",
-	deadbolt.EventAdminAppUpdated:       "Application changed",
-	deadbolt.EventAdminAppDeleted:       "Application deleted",
-	deadbolt.EventAdminAppSecretRotated: "Application secret rotated",
-	deadbolt.EventAppAccessGranted:      "Signed into an application",
-	deadbolt.EventAppAccessDenied:       "Refused entry to an application",
-}
-
-// eventText names an event type in words.
-func eventText(typ string) string {
-	if t, ok := consoleEventTexts[typ]; ok {
-		return t
+// eventText names an event type in words in l (the catalogue's
+// "event.<type>"): the same words on the Security page and in the audit
+// log. A type the catalogue does not know shows as it is written.
+func eventText(l *i18n.Locale, typ string) string {
+	if k := "event." + typ; l.Has(k) || i18n.English().Has(k) {
+		return l.T(k)
 	}
-	if t, ok := eventTexts[typ]; ok {
-		return t
-	}
-	return strings.ReplaceAll(typ, "_", " ")
+	return strings.ReplaceAll(strings.ReplaceAll(typ, "_", " "), ".", ": ")
 }
 
 // auditRows turns events into rows, naming employees by login.
-func auditRows(events []*deadbolt.Event, logins map[string]string, loc *time.Location) []auditRow {
+func auditRows(l *i18n.Locale, events []*deadbolt.Event, logins map[string]string, loc *time.Location) []auditRow {
 	out := make([]auditRow, 0, len(events))
 	for _, e := range events {
-		row := auditRow{ID: e.ID, At: fmtIn(e.At, loc), Type: e.Type, Text: eventText(e.Type), UserID: e.UserID, IP: e.IP}
+		row := auditRow{ID: e.ID, At: l.DateTime(e.At, loc), Type: e.Type, Text: eventText(l, e.Type), UserID: e.UserID, IP: e.IP}
 		if e.UserID != "" {
 			row.User = cmpOr(logins[e.UserID], e.UserID)
 		}
@@ -130,18 +92,15 @@ type userView struct {
 	Failures       int64
 	Locked         bool
 	LockAt         int
-	// Policy.
-	Required      bool
-	Deadline      string
-	Overdue       bool
-	SetupRequired bool
-	Exempt        string
-	ExemptDate    string
-	Today         string
-	Workgroups    []userWorkgroup
-	Sessions      []sessionRow
-	Events        []auditRow
-	AuditURL      string
+	// Requirement words the two-factor requirement.
+	Requirement string
+	Exempt      string
+	ExemptDate  string
+	Today       string
+	Workgroups  []userWorkgroup
+	Sessions    []sessionRow
+	Events      []auditRow
+	AuditURL    string
 	// NewPassword is a generated password, shown once.
 	NewPassword string
 	Created     string
@@ -155,16 +114,16 @@ func (s *server) userPage(w http.ResponseWriter, r *http.Request, a *signin.Auth
 		s.pageError(w, r, err)
 		return
 	}
-	now, loc := s.Clock.Now(), s.orgLocation()
-	v := &userView{consoleBase: s.consoleBase(""), U: u, Self: u.ID == a.User.ID,
-		TwoFactorSince: fmtIn(u.TwoFactorSince, loc), Created: fmtIn(u.CreatedAt, loc),
+	now, loc, l := s.Clock.Now(), s.orgLocation(), tr(r)
+	v := &userView{consoleBase: s.consoleBase(r, ""), U: u, Self: u.ID == a.User.ID,
+		TwoFactorSince: l.DateTime(u.TwoFactorSince, loc), Created: l.DateTime(u.CreatedAt, loc),
 		LockAt: s.Signin.Config().SecondFactorLockAt, Today: now.In(loc).Format(time.DateOnly),
 		AuditURL: "/admin/audit?" + url.Values{"login": {u.Login}}.Encode()}
 	if u.Phone != "" {
 		v.Phone = phoneMask(u.Phone)
 	}
 	if u.ExemptUntil.After(now) {
-		v.Exempt = fmtIn(u.ExemptUntil, loc)
+		v.Exempt = l.DateTime(u.ExemptUntil, loc)
 		v.ExemptDate = u.ExemptUntil.In(loc).Format(time.DateOnly)
 	}
 	if v.Device, err = s.Devices.Trusted(ctx, u); err != nil {
@@ -172,7 +131,7 @@ func (s *server) userPage(w http.ResponseWriter, r *http.Request, a *signin.Auth
 		return
 	}
 	if v.Device != nil {
-		v.DevicePaired = fmtIn(v.Device.ConfirmedAt, loc)
+		v.DevicePaired = l.DateTime(v.Device.ConfirmedAt, loc)
 	}
 	if v.CodesLeft, err = s.Signin.RecoveryCodesLeft(ctx, u); err != nil {
 		s.pageError(w, r, err)
@@ -188,8 +147,7 @@ func (s *server) userPage(w http.ResponseWriter, r *http.Request, a *signin.Auth
 		s.pageError(w, r, err)
 		return
 	}
-	v.Required, v.SetupRequired = st.Required, st.SetupRequired
-	v.Deadline, v.Overdue = fmtIn(st.Deadline, loc), st.Required && st.State.Requirement.Overdue(now)
+	v.Requirement = requirementText(l, st.Required, l.DateTime(st.Deadline, loc), st.Required && st.State.Requirement.Overdue(now), st.SetupRequired)
 	if s.Workgroups != nil {
 		wgs, err := s.Workgroups.UserWorkgroups(ctx, actor, u.ID)
 		if err != nil {
@@ -197,7 +155,7 @@ func (s *server) userPage(w http.ResponseWriter, r *http.Request, a *signin.Auth
 			return
 		}
 		for _, wg := range wgs {
-			v.Workgroups = append(v.Workgroups, userWorkgroup{ID: wg.ID, Name: wg.Name, Policy: policySummary(wg.Policy, now, loc)})
+			v.Workgroups = append(v.Workgroups, userWorkgroup{ID: wg.ID, Name: wg.Name, Policy: policySummary(l, wg.Policy, now, loc)})
 		}
 	}
 	sessions, err := s.Accounts.Sessions(ctx, actor, u.ID)
@@ -206,8 +164,8 @@ func (s *server) userPage(w http.ResponseWriter, r *http.Request, a *signin.Auth
 		return
 	}
 	for _, sess := range sessions {
-		v.Sessions = append(v.Sessions, sessionRow{ID: sess.ID, UserAgent: sess.UserAgent, IP: sess.IP,
-			Created: fmtIn(sess.CreatedAt, loc), LastSeen: fmtIn(sess.LastSeenAt, loc), Current: sess.ID == a.Session.ID})
+		v.Sessions = append(v.Sessions, sessionRow{ID: sess.ID, Browser: browserName(l, sess.UserAgent), IP: sess.IP,
+			Created: l.DateTime(sess.CreatedAt, loc), LastSeen: l.DateTime(sess.LastSeenAt, loc), Current: sess.ID == a.Session.ID})
 	}
 	events, err := s.Events.Events(ctx, deadbolt.EventFilter{UserID: u.ID, Limit: 20})
 	if err != nil {
@@ -219,7 +177,7 @@ func (s *server) userPage(w http.ResponseWriter, r *http.Request, a *signin.Auth
 		s.pageError(w, r, err)
 		return
 	}
-	v.Events = auditRows(events, logins, loc)
+	v.Events = auditRows(l, events, logins, loc)
 	if more != nil {
 		more(v)
 	}
@@ -227,7 +185,7 @@ func (s *server) userPage(w http.ResponseWriter, r *http.Request, a *signin.Auth
 	if u.Name != "" {
 		title = u.Name + " (" + u.Login + ")"
 	}
-	s.render(w, r, status, "admin_user", &pageData{Title: title + " · Administration", User: a.User, Console: v, Flash: consoleFlash(r), Error: errMsg})
+	s.render(w, r, status, "admin_user", &pageData{Title: l.T("console.title", "page", title), User: a.User, Console: v, Flash: consoleFlash(r), Error: errMsg})
 }
 
 func (s *server) pageAdminUser(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
@@ -301,7 +259,7 @@ func (s *server) pageAdminExempt() pageHandler {
 		if err != nil {
 			return err
 		}
-		until, err := parseLocalDateTime("until", "The end of the exemption", r.PostFormValue("until_date"), "", s.orgLocation())
+		until, err := parseLocalDateTime("until", deadbolt.Phrase("The end of the exemption"), r.PostFormValue("until_date"), "", s.orgLocation())
 		if err != nil {
 			return err
 		}
@@ -355,10 +313,10 @@ func (s *server) pageAdminRemovePhone(w http.ResponseWriter, r *http.Request, a 
 		return
 	}
 	if fromLookup {
-		http.Redirect(w, r, "/admin/phones?msg=phone_removed", http.StatusSeeOther)
+		http.Redirect(w, r, "/admin/phones?msg=phone_removed_admin", http.StatusSeeOther)
 		return
 	}
-	http.Redirect(w, r, "/admin/users/"+url.PathEscape(id)+"?msg=phone_removed", http.StatusSeeOther)
+	http.Redirect(w, r, "/admin/users/"+url.PathEscape(id)+"?msg=phone_removed_admin", http.StatusSeeOther)
 }
 
 // pageAdminEndSessions ends every session of an employee. Ending one's
@@ -436,11 +394,11 @@ func formError(field, format string, args ...any) *deadbolt.Error {
 // parseLocalDateTime reads a date input (YYYY-MM-DD) and an optional time
 // input (HH:MM or HH:MM:SS; empty is midnight) as a time in loc. An empty
 // date is the zero time. what names the value in the error message.
-func parseLocalDateTime(field, what, date, clock string, loc *time.Location) (time.Time, error) {
+func parseLocalDateTime(field string, what deadbolt.Words, date, clock string, loc *time.Location) (time.Time, error) {
 	date, clock = strings.TrimSpace(date), strings.TrimSpace(clock)
 	if date == "" {
 		if clock != "" {
-			return time.Time{}, formError(field, "%s has a time but no date.", what)
+			return time.Time{}, formError(field, "%s: a time was given but no date.", what)
 		}
 		return time.Time{}, nil
 	}
@@ -453,7 +411,28 @@ func parseLocalDateTime(field, what, date, clock string, loc *time.Location) (ti
 	}
 	t, err := time.ParseInLocation(layout, date+" "+clock, loc)
 	if err != nil || t.Year() < 1970 || t.Year() > 9999 {
-		return time.Time{}, formError(field, "%s must be a date such as 2026-12-01 and a time such as 09:30.", what)
+		return time.Time{}, formError(field, "%s: give a date such as 2026-12-01 and a time such as 09:30.", what)
 	}
 	return t, nil
+}
+
+// requirementText words an employee's two-factor requirement for their
+// console page.
+func requirementText(l *i18n.Locale, required bool, deadline string, overdue, setupRequired bool) string {
+	if !required {
+		return l.T("user.req.none")
+	}
+	var out string
+	switch {
+	case deadline == "":
+		out = l.T("user.req.no_deadline")
+	case overdue:
+		out = l.T("user.req.overdue", "deadline", deadline)
+	default:
+		out = l.T("user.req.by", "deadline", deadline)
+	}
+	if setupRequired {
+		out += " " + l.T("user.req.block")
+	}
+	return out
 }

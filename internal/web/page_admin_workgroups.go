@@ -1,107 +1,99 @@
 package web
 
 import (
-	"fmt"
 	"math"
 	"net/http"
 	"net/url"
 	"time"
 
 	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/i18n"
 	"deadbolt/internal/policy"
 	"deadbolt/internal/signin"
 	"deadbolt/internal/workgroups"
 )
 
 // policySummary is a workgroup's policy at now in a few words, for lists.
-func policySummary(p deadbolt.WorkgroupPolicy, now time.Time, loc *time.Location) string {
+func policySummary(l *i18n.Locale, p deadbolt.WorkgroupPolicy, now time.Time, loc *time.Location) string {
 	pp := workgroups.PolicyOf(p)
 	switch {
 	case p.Paused:
-		return "Turned off until turned on again"
+		return l.T("policy.sum.off")
 	case !p.PausedUntil.IsZero() && now.Before(p.PausedUntil):
-		return "Turned off until " + fmtIn(p.PausedUntil, loc)
+		return l.T("policy.sum.off_until", "time", l.DateTime(p.PausedUntil, loc))
 	case !pp.Active(now):
-		return "Not required"
+		return l.T("policy.sum.not_required")
 	case p.Deadline.IsZero():
-		return "Required, no deadline"
+		return l.T("policy.sum.no_deadline")
 	case now.Before(p.Deadline):
-		return "Required by " + fmtIn(p.Deadline, loc)
+		return l.T("policy.sum.by", "time", l.DateTime(p.Deadline, loc))
 	}
-	return "Required, deadline passed " + fmtIn(p.Deadline, loc)
+	return l.T("policy.sum.passed", "time", l.DateTime(p.Deadline, loc))
 }
 
 // policyWords describes a workgroup's policy at now in sentences: what
 // its members without two-factor authentication see, and from when.
-func policyWords(p deadbolt.WorkgroupPolicy, now time.Time, loc *time.Location) []string {
-	out := requirementWords(p, now, loc)
+func policyWords(l *i18n.Locale, p deadbolt.WorkgroupPolicy, now time.Time, loc *time.Location) []string {
+	out := requirementWords(l, p, now, loc)
 	if !p.Required && p.PausedUntil.IsZero() || p.Paused {
 		return out
 	}
 	switch policy.MinMethod(p.MinMethod) {
 	case policy.MinNoSMS:
-		out = append(out, "After the deadline an SMS code no longer completes a sign-in.")
+		out = append(out, l.T("policy.min.no_sms"))
 	case policy.MinPhishingResistant:
-		out = append(out, "After the deadline only a passkey completes a sign-in; members signing in any other way can only add a passkey.")
+		out = append(out, l.T("policy.min.passkey"))
 	}
 	return out
 }
 
 // requirementWords is policyWords without min_method.
-func requirementWords(p deadbolt.WorkgroupPolicy, now time.Time, loc *time.Location) []string {
+func requirementWords(l *i18n.Locale, p deadbolt.WorkgroupPolicy, now time.Time, loc *time.Location) []string {
 	pp := workgroups.PolicyOf(p)
-	overdue := "Members without two-factor authentication see a banner they cannot close"
+	at := func(t time.Time) string { return l.DateTime(t, loc) }
+	overdue := l.T("policy.overdue.banner")
 	if pp.AfterDeadline == policy.AfterDeadlineBlock {
-		overdue += ", and signing in takes them straight to setup."
-	} else {
-		overdue += " on every page load; they can still sign in."
+		overdue = l.T("policy.overdue.block")
 	}
-	closable := "Members without two-factor authentication see a banner they can close for the rest of the day."
+	closable := l.T("policy.closable")
 	switch {
 	case p.Paused:
-		out := []string{"Turned off until an administrator turns it on again: members are not asked to set up two-factor authentication."}
+		out := []string{l.T("policy.off")}
 		if !p.Deadline.IsZero() {
-			out = append(out, "The deadline "+fmtIn(p.Deadline, loc)+" is kept for when it is turned on again.")
+			out = append(out, l.T("policy.off.deadline_kept", "time", at(p.Deadline)))
 		}
 		return out
 	case !p.PausedUntil.IsZero() && now.Before(p.PausedUntil):
-		out := []string{"Turned off until " + fmtIn(p.PausedUntil, loc) + " (" + until(p.PausedUntil.Sub(now)) + "); from then on two-factor authentication is required."}
+		out := []string{l.T("policy.off_until", "time", at(p.PausedUntil), "in", until(l, p.PausedUntil.Sub(now)))}
 		switch {
 		case p.Deadline.IsZero():
-			out = append(out, "There is no deadline. "+closable)
+			out = append(out, l.T("policy.no_deadline"), closable)
 		case p.Deadline.After(p.PausedUntil):
-			out = append(out, "The deadline is "+fmtIn(p.Deadline, loc)+".")
+			out = append(out, l.T("policy.deadline_is", "time", at(p.Deadline)))
 		default:
-			out = append(out, "The deadline "+fmtIn(p.Deadline, loc)+" will have passed by then. "+overdue+" Extend the deadline to avoid that.")
+			out = append(out, l.T("policy.deadline_will_pass", "time", at(p.Deadline)), overdue, l.T("policy.extend"))
 		}
 		return out
 	case !pp.Active(now):
-		return []string{"Not required: members are not asked to set up two-factor authentication."}
+		return []string{l.T("policy.not_required")}
 	case p.Deadline.IsZero():
-		return []string{"Required, with no deadline.", closable}
+		return []string{l.T("policy.required_no_deadline"), closable}
 	case now.Before(p.Deadline):
-		return []string{"Required by " + fmtIn(p.Deadline, loc) + " (" + until(p.Deadline.Sub(now)) + ").", closable,
-			"After the deadline: " + lowerFirst(overdue)}
+		return []string{l.T("policy.required_by", "time", at(p.Deadline), "in", until(l, p.Deadline.Sub(now))), closable,
+			l.T("policy.after_deadline"), overdue}
 	}
-	return []string{"Required; the deadline " + fmtIn(p.Deadline, loc) + " has passed.", overdue}
+	return []string{l.T("policy.passed", "time", at(p.Deadline)), overdue}
 }
 
 // until says how far ahead a positive duration reaches, roughly.
-func until(d time.Duration) string {
+func until(l *i18n.Locale, d time.Duration) string {
 	switch {
 	case d < time.Hour:
-		return "in less than an hour"
+		return l.T("policy.in_less_than_hour")
 	case d < 48*time.Hour:
-		return fmt.Sprintf("in %d hours", int(d/time.Hour))
+		return l.T("policy.in_hours", "n", int(d/time.Hour))
 	}
-	return fmt.Sprintf("in %d days", int(math.Round(float64(d)/float64(24*time.Hour))))
-}
-
-func lowerFirst(s string) string {
-	if s == "" || s[0] < 'A' || s[0] > 'Z' {
-		return s
-	}
-	return string(s[0]+'a'-'A') + s[1:]
+	return l.T("policy.in_days", "n", int(math.Round(float64(d)/float64(24*time.Hour))))
 }
 
 type workgroupRow struct {
@@ -126,15 +118,15 @@ func (s *server) workgroupsPage(w http.ResponseWriter, r *http.Request, a *signi
 		s.pageError(w, r, err)
 		return
 	}
-	now, loc := s.Clock.Now(), s.orgLocation()
-	v := &workgroupsView{consoleBase: s.consoleBase("/admin/workgroups")}
+	now, loc, l := s.Clock.Now(), s.orgLocation(), tr(r)
+	v := &workgroupsView{consoleBase: s.consoleBase(r, "/admin/workgroups")}
 	for _, wg := range list {
-		v.Rows = append(v.Rows, workgroupRow{ID: wg.ID, Name: wg.Name, Members: wg.Members, Policy: policySummary(wg.Policy, now, loc)})
+		v.Rows = append(v.Rows, workgroupRow{ID: wg.ID, Name: wg.Name, Members: wg.Members, Policy: policySummary(l, wg.Policy, now, loc)})
 	}
 	if r.Method == http.MethodPost {
 		v.Name = r.PostFormValue("name")
 	}
-	s.render(w, r, status, "admin_workgroups", &pageData{Title: "Workgroups · Administration", User: a.User, Console: v, Flash: consoleFlash(r), Error: errMsg})
+	s.render(w, r, status, "admin_workgroups", &pageData{Title: l.T("console.title", "page", l.T("workgroups.title")), User: a.User, Console: v, Flash: consoleFlash(r), Error: errMsg})
 }
 
 func (s *server) pageAdminWorkgroups(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
@@ -204,7 +196,7 @@ func (f policyForm) policy(loc *time.Location) (policy.Policy, error) {
 	if p.MinMethod, err = policy.ParseMinMethod(f.MinMethod); err != nil {
 		return p, formError("min_method", "Choose which second factors count after the deadline.")
 	}
-	if p.Deadline, err = parseLocalDateTime("deadline", "The deadline", f.DeadlineDate, f.DeadlineTime, loc); err != nil {
+	if p.Deadline, err = parseLocalDateTime("deadline", deadbolt.Phrase("The deadline"), f.DeadlineDate, f.DeadlineTime, loc); err != nil {
 		return p, err
 	}
 	switch f.Pause {
@@ -212,7 +204,7 @@ func (f policyForm) policy(loc *time.Location) (policy.Policy, error) {
 	case "off":
 		p.Paused = true
 	case "until":
-		if p.PausedUntil, err = parseLocalDateTime("paused_until", "The date it comes back on", f.PausedUntilDate, "", loc); err != nil {
+		if p.PausedUntil, err = parseLocalDateTime("paused_until", deadbolt.Phrase("The date it comes back on"), f.PausedUntilDate, "", loc); err != nil {
 			return p, err
 		}
 		if p.PausedUntil.IsZero() {
@@ -259,16 +251,16 @@ func (s *server) workgroupPage(w http.ResponseWriter, r *http.Request, a *signin
 		s.pageError(w, r, err)
 		return
 	}
-	now, loc := s.Clock.Now(), s.orgLocation()
-	v := &workgroupView{consoleBase: s.consoleBase("/admin/workgroups"), W: wg, State: policyWords(wg.Policy, now, loc),
-		Form: policyFormOf(wg.Policy, loc), Updated: fmtIn(wg.Policy.UpdatedAt, loc), Now: fmtIn(now, loc), Rename: wg.Name}
+	now, loc, l := s.Clock.Now(), s.orgLocation(), tr(r)
+	v := &workgroupView{consoleBase: s.consoleBase(r, "/admin/workgroups"), W: wg, State: policyWords(l, wg.Policy, now, loc),
+		Form: policyFormOf(wg.Policy, loc), Updated: l.DateTime(wg.Policy.UpdatedAt, loc), Now: l.DateTime(now, loc), Rename: wg.Name}
 	if form != nil {
 		v.Form = *form
 	}
 	for _, u := range members {
 		m := memberRow{ID: u.ID, Login: u.Login, Name: u.Name, TwoFactor: u.TwoFactorEnabled(), Active: u.Active}
 		if u.ExemptUntil.After(now) {
-			m.Exempt = fmtIn(u.ExemptUntil, loc)
+			m.Exempt = l.DateTime(u.ExemptUntil, loc)
 		}
 		if m.TwoFactor {
 			v.WithTwoF++
@@ -281,7 +273,7 @@ func (s *server) workgroupPage(w http.ResponseWriter, r *http.Request, a *signin
 		}
 		v.AddLogin = r.PostFormValue("login")
 	}
-	s.render(w, r, status, "admin_workgroup", &pageData{Title: wg.Name + " · Workgroups", User: a.User, Console: v, Flash: consoleFlash(r), Error: errMsg})
+	s.render(w, r, status, "admin_workgroup", &pageData{Title: l.T("console.title", "page", wg.Name), User: a.User, Console: v, Flash: consoleFlash(r), Error: errMsg})
 }
 
 func (s *server) pageAdminWorkgroup(w http.ResponseWriter, r *http.Request, a *signin.Auth) {

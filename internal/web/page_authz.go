@@ -31,8 +31,8 @@ func (s *server) pageAccess(w http.ResponseWriter, r *http.Request) {
 	case authz.SetUp:
 		http.Redirect(w, r, s.publicPath("/security/2fa/setup", o.URL()), http.StatusFound)
 	case authz.Denied:
-		s.render(w, r, http.StatusForbidden, "access", &pageData{Title: "No access to " + d.App.Name, User: d.User,
-			Error: "You do not have access to " + d.App.Name + ". Ask your administrator to give you access."})
+		s.render(w, r, http.StatusForbidden, "access", &pageData{Title: tr(r).T("access.title", "app", d.App.Name), User: d.User,
+			Error: tr(r).T("access.error", "app", d.App.Name)})
 	default:
 		s.pageError(w, r, deadbolt.Errorf(deadbolt.CodeNotFound, "No application is registered at this address."))
 	}

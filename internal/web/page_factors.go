@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"deadbolt/internal/captcha"
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/device"
+	"deadbolt/internal/i18n"
 	"deadbolt/internal/policy"
 	"deadbolt/internal/signin"
 )
@@ -18,18 +20,11 @@ import (
 // methodLink is one entry of "Other login methods".
 type methodLink struct{ Name, Label string }
 
-var methodLabels = map[string]string{
-	signin.MethodPush:     "Approve on your phone",
-	signin.MethodTOTP:     "Verification code from the app",
-	signin.MethodSMS:      "SMS code",
-	signin.MethodRecovery: "Recovery code",
-	signin.MethodPasskey:  "Passkey",
-}
-
-func methodLinks(methods []string) []methodLink {
+// methodLinks labels the methods in l (the catalogue's "method.<name>").
+func methodLinks(l *i18n.Locale, methods []string) []methodLink {
 	out := make([]methodLink, 0, len(methods))
 	for _, m := range methods {
-		out = append(out, methodLink{Name: m, Label: methodLabels[m]})
+		out = append(out, methodLink{Name: m, Label: l.T("method." + m)})
 	}
 	return out
 }
@@ -85,6 +80,8 @@ type twoFactorView struct {
 	DevicePaired string
 	CodesLeft    int
 	Phone        string
+	// SMSAvailable tells whether this server can send text messages.
+	SMSAvailable bool
 }
 
 type bannerView struct {
@@ -97,12 +94,6 @@ type bannerView struct {
 }
 
 type bannerAction struct{ Kind, Action, Label string }
-
-var actionLabels = map[policy.Action]string{
-	policy.ActionClose:       "Close",
-	policy.ActionRemindLater: "Remind me later",
-	policy.ActionConfirm:     "Everything is fine",
-}
 
 func (s *server) verifyPage(w http.ResponseWriter, r *http.Request, a *signin.Auth, method string, status int, errMsg string) {
 	s.verifyPageWith(w, r, a, method, status, errMsg, nil)
@@ -130,12 +121,36 @@ func (s *server) verifyPageWith(w http.ResponseWriter, r *http.Request, a *signi
 	if errMsg == "" {
 		// Say so at once when nothing can work.
 		if err := s.Signin.RequireUnlocked(ctx, a.User.ID); deadbolt.IsCode(err, deadbolt.CodeLocked) {
-			errMsg = deadbolt.ErrorMessage(err)
+			errMsg = errorText(tr(r), err)
 		}
 	}
-	d := &pageData{Title: "Confirm it is you", Method: method, Methods: methodLinks(methods), Error: errMsg, App: s.continueApp(r)}
+	l := tr(r)
+	d := &pageData{Title: l.T("verify.title"), Method: method, Methods: methodLinks(l, methods), Error: errMsg, App: s.continueApp(r)}
+	paused, wait, err := s.Signin.PushPaused(ctx, a.User)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	if paused != "" && slices.Contains(methods, signin.MethodPush) {
+		// Say that pushes are paused, and offer the other methods first.
+		d.PushPaused = true
+		if !found && len(methods) > 1 {
+			for _, m := range methods {
+				if m != signin.MethodPush {
+					d.Method, method = m, m
+					break
+				}
+			}
+		}
+		if errMsg == "" {
+			d.Flash = pausedText(l, paused, wait)
+		}
+	}
 	if method == signin.MethodPush {
-		d.PushNote = "Send a request to your phone to approve this sign-in."
+		d.PushNote = l.T("verify.push.send_note")
+		if d.PushPaused {
+			d.PushNote = pausedText(l, paused, wait)
+		}
 		if id := r.FormValue("push"); id != "" {
 			p, err := s.Signin.PushFor(ctx, a, id)
 			if err == nil && p.StatusAt(s.Clock.Now()) == deadbolt.PushPending {
@@ -143,8 +158,8 @@ func (s *server) verifyPageWith(w http.ResponseWriter, r *http.Request, a *signi
 					s.pageError(w, r, err)
 					return
 				}
-			} else if err == nil {
-				d.PushNote = "That request is no longer waiting. Send a new one or use another method."
+			} else if err == nil && !d.PushPaused {
+				d.PushNote = l.T("verify.push.gone")
 			}
 		}
 	}
@@ -154,8 +169,15 @@ func (s *server) verifyPageWith(w http.ResponseWriter, r *http.Request, a *signi
 			return
 		}
 	}
-	if method == signin.MethodSMS && d.Method == signin.MethodSMS && a.User.Phone != "" && d.SentTo == "" {
+	if method == signin.MethodSMS && a.User.Phone != "" {
 		d.PhoneMasked = phoneMask(a.User.Phone)
+		if d.SentTo == "" && s.SMS != nil {
+			// A code sent earlier in this sign-in is not forgotten: the
+			// page says so and counts down to the next one.
+			if sent, wait, err := s.SMS.LoginSent(ctx, a.User, a.Session.ID); err == nil && sent {
+				d.SentTo, d.ResendAfter = d.PhoneMasked, secondsUp(wait)
+			}
+		}
 	}
 	if more != nil {
 		more(d)
@@ -172,12 +194,17 @@ func (s *server) pageVerifySubmit(w http.ResponseWriter, r *http.Request, a *sig
 	method := r.PostFormValue("method")
 	res, err := s.Signin.SecondFactor(r.Context(), a, method, r.PostFormValue("code"), s.formCaptcha(r), s.client(r))
 	if err != nil {
-		status, _ := errorBody(err)
+		status := errorStatus(err)
 		if status >= 500 || deadbolt.IsCode(err, deadbolt.CodeUnauthorized) {
 			s.pageError(w, r, err)
 			return
 		}
-		s.verifyPage(w, r, a, method, status, deadbolt.ErrorMessage(err))
+		s.verifyPageWith(w, r, a, method, status, errorText(tr(r), err), func(d *pageData) {
+			if method == signin.MethodRecovery && deadbolt.IsCode(err, deadbolt.CodeCaptchaRequired) {
+				// Only the CAPTCHA was wrong: keep the code typed.
+				d.CodeInput = r.PostFormValue("code")
+			}
+		})
 		return
 	}
 	s.setSessionCookie(w, res.Token, res.Session.ExpiresAt)
@@ -191,6 +218,14 @@ func afterSignIn(res *signin.Result) string {
 		return "/security/2fa/setup"
 	}
 	return "/"
+}
+
+// pausedText says that pushes are paused, why, and for how long.
+func pausedText(l *i18n.Locale, reason string, wait time.Duration) string {
+	if reason == device.UnavailableMuted {
+		return l.T("verify.push.muted", "duration", l.Duration(wait))
+	}
+	return l.T("verify.push.limited", "duration", l.Duration(wait))
 }
 
 func (s *server) pageSetup(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
@@ -210,17 +245,30 @@ func (s *server) pageSetup(w http.ResponseWriter, r *http.Request, a *signin.Aut
 		s.pageError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "setup", &pageData{Title: "Two-factor setup", User: a.User, Step: 1, Error: flashError(r),
-		Offer: &offerView{ID: o.ID, URL: o.URL, QR: template.URL(pngDataURL(o.QRPNG)), Expires: fmtTime(o.ExpiresAt)}, Passkeys: pk})
+	l := tr(r)
+	d := &pageData{Title: l.T("setup.page_title"), User: a.User, Step: 1, Error: flashError(r),
+		Offer: &offerView{ID: o.ID, URL: o.URL, QR: template.URL(pngDataURL(o.QRPNG)), Expires: s.when(r, o.ExpiresAt)}, Passkeys: pk}
+	if a.Session.State == deadbolt.SessionSetup {
+		// Signing in led straight here: say why, and by whom.
+		d.SetupOnly = true
+		d.SetupNote = l.T("setup.required_note")
+		if st, err := s.policyStatus(r.Context(), a.User); err == nil && !st.Deadline.IsZero() {
+			d.SetupNote = l.T("setup.required_note_deadline", "deadline", s.when(r, st.Deadline))
+		}
+	}
+	if s.PublicURL != nil && namesThisMachine(hostName(s.PublicURL.Host)) {
+		d.PublicNote = l.T("setup.loopback_note", "url", s.PublicURL.String())
+	}
+	s.render(w, r, http.StatusOK, "setup", d)
 }
 
 // flashError maps an error key of a redirect to fixed words.
 func flashError(r *http.Request) string {
 	switch r.URL.Query().Get("error") {
 	case "code":
-		return "That code was not right. Scan the new QR code and type the code the app shows."
+		return tr(r).T("setup.error.code")
 	case "notpaired":
-		return "No device has scanned the QR code yet. Scan it with your phone first."
+		return tr(r).T("setup.error.not_paired")
 	}
 	return ""
 }
@@ -259,12 +307,13 @@ func (s *server) showNewCodes(w http.ResponseWriter, r *http.Request, a *signin.
 		s.pageError(w, r, err)
 		return
 	}
-	text := "Deadbolt recovery codes for " + a.User.Login + "\nEach code works once.\n\n" + strings.Join(codes, "\n") + "\n"
-	d := &pageData{Title: "Recovery codes", User: a.User, Codes: codes,
+	l := tr(r)
+	text := l.T("codes.file_header", "login", a.User.Login) + "\n\n" + strings.Join(codes, "\n") + "\n"
+	d := &pageData{Title: l.T("codes.title"), User: a.User, Codes: codes, SMSAvailable: s.smsAvailable(),
 		CodesFile: template.URL("data:text/plain;charset=utf-8," + url.PathEscape(text))}
 	if s.continueTarget(r) != "" {
 		// Set up for an application that waits: the home page goes back.
-		d.Next, d.App = "/", cmpOr(s.continueApp(r), "the application")
+		d.Next, d.App = "/", cmpOr(s.continueApp(r), l.T("codes.the_app"))
 	}
 	s.render(w, r, http.StatusOK, "codes", d)
 }
@@ -297,9 +346,9 @@ func (s *server) twoFactorData(r *http.Request, a *signin.Auth) (*twoFactorView,
 	if err != nil {
 		return nil, err
 	}
-	v := &twoFactorView{Enabled: a.User.TwoFactorEnabled(), Device: d, CodesLeft: left}
+	v := &twoFactorView{Enabled: a.User.TwoFactorEnabled(), Device: d, CodesLeft: left, SMSAvailable: s.smsAvailable()}
 	if d != nil {
-		v.DevicePaired = fmtTime(d.ConfirmedAt)
+		v.DevicePaired = s.when(r, d.ConfirmedAt)
 	}
 	if a.User.Phone != "" {
 		v.Phone = phoneMask(a.User.Phone)
@@ -308,15 +357,13 @@ func (s *server) twoFactorData(r *http.Request, a *signin.Auth) (*twoFactorView,
 }
 
 // bannerViews turns banners into what the home page shows.
-func bannerViews(list []policy.Banner, loc *time.Location) []bannerView {
+func (s *server) bannerViews(r *http.Request, list []policy.Banner) []bannerView {
+	l := tr(r)
 	var out []bannerView
 	for _, b := range list {
-		v := bannerView{Kind: string(b.Kind), Closable: b.Closable, Passkey: b.MinMethod == policy.MinPhishingResistant}
-		if !b.Deadline.IsZero() {
-			v.Deadline = b.Deadline.In(loc).Format("2006-01-02 15:04 MST")
-		}
+		v := bannerView{Kind: string(b.Kind), Closable: b.Closable, Passkey: b.MinMethod == policy.MinPhishingResistant, Deadline: s.when(r, b.Deadline)}
 		for _, act := range b.Actions {
-			v.Actions = append(v.Actions, bannerAction{Kind: string(b.Kind), Action: string(act), Label: actionLabels[act]})
+			v.Actions = append(v.Actions, bannerAction{Kind: string(b.Kind), Action: string(act), Label: l.T("banner.action." + string(act))})
 		}
 		out = append(out, v)
 	}
@@ -353,7 +400,7 @@ func (s *server) pagePushCheck(w http.ResponseWriter, r *http.Request, a *signin
 	id := r.PostFormValue("id")
 	out, err := s.Signin.WaitPush(r.Context(), a, id, 0, nil, s.client(r))
 	if err != nil {
-		s.verifyPage(w, r, a, signin.MethodPush, http.StatusOK, deadbolt.ErrorMessage(err))
+		s.verifyPage(w, r, a, signin.MethodPush, http.StatusOK, errorText(tr(r), err))
 		return
 	}
 	switch out.Status {
@@ -363,7 +410,7 @@ func (s *server) pagePushCheck(w http.ResponseWriter, r *http.Request, a *signin
 	case deadbolt.PushPending:
 		http.Redirect(w, r, "/login/verify?method=push&push="+url.QueryEscape(id), http.StatusSeeOther)
 	default:
-		s.verifyPage(w, r, a, signin.MethodPush, http.StatusOK, "The request was denied or has expired. Send a new one or use another method.")
+		s.verifyPage(w, r, a, signin.MethodPush, http.StatusOK, tr(r).T("verify.push.ended"))
 	}
 }
 
@@ -371,8 +418,8 @@ func (s *server) pagePushCheck(w http.ResponseWriter, r *http.Request, a *signin
 func (s *server) pagePushNew(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	p, err := s.Signin.NewPush(r.Context(), a, s.client(r))
 	if err != nil {
-		status, _ := errorBody(err)
-		s.verifyPage(w, r, a, signin.MethodPush, status, deadbolt.ErrorMessage(err))
+		status := errorStatus(err)
+		s.verifyPage(w, r, a, signin.MethodPush, status, errorText(tr(r), err))
 		return
 	}
 	http.Redirect(w, r, "/login/verify?method=push&push="+url.QueryEscape(p.ID), http.StatusSeeOther)

@@ -32,11 +32,11 @@ type passkeysView struct {
 func (s *server) passkeysData(r *http.Request, a *signin.Auth) (*passkeysView, error) {
 	v := &passkeysView{Max: passkey.MaxPerEmployee}
 	if s.Passkeys == nil {
-		v.Off = "Passkeys are not available on this server."
+		v.Off = tr(r).T("passkeys.off")
 		return v, nil
 	}
 	if err := s.Passkeys.Available(); err != nil {
-		v.Off = deadbolt.ErrorMessage(err)
+		v.Off = errorText(tr(r), err)
 		return v, nil
 	}
 	list, err := s.Passkeys.List(r.Context(), a.User)
@@ -44,7 +44,7 @@ func (s *server) passkeysData(r *http.Request, a *signin.Auth) (*passkeysView, e
 		return nil, err
 	}
 	for _, p := range list {
-		v.List = append(v.List, passkeyRow{ID: p.ID, Name: p.Name, Created: fmtTime(p.CreatedAt), LastUsed: fmtTime(p.LastUsedAt),
+		v.List = append(v.List, passkeyRow{ID: p.ID, Name: p.Name, Created: s.when(r, p.CreatedAt), LastUsed: s.when(r, p.LastUsedAt),
 			Synced: p.BackupState, UserVerified: p.UserVerified})
 	}
 	v.Full = len(list) >= passkey.MaxPerEmployee

@@ -28,8 +28,8 @@ func (s *server) pageSendLoginSMS(w http.ResponseWriter, r *http.Request, a *sig
 		to, resend, err = svc.SendLogin(r.Context(), a.User, a.Session.ID, s.clientIP(r))
 	}
 	if err != nil {
-		status, _ := errorBody(err)
-		s.verifyPageWith(w, r, a, signin.MethodSMS, status, deadbolt.ErrorMessage(err), nil)
+		status := errorStatus(err)
+		s.verifyPageWith(w, r, a, signin.MethodSMS, status, errorText(tr(r), err), nil)
 		return
 	}
 	s.verifyPageWith(w, r, a, signin.MethodSMS, http.StatusOK, "", func(d *pageData) {
@@ -38,7 +38,7 @@ func (s *server) pageSendLoginSMS(w http.ResponseWriter, r *http.Request, a *sig
 }
 
 func (s *server) phonePage(w http.ResponseWriter, r *http.Request, a *signin.Auth, status int, d *pageData) {
-	d.Title, d.User = "Phone number", a.User
+	d.Title, d.User = tr(r).T("phone.page_title"), a.User
 	s.render(w, r, status, "phone", d)
 }
 
@@ -62,12 +62,12 @@ func (s *server) pagePhoneSubmit(w http.ResponseWriter, r *http.Request, a *sign
 		to, resend, err = svc.StartLink(r.Context(), a.User, input, s.clientIP(r))
 	}
 	if err != nil {
-		status, _ := errorBody(err)
+		status := errorStatus(err)
 		if status >= 500 && !deadbolt.IsCode(err, deadbolt.CodeUnavailable) {
 			s.pageError(w, r, err)
 			return
 		}
-		s.phonePage(w, r, a, status, &pageData{Error: deadbolt.ErrorMessage(err), PhoneInput: input})
+		s.phonePage(w, r, a, status, &pageData{Error: errorText(tr(r), err), PhoneInput: input})
 		return
 	}
 	s.phonePage(w, r, a, http.StatusOK, &pageData{SentTo: to, ResendAfter: secondsUp(resend)})
@@ -83,12 +83,12 @@ func (s *server) pagePhoneConfirm(w http.ResponseWriter, r *http.Request, a *sig
 		_, err = svc.ConfirmLink(r.Context(), a.User, r.PostFormValue("code"), s.clientIP(r))
 	}
 	if err != nil {
-		status, _ := errorBody(err)
+		status := errorStatus(err)
 		if status >= 500 && !deadbolt.IsCode(err, deadbolt.CodeUnavailable) {
 			s.pageError(w, r, err)
 			return
 		}
-		s.phonePage(w, r, a, status, &pageData{Error: deadbolt.ErrorMessage(err), SentTo: "your phone"})
+		s.phonePage(w, r, a, status, &pageData{Error: errorText(tr(r), err), SentTo: tr(r).T("phone.your_phone")})
 		return
 	}
 	http.Redirect(w, r, "/security?msg=phone_linked", http.StatusSeeOther)

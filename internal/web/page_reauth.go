@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"deadbolt/internal/deadbolt"
@@ -31,7 +32,8 @@ import (
 type continuation struct {
 	// Next is the action's path, what ?next= names.
 	Next string
-	// For words the action for the page: "To <For>, confirm it is you."
+	// For is the catalogue key of the page's sentence naming the action:
+	// "To <do it>, confirm it is you first."
 	For string
 	// Redirect is where a GET action goes after the proof.
 	Redirect string
@@ -45,13 +47,13 @@ type continuation struct {
 // continuations are the only actions the confirmation page carries on
 // with; the first is the default.
 var continuations = []*continuation{
-	{Next: "/security", For: "change your sign-in settings", Redirect: "/security"},
-	{Next: "/security/2fa/setup", For: "pair a device", Redirect: "/security/2fa/setup"},
-	{Next: "/security/phone", For: "link a phone number", Redirect: "/security/phone"},
-	{Next: "/security/password", For: "change your password", Redirect: "/security?msg=reauth_password#password-section"},
-	{Next: "/security/recovery-codes", For: "get new recovery codes", Post: true},
-	{Next: "/security/2fa/device/remove", For: "disconnect your trusted device", Post: true, full: true},
-	{Next: "/security/phone/remove", For: "remove your phone number", Post: true, full: true},
+	{Next: "/security", For: "reauth.for.settings", Redirect: "/security"},
+	{Next: "/security/2fa/setup", For: "reauth.for.pair", Redirect: "/security/2fa/setup"},
+	{Next: "/security/phone", For: "reauth.for.phone", Redirect: "/security/phone"},
+	{Next: "/security/password", For: "reauth.for.password", Redirect: "/security?msg=reauth_password#password-section"},
+	{Next: "/security/recovery-codes", For: "reauth.for.codes", Post: true},
+	{Next: "/security/2fa/device/remove", For: "reauth.for.disconnect", Post: true, full: true},
+	{Next: "/security/phone/remove", For: "reauth.for.phone_remove", Post: true, full: true},
 }
 
 // continuationFor returns the continuation next names, or the default.
@@ -119,12 +121,12 @@ func (s *server) pageReauth(w http.ResponseWriter, r *http.Request, a *signin.Au
 // reauthPageWith renders the confirmation page for method (the first the
 // employee has when it is not one of theirs); more fills in extras.
 func (s *server) reauthPageWith(w http.ResponseWriter, r *http.Request, a *signin.Auth, method string, status int, errMsg string, more func(*pageData)) {
-	ctx := r.Context()
+	ctx, l := r.Context(), tr(r)
 	next := reauthNext(r)
-	d := &pageData{Title: "Confirm it is you", User: a.User, Next: next.Next, ReauthFor: next.For, Error: errMsg}
+	d := &pageData{Title: l.T("reauth.title"), User: a.User, Next: next.Next, ReauthFor: l.T(next.For), Error: errMsg}
 	if ref := oidcContinueRef(next.Next); ref != "" && s.OIDC != nil {
 		if app, err := s.OIDC.Pending(ctx, ref); err == nil {
-			d.App, d.ReauthFor = app.Name, "continue to "+app.Name
+			d.App, d.ReauthFor = app.Name, l.T("reauth.for.app", "app", app.Name)
 		}
 	}
 	if a.User.TwoFactorEnabled() {
@@ -143,15 +145,29 @@ func (s *server) reauthPageWith(w http.ResponseWriter, r *http.Request, a *signi
 				d.Method = m
 			}
 		}
-		d.Methods = methodLinks(methods)
+		d.Methods = methodLinks(l, methods)
+		paused, wait, err := s.Signin.PushPaused(ctx, a.User)
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		if paused != "" && slices.Contains(methods, signin.MethodPush) {
+			d.PushPaused = true
+			if method == "" && d.Method == signin.MethodPush && len(methods) > 1 {
+				d.Method = methods[1]
+			}
+		}
 		if errMsg == "" {
 			if err := s.Signin.RequireUnlocked(ctx, a.User.ID); deadbolt.IsCode(err, deadbolt.CodeLocked) {
-				d.Error = deadbolt.ErrorMessage(err)
+				d.Error = errorText(tr(r), err)
 			}
 		}
 		switch d.Method {
 		case signin.MethodPush:
-			d.PushNote = "Send a request to your phone, then approve it there with the number shown here."
+			d.PushNote = l.T("reauth.push.send_note")
+			if d.PushPaused {
+				d.PushNote = pausedText(l, paused, wait)
+			}
 			if id := r.FormValue("push"); id != "" {
 				p, err := s.Signin.ReauthPushFor(ctx, a, id)
 				if err == nil && p.StatusAt(s.Clock.Now()) == deadbolt.PushPending {
@@ -159,8 +175,8 @@ func (s *server) reauthPageWith(w http.ResponseWriter, r *http.Request, a *signi
 						s.pageError(w, r, err)
 						return
 					}
-				} else if err == nil {
-					d.PushNote = "That request is no longer waiting. Send a new one or use another method."
+				} else if err == nil && !d.PushPaused {
+					d.PushNote = l.T("verify.push.gone")
 				}
 			}
 		case signin.MethodRecovery:
@@ -170,6 +186,11 @@ func (s *server) reauthPageWith(w http.ResponseWriter, r *http.Request, a *signi
 			}
 		case signin.MethodSMS:
 			d.PhoneMasked = phoneMask(a.User.Phone)
+			if s.SMS != nil && a.User.Phone != "" {
+				if sent, wait, err := s.SMS.ReauthSent(ctx, a.User, a.Session.ID); err == nil && sent {
+					d.SentTo, d.ResendAfter = d.PhoneMasked, secondsUp(wait)
+				}
+			}
 		}
 	}
 	if more != nil {
@@ -181,7 +202,7 @@ func (s *server) reauthPageWith(w http.ResponseWriter, r *http.Request, a *signi
 // reauthFailed shows the confirmation page again with the error of a
 // proof that did not go through.
 func (s *server) reauthFailed(w http.ResponseWriter, r *http.Request, a *signin.Auth, method string, err error) {
-	status, _ := errorBody(err)
+	status := errorStatus(err)
 	if status >= 500 && !deadbolt.IsCode(err, deadbolt.CodeUnavailable) {
 		s.pageError(w, r, err)
 		return
@@ -190,7 +211,11 @@ func (s *server) reauthFailed(w http.ResponseWriter, r *http.Request, a *signin.
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	s.reauthPageWith(w, r, a, method, status, deadbolt.ErrorMessage(err), nil)
+	s.reauthPageWith(w, r, a, method, status, errorText(tr(r), err), func(d *pageData) {
+		if method == signin.MethodRecovery && deadbolt.IsCode(err, deadbolt.CodeCaptchaRequired) {
+			d.CodeInput = r.PostFormValue("code")
+		}
+	})
 }
 
 // pageReauthSubmit takes a code (or, without a second factor, the
@@ -238,8 +263,7 @@ func (s *server) pageReauthPushCheck(w http.ResponseWriter, r *http.Request, a *
 	case deadbolt.PushPending:
 		http.Redirect(w, r, reauthURL(r.PostFormValue("next"), signin.MethodPush, id), http.StatusSeeOther)
 	default:
-		s.reauthPageWith(w, r, a, signin.MethodPush, http.StatusOK,
-			"The request was denied or has expired. Send a new one or use another method.", nil)
+		s.reauthPageWith(w, r, a, signin.MethodPush, http.StatusOK, tr(r).T("verify.push.ended"), nil)
 	}
 }
 

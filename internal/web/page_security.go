@@ -2,31 +2,12 @@ package web
 
 import (
 	"net/http"
-	"strings"
 
 	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/device"
+	"deadbolt/internal/i18n"
 	"deadbolt/internal/signin"
 )
-
-// eventTexts are the Security page's words for the audit event types.
-var eventTexts = map[string]string{
-	deadbolt.EventSignIn:             "Signed in",
-	deadbolt.EventSignInFailed:       "Failed sign-in",
-	deadbolt.EventSecondFactorFail:   "Wrong second-factor code",
-	deadbolt.EventSecondFactorLock:   "Second factor locked",
-	deadbolt.EventLogout:             "Signed out",
-	deadbolt.EventLogoutAll:          "Signed out of all devices",
-	deadbolt.EventSessionEnded:       "Ended a session",
-	deadbolt.EventPasswordChanged:    "Password changed",
-	deadbolt.EventDeviceDisconnect:   "Trusted device disconnected",
-	deadbolt.EventDeviceConfirmed:    "Trusted device paired",
-	deadbolt.EventRecoveryGenerated:  "New recovery codes generated",
-	deadbolt.EventAdminPasswordReset: "Password reset by an administrator",
-	deadbolt.EventPasskeyAdded:       "Passkey added",
-	deadbolt.EventPasskeyRemoved:     "Passkey removed",
-	deadbolt.EventPasskeyRenamed:     "Passkey renamed",
-	deadbolt.EventPasskeyCounter:     "A passkey's counter went back (a copy of it?); it was refused",
-}
 
 func (s *server) securityData(r *http.Request, a *signin.Auth) (*pageData, error) {
 	list, err := s.Signin.Sessions(r.Context(), a)
@@ -41,21 +22,18 @@ func (s *server) securityData(r *http.Request, a *signin.Auth) (*pageData, error
 	if err != nil {
 		return nil, err
 	}
-	d := &pageData{Title: "Security", User: a.User, Flash: flash(r), TwoFactor: tf, Passkeys: pk}
+	l := tr(r)
+	d := &pageData{Title: l.T("security.title"), User: a.User, Flash: flash(r), TwoFactor: tf, Passkeys: pk}
 	for _, sess := range list {
-		d.Sessions = append(d.Sessions, sessionRow{ID: sess.ID, UserAgent: sess.UserAgent, IP: sess.IP,
-			Created: fmtTime(sess.CreatedAt), LastSeen: fmtTime(sess.LastSeenAt), Current: sess.ID == a.Session.ID})
+		d.Sessions = append(d.Sessions, sessionRow{ID: sess.ID, Browser: browserName(l, sess.UserAgent), IP: sess.IP,
+			Created: s.when(r, sess.CreatedAt), LastSeen: s.when(r, sess.LastSeenAt), Current: sess.ID == a.Session.ID})
 	}
 	events, err := s.Events.Events(r.Context(), deadbolt.EventFilter{UserID: a.User.ID, Limit: 20})
 	if err != nil {
 		return nil, err
 	}
 	for _, e := range events {
-		text, ok := eventTexts[e.Type]
-		if !ok {
-			text = strings.ReplaceAll(e.Type, "_", " ")
-		}
-		d.Events = append(d.Events, eventRow{At: fmtTime(e.At), Text: text, IP: e.IP})
+		d.Events = append(d.Events, eventRow{At: s.when(r, e.At), Text: eventText(l, e.Type), IP: e.IP})
 	}
 	return d, nil
 }
@@ -71,7 +49,7 @@ func (s *server) pageSecurity(w http.ResponseWriter, r *http.Request, a *signin.
 
 // securityFailed shows the Security page again with an error.
 func (s *server) securityFailed(w http.ResponseWriter, r *http.Request, a *signin.Auth, err error) {
-	status, _ := errorBody(err)
+	status := errorStatus(err)
 	if status >= 500 {
 		s.pageError(w, r, err)
 		return
@@ -81,7 +59,7 @@ func (s *server) securityFailed(w http.ResponseWriter, r *http.Request, a *signi
 		s.pageError(w, r, derr)
 		return
 	}
-	d.Error = deadbolt.ErrorMessage(err)
+	d.Error = errorText(tr(r), err)
 	s.render(w, r, status, "security", d)
 }
 
@@ -106,4 +84,17 @@ func (s *server) pageEndSession(w http.ResponseWriter, r *http.Request, a *signi
 		return
 	}
 	http.Redirect(w, r, "/security?msg=session_ended", http.StatusSeeOther)
+}
+
+// browserName names the browser and system of a User-Agent header in l,
+// as the companion app does: "Chrome on Linux".
+func browserName(l *i18n.Locale, ua string) string {
+	b, os := device.ParseUserAgent(ua)
+	if b == "Unknown browser" {
+		b = l.T("ua.unknown_browser")
+	}
+	if os == "Unknown system" {
+		return b
+	}
+	return l.T("ua.browser_on", "browser", b, "os", os)
 }

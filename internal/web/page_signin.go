@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"deadbolt/internal/authz"
-	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/signin"
 )
 
@@ -30,7 +29,7 @@ func (s *server) pageLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.render(w, r, http.StatusOK, "login", &pageData{Title: "Sign in", Flash: flash(r), App: s.continueApp(r), PasskeyLogin: s.passkeyLogin()})
+	s.render(w, r, http.StatusOK, "login", &pageData{Title: tr(r).T("login.title"), Flash: flash(r), App: s.continueApp(r), PasskeyLogin: s.passkeyLogin()})
 }
 
 // passkeyLogin tells whether the sign-in page offers passkeys.
@@ -41,15 +40,16 @@ func (s *server) pageLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	login, pw := r.PostFormValue("login"), r.PostFormValue("password")
 	res, err := s.Signin.Login(r.Context(), login, pw, s.client(r))
 	if err != nil {
-		status, _ := errorBody(err)
+		status := errorStatus(err)
 		if status >= 500 {
 			s.pageError(w, r, err)
 			return
 		}
-		s.render(w, r, status, "login", &pageData{Title: "Sign in", Error: deadbolt.ErrorMessage(err), Login: login, App: s.continueApp(r), PasskeyLogin: s.passkeyLogin()})
+		s.render(w, r, status, "login", &pageData{Title: tr(r).T("login.title"), Error: errorText(tr(r), err), Login: login, App: s.continueApp(r), PasskeyLogin: s.passkeyLogin()})
 		return
 	}
 	s.setSessionCookie(w, res.Token, res.Session.ExpiresAt)
+	r = s.syncLanguage(w, r, res.User)
 	switch res.State {
 	case signin.StateSecondFactor:
 		if res.Push != nil {
@@ -101,5 +101,5 @@ func (s *server) pageHome(w http.ResponseWriter, r *http.Request, a *signin.Auth
 		http.Redirect(w, r, target, http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, http.StatusOK, "home", &pageData{Title: "Home", User: a.User, Flash: flash(r), TwoFactor: tf, Banners: bannerViews(banners, s.orgLocation())})
+	s.render(w, r, http.StatusOK, "home", &pageData{Title: tr(r).T("home.title"), User: a.User, Flash: flash(r), TwoFactor: tf, Banners: s.bannerViews(r, banners)})
 }

@@ -6,11 +6,13 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
 
 	"deadbolt/internal/deadbolt"
+	"deadbolt/internal/i18n"
 	"deadbolt/internal/signin"
 )
 
@@ -35,18 +37,28 @@ func staticFiles() http.Handler {
 var pageNames = []string{"login", "access", "home", "security", "admin", "error", "verify", "setup", "codes", "reauth", "phone",
 	"admin_user", "admin_import", "admin_workgroups", "admin_workgroup", "admin_phones", "admin_audit", "logout", "admin_apps", "admin_app"}
 
+// scriptedPages are the pages whose scripts need the "js." texts.
+var scriptedPages = map[string]bool{"verify": true, "reauth": true, "phone": true, "login": true, "security": true, "setup": true}
+
+// pageFuncs are the template functions. t is bound to the request's
+// language when a page is rendered (render); the one here only lets the
+// templates parse.
+var pageFuncs = template.FuncMap{
+	"initials": initials,
+	"t":        i18n.English().HTML,
+}
+
 func parsePages() *template.Template {
-	funcs := template.FuncMap{"initials": initials}
-	root := template.New("pages").Funcs(funcs)
+	root := template.New("pages").Funcs(pageFuncs)
 	for _, name := range pageNames {
-		t := template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "ui/templates/layout.html",
+		t := template.Must(template.New(name).Funcs(pageFuncs).ParseFS(templateFS, "ui/templates/layout.html",
 			"ui/templates/"+name+".html", "ui/templates/partial_*.html"))
 		template.Must(root.AddParseTree(name, t.Lookup("layout").Tree))
 		for _, sub := range t.Templates() {
 			switch sub.Name() {
 			case "content":
 				template.Must(root.AddParseTree(name+"/content", sub.Tree))
-			case "layout", name:
+			case "layout", name, name + ".html", "layout.html":
 			default:
 				// Parts shared by pages (partial_*.html).
 				if root.Lookup(sub.Name()) == nil && sub.Tree != nil {
@@ -87,6 +99,30 @@ type pageData struct {
 	Flash string
 	Error string
 	Login string
+	// Lang is the page's language, Languages what the selector offers,
+	// Back where the selector returns; JS the texts of the page's scripts.
+	// render fills them in.
+	Lang      *i18n.Locale
+	Languages []langOption
+	Back      string
+	JS        template.JS
+	// SignInNote explains on the sign-in page why the employee is there
+	// (a session that ended, a sign-in that took too long).
+	SignInNote string
+	// SetupNote says why two-factor setup is required, and by whom;
+	// SetupOnly is set for a session that may do nothing else.
+	SetupNote string
+	SetupOnly bool
+	// PublicNote warns that a phone cannot reach the public URL.
+	PublicNote string
+	// PushPaused: pushes are paused or limited; the other methods come
+	// first.
+	PushPaused bool
+	// CodeInput keeps a typed recovery code when only the CAPTCHA was
+	// wrong.
+	CodeInput string
+	// SMSAvailable tells whether this server can send text messages.
+	SMSAvailable bool
 	// Page-specific fields.
 	Sessions []sessionRow
 	Events   []eventRow
@@ -124,8 +160,8 @@ type pageData struct {
 }
 
 type sessionRow struct {
-	ID, UserAgent, IP, Created, LastSeen string
-	Current                              bool
+	ID, Browser, IP, Created, LastSeen string
+	Current                            bool
 }
 
 type eventRow struct{ At, Text, IP string }
@@ -133,8 +169,14 @@ type eventRow struct{ At, Text, IP string }
 // render writes a page. Templates render into a buffer first so a
 // template error never sends half a page.
 func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData) {
+	l := tr(r)
+	d.Lang, d.Languages, d.Back = l, langOptions(l), s.backTo(r)
+	if scriptedPages[name] {
+		d.JS = jsMessages(l)
+	}
 	clone, err := s.pages.Clone()
 	if err == nil {
+		clone.Funcs(template.FuncMap{"t": l.HTML})
 		_, err = clone.AddParseTree("content", clone.Lookup(name+"/content").Tree)
 	}
 	var buf bytes.Buffer
@@ -147,31 +189,30 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", l.Code())
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
 
 // flashes are the fixed messages a redirect can ask a page to show; the
-// query carries only the key, never text.
-var flashes = map[string]string{
-	"password_changed": "Your password was changed. Your other sessions were ended.",
-	"session_ended":    "The session was ended.",
-	"user_created":     "The employee was created.",
-	"user_updated":     "The employee was updated.",
-	"logged_out":       "You are signed out.",
-	"logged_out_all":   "You are signed out on all devices, and your trusted device was disconnected.",
-	"device_removed":   "Your trusted device was disconnected.",
-	"phone_linked":     "Your phone number is linked. It can receive sign-in codes.",
-	"phone_removed":    "Your phone number was removed.",
-	"reauth_password":  "It is you. Now type your current password and the new one again to change it.",
-	"passkey_added":    "Your passkey was added. You can sign in with it.",
-	"passkey_renamed":  "The passkey was renamed.",
-	"passkey_removed":  "The passkey was removed. It no longer signs you in.",
-	"passkey_signin":   "Your passkey was added. Sign in with it to continue.",
-}
+// query carries only the key, never text. Their words are the catalogue's
+// "flash.<key>".
+var flashes = []string{"password_changed", "session_ended", "user_created", "user_updated", "logged_out",
+	"logged_out_all", "device_removed", "phone_linked", "phone_removed", "reauth_password", "password_set",
+	"passkey_added", "passkey_renamed", "passkey_removed", "passkey_signin", "session_expired", "signin_expired"}
 
-func flash(r *http.Request) string { return flashes[r.URL.Query().Get("msg")] }
+// flash returns the words of the fixed message the query asks for, "" for
+// none.
+func flash(r *http.Request) string { return flashText(r, flashes) }
+
+func flashText(r *http.Request, keys []string) string {
+	k := r.URL.Query().Get("msg")
+	if k == "" || !slices.Contains(keys, k) {
+		return ""
+	}
+	return tr(r).T("flash." + k)
+}
 
 // pageHandler is a page handler for a signed-in session: page has already
 // checked that the session is of the kind the route needs.
@@ -179,12 +220,14 @@ type pageHandler func(w http.ResponseWriter, r *http.Request, a *signin.Auth)
 
 // page wraps a page handler with the session requirement n, declared in
 // routes.go beside the route. Without a live session the browser goes to
-// the sign-in page. A session of the wrong kind is sent where it can go
-// on: a session pending its second factor to /login/verify (pages that
-// need a setup session) or /login (pages that need a full one), a full
-// session away from the second-factor pages to the home page, and an
-// employee who is not an administrator gets the 403 error page. Any other
-// failure (the database unreachable) is the error page.
+// the sign-in page — saying so when the session it had ended — and a GET
+// address is remembered to go on to after the sign-in (a deep link
+// survives it). A session of the wrong kind is sent where it can go on: a
+// session pending its second factor to /login/verify, a session limited
+// to two-factor setup to the setup page, a full session away from the
+// second-factor pages to the home page, and an employee who is not an
+// administrator gets the 403 error page. Any other failure (the database
+// unreachable) is the error page.
 func (s *server) page(n need, h pageHandler) http.Handler {
 	if n < needFull || n > needAdmin {
 		panic("web: unknown session requirement")
@@ -196,13 +239,23 @@ func (s *server) page(n need, h pageHandler) http.Handler {
 				s.pageError(w, r, err)
 				return
 			}
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			s.toSignIn(w, r, n)
 			return
 		}
+		r = withUserLanguage(r, a.User)
 		state := a.Session.State
 		switch n {
 		case needFull, needAdmin:
-			if !a.Full() {
+			switch state {
+			case deadbolt.SessionFull:
+			case deadbolt.SessionPending:
+				s.rememberDeepLink(w, r)
+				http.Redirect(w, r, "/login/verify", http.StatusSeeOther)
+				return
+			case deadbolt.SessionSetup:
+				http.Redirect(w, r, "/security/2fa/setup", http.StatusSeeOther)
+				return
+			default:
 				http.Redirect(w, r, "/login", http.StatusSeeOther)
 				return
 			}
@@ -230,17 +283,46 @@ func (s *server) page(n need, h pageHandler) http.Handler {
 	})
 }
 
-// pageError shows an error page with the error's public message.
-func (s *server) pageError(w http.ResponseWriter, r *http.Request, err error) {
-	status, _ := errorBody(err)
-	s.logFailure(r, status, "page failed", err)
-	setRetryAfter(w, err)
-	s.render(w, r, status, "error", &pageData{Title: deadbolt.ErrorMessage(err)})
+// toSignIn sends a browser without a live session to the sign-in page. A
+// session cookie that no longer works means the session (or, on the
+// second-factor pages, the sign-in) ended: the page says so, and the dead
+// cookie goes. A GET of another page is remembered, to go on to once
+// signed in.
+func (s *server) toSignIn(w http.ResponseWriter, r *http.Request, n need) {
+	target := "/login"
+	if _, err := r.Cookie(s.cookie.name); err == nil {
+		s.clearSessionCookie(w)
+		target = "/login?msg=session_expired"
+		if n == needPending {
+			target = "/login?msg=signin_expired"
+		}
+	}
+	if n != needPending {
+		s.rememberDeepLink(w, r)
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
-func fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
+// rememberDeepLink keeps the address of a GET page (not the home page) to
+// go on to after the sign-in.
+func (s *server) rememberDeepLink(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet || r.URL.Path == "/" {
+		return
 	}
-	return t.UTC().Format("2006-01-02 15:04 UTC")
+	if back := s.localBack(r.URL.RequestURI()); back != "/" {
+		s.setContinue(w, back)
+	}
+}
+
+// pageError shows an error page with the error's public message.
+func (s *server) pageError(w http.ResponseWriter, r *http.Request, err error) {
+	status := errorStatus(err)
+	s.logFailure(r, status, "page failed", err)
+	setRetryAfter(w, err)
+	s.render(w, r, status, "error", &pageData{Title: errorText(tr(r), err)})
+}
+
+// when shows t in the organisation's time zone in the request's language.
+func (s *server) when(r *http.Request, t time.Time) string {
+	return tr(r).DateTime(t, s.orgLocation())
 }

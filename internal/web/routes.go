@@ -78,6 +78,8 @@ func (s *server) routes(mux router) {
 
 	// Self-service.
 	mux.Handle("GET /api/v1/me", s.authed(needSetup, s.apiMe))
+	mux.Handle("GET /api/v1/me/preferences", s.authed(needSetup, s.apiPreferences))
+	mux.Handle("PUT /api/v1/me/preferences", s.authed(needSetup, s.apiSetPreferences))
 	mux.Handle("POST /api/v1/me/password", s.authed(needFull, s.apiChangePassword))
 	mux.Handle("POST /api/v1/me/reauth", s.authed(needSetup, s.apiReauth))
 	mux.Handle("POST /api/v1/me/reauth/push", s.authed(needFull, s.apiReauthPush))
@@ -107,6 +109,7 @@ func (s *server) routes(mux router) {
 	mux.Handle("GET /api/v1/device/requests", s.api(s.apiDeviceRequests))
 	mux.Handle("GET /api/v1/device/events", s.api(s.apiDeviceEvents))
 	mux.Handle("GET /api/v1/device/notices", s.api(s.apiDeviceNotices))
+	mux.Handle("PUT /api/v1/device/preferences", s.api(s.apiDeviceSetPreferences))
 	mux.Handle("POST /api/v1/device/requests/{id}", s.api(s.apiDeviceDecide))
 
 	// Web Push: the VAPID key the companion app subscribes with.
@@ -193,17 +196,19 @@ func (s *server) routes(mux router) {
 	}
 
 	// Companion app (PWA, ui/app): one page for /app/ and /app/pair.
-	pwa := newPWA(s.PublicURL)
+	pwa := newPWA(s.PublicURL, s.langs.Default().Code())
 	mux.HandleFunc("GET /app", pwa.redirect)
 	mux.HandleFunc("GET /app/{$}", pwa.shell)
 	mux.HandleFunc("GET /app/pair", pwa.shell)
 	mux.HandleFunc("GET /app/manifest.webmanifest", pwa.manifest)
 	mux.HandleFunc("GET /app/sw.js", pwa.serviceWorker)
+	mux.HandleFunc("GET /app/i18n.json", pwa.messages)
 	mux.HandleFunc("GET /app/{file}", pwa.asset)
 	mux.HandleFunc("GET /app/vendor/{pkg}/{file}", pwa.vendored)
 
 	// Pages.
 	mux.Handle("GET /static/", staticFiles())
+	mux.HandleFunc("POST /language", s.pageSetLanguage)
 	mux.Handle("GET /{$}", s.page(needFull, s.pageHome))
 	mux.HandleFunc("GET /login", s.pageLogin)
 	mux.HandleFunc("GET /access", s.pageAccess)

@@ -20,6 +20,7 @@ import (
 	"deadbolt/internal/captcha"
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/device"
+	"deadbolt/internal/i18n"
 	"deadbolt/internal/oidc"
 	"deadbolt/internal/passkey"
 	"deadbolt/internal/signin"
@@ -86,6 +87,10 @@ type Deps struct {
 	// VAPIDPublicKey is the Web Push applicationServerKey (unpadded
 	// base64url); empty makes GET /api/v1/device/vapid answer 404.
 	VAPIDPublicKey string
+	// DefaultLanguage is the language of a request that names none the
+	// catalogue has ("" for English); an unknown one panics in NewServer
+	// (the configuration checks it first).
+	DefaultLanguage string
 }
 
 // DevMessage is one SMS in the development outbox.
@@ -100,6 +105,7 @@ type server struct {
 	Deps
 	log     *slog.Logger
 	pages   *template.Template
+	langs   *i18n.Matcher
 	cookie  cookieConfig
 	metrics *httpMetrics
 	hsts    bool
@@ -120,6 +126,11 @@ func NewServer(d Deps) http.Handler {
 	if s.Clock == nil {
 		s.Clock = deadbolt.SystemClock{}
 	}
+	langs, err := i18n.NewMatcher(d.DefaultLanguage)
+	if err != nil {
+		panic(err)
+	}
+	s.langs = langs
 	s.cookie = newCookieConfig(d.PublicURL, d.CookieDomain)
 	s.hsts = d.PublicURL != nil && d.PublicURL.Scheme == "https"
 	s.pages = parsePages()
@@ -136,5 +147,5 @@ func NewServer(d Deps) http.Handler {
 	if d.PublicURL != nil {
 		cop.AddTrustedOrigin(d.PublicURL.Scheme + "://" + d.PublicURL.Host)
 	}
-	return s.recoverPanics(s.logRequests(s.securityHeaders(s.devHosts(cop.Handler(s.strictForms(s.mux))))))
+	return s.language(s.recoverPanics(s.logRequests(s.securityHeaders(s.devHosts(cop.Handler(s.strictForms(s.mux)))))))
 }

@@ -12,7 +12,6 @@ package workgroups
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 	"unicode"
@@ -159,7 +158,7 @@ func userNotFound(err error) error {
 }
 
 func nameTaken(err error, name string) error {
-	return deadbolt.WithMessage(err, deadbolt.CodeConflict, fmt.Sprintf("A workgroup named %q already exists.", name))
+	return deadbolt.WithMessagef(err, deadbolt.CodeConflict, "A workgroup named %q already exists.", name)
 }
 
 // workgroup finds a workgroup by id or, failing that, by name.

@@ -19,7 +19,6 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
-	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -98,6 +97,8 @@ type Problem struct {
 	Login   string
 	Reason  Reason
 	Message string
+	// Words are Message before formatting, for translation.
+	Words deadbolt.Words
 }
 
 // File is a parsed import file.
@@ -123,7 +124,8 @@ func (f *File) problem(line int, login string, reason Reason, format string, arg
 	if !utf8.ValidString(login) {
 		login = strings.ToValidUTF8(login, "\uFFFD")
 	}
-	f.Problems = append(f.Problems, Problem{Line: line, Login: login, Reason: reason, Message: fmt.Sprintf(format, args...)})
+	w := deadbolt.Phrase(format, args...)
+	f.Problems = append(f.Problems, Problem{Line: line, Login: login, Reason: reason, Message: w.String(), Words: w})
 }
 
 func fileError(format string, args ...any) *deadbolt.Error {
@@ -234,7 +236,7 @@ func (f *File) check(line int, rec, cols []string, index map[string]int, seen ma
 	}
 	login := deadbolt.NormalizeLogin(rawLogin)
 	if err := accounts.ValidateLogin(login); err != nil {
-		f.problem(line, rawLogin, ReasonBadLogin, "%s", deadbolt.ErrorMessage(err))
+		f.problem(line, rawLogin, ReasonBadLogin, "%s", deadbolt.ErrorWords(err))
 		return
 	}
 	if first, ok := seen[login]; ok {
@@ -249,7 +251,7 @@ func (f *File) check(line int, rec, cols []string, index map[string]int, seen ma
 	}
 	email, err := accounts.ValidateEmail(field(ColEmail))
 	if err != nil {
-		f.problem(line, rawLogin, ReasonBadEmail, "%s", deadbolt.ErrorMessage(err))
+		f.problem(line, rawLogin, ReasonBadEmail, "%s", deadbolt.ErrorWords(err))
 		return
 	}
 	pw := field(ColPassword)
@@ -259,7 +261,7 @@ func (f *File) check(line int, rec, cols []string, index map[string]int, seen ma
 			return
 		}
 		if err := password.Validate(pw); err != nil {
-			f.problem(line, rawLogin, ReasonBadPassword, "%s", err.Error())
+			f.problem(line, rawLogin, ReasonBadPassword, "%s", password.Explain(err))
 			return
 		}
 	}
@@ -412,7 +414,7 @@ func create(ctx context.Context, svc *accounts.Service, actor accounts.Actor, f 
 					if code == deadbolt.CodeInternal && fatal == nil {
 						fatal = err
 					}
-					f.problem(row.Line, row.Login, ReasonNotCreated, "Not created: %s", deadbolt.ErrorMessage(err))
+					f.problem(row.Line, row.Login, ReasonNotCreated, "Not created: %s", deadbolt.ErrorWords(err))
 				} else {
 					created = append(created, Created{Line: row.Line, ID: u.ID, Login: u.Login, Password: generated, Admin: u.Admin})
 				}

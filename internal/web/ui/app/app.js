@@ -5,7 +5,8 @@
 import { base32Decode, importSecret, hotp, timeStep, secondsLeft } from "./totp.js";
 import { SSEParser } from "./sse.js";
 import { b64url, b64urlDecode, signDecision } from "./codec.js";
-import { loadDevice, saveDevice, clearDevice } from "./db.js";
+import { loadDevice, saveDevice, clearDevice, loadLanguage, saveLanguage } from "./db.js";
+import { loadMessages, languages, current, pick, use, t, translate } from "./i18n.js";
 import { requestDigits, formatInput, parseNumber, scannedNumber } from "./number.js";
 import { canScan, scanQR } from "./scan.js";
 
@@ -92,7 +93,7 @@ async function throwError(status, data) {
     await disconnected();
     throw new Disconnected("device disconnected");
   }
-  throw new ApiError(status, e.code || "http_" + status, e.message || `The server answered ${status}. Please try again.`);
+  throw new ApiError(status, e.code || "http_" + status, e.message || t("app.error.status", { status }));
 }
 
 // ---- Screens --------------------------------------------------------------
@@ -112,23 +113,26 @@ function setStatus(id, kind, text) {
   el.hidden = !text;
 }
 
-// NOTICES words the changes to the account's factors the server tells
-// this device about.
-const NOTICES = {
-  "phone.linked": "A phone number was linked to your account.",
-  "phone.removed": "The phone number was removed from your account.",
-  "admin.phone_removed": "An administrator removed the phone number from your account.",
-  "recovery_codes.generated": "New recovery codes were generated for your account.",
-  "admin.exempted": "An administrator exempted your account from two-factor sign-in for a while.",
-  "admin.unlocked": "An administrator unlocked your second factor.",
-  "push.reported": "Sign-in requests are paused after your report.",
-  "signin.second_factor_locked": "Your second factor was locked after too many wrong codes.",
-};
+// NOTICES are the changes to the account's factors the server tells this
+// device about; their words are the catalogue's "app.notice.<type>".
+const NOTICES = [
+  "phone.linked",
+  "phone.removed",
+  "admin.phone_removed",
+  "recovery_codes.generated",
+  "admin.exempted",
+  "admin.unlocked",
+  "push.reported",
+  "signin.second_factor_locked",
+  "passkey.added",
+  "passkey.removed",
+  "passkey.renamed",
+  "passkey.counter_regressed",
+];
 
 function showNotice(type) {
-  const text = NOTICES[type];
-  if (text) {
-    message("info", text + " If this was not you, contact your administrator.");
+  if (NOTICES.includes(type)) {
+    message("info", t("app.notice." + type) + " " + t("app.notice.contact"));
   }
 }
 
@@ -147,25 +151,25 @@ function deviceName() {
   else if (/Mac OS X/.test(ua)) os = "macOS";
   else if (/CrOS/.test(ua)) os = "ChromeOS";
   else if (/Linux/.test(ua)) os = "Linux";
-  let br = "Browser";
+  let br = t("app.device.browser");
   if (/Edg\//.test(ua)) br = "Edge";
   else if (/SamsungBrowser/.test(ua)) br = "Samsung Internet";
   else if (/Firefox\/|FxiOS/.test(ua)) br = "Firefox";
   else if (/Chrome\/|CriOS/.test(ua)) br = "Chrome";
   else if (/Safari\//.test(ua)) br = "Safari";
-  return os ? `${br} on ${os}` : br;
+  return os ? t("app.browser_on", { browser: br, os }) : br;
 }
 
 function withTimeout(promise, ms) {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("timed out")), ms);
+    const timer = setTimeout(() => reject(new Error("timed out")), ms);
     promise.then(
       (v) => {
-        clearTimeout(t);
+        clearTimeout(timer);
         resolve(v);
       },
       (e) => {
-        clearTimeout(t);
+        clearTimeout(timer);
         reject(e);
       },
     );
@@ -218,7 +222,7 @@ async function pushSubscription() {
 // pair registers this device with the one-time token from the QR code.
 async function pair(token) {
   show("loading");
-  setStatus("pair-status", "pairing", "Pairing this phone…");
+  setStatus("pair-status", "pairing", t("app.pair.pairing"));
   state.device = null;
   let keys;
   let publicKey;
@@ -226,7 +230,7 @@ async function pair(token) {
     keys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
     publicKey = b64url(await crypto.subtle.exportKey("spki", keys.publicKey));
   } catch {
-    setStatus("pair-status", "error", "This browser could not create a device key. Try another browser.");
+    setStatus("pair-status", "error", t("app.pair.no_key"));
     show("welcome");
     return;
   }
@@ -253,19 +257,19 @@ async function pair(token) {
   }
   // The TOTP secret is kept only inside a non-extractable HMAC key, so no
   // script can read it back.
-  const t = answer.totp || {};
+  const params = answer.totp || {};
   let totpKey;
   try {
-    totpKey = await importSecret(base32Decode(t.secret || ""), t.algorithm || "SHA1");
+    totpKey = await importSecret(base32Decode(params.secret || ""), params.algorithm || "SHA1");
   } catch {
-    setStatus("pair-status", "error", "The server sent a verification code setting this app does not support.");
+    setStatus("pair-status", "error", t("app.pair.bad_totp"));
     show("welcome");
     return;
   }
   const device = {
     device_id: answer.device_id,
     device_token: answer.device_token,
-    totp: { key: totpKey, algorithm: t.algorithm || "SHA1", digits: t.digits || 6, period: t.period || 30 },
+    totp: { key: totpKey, algorithm: params.algorithm || "SHA1", digits: params.digits || 6, period: params.period || 30 },
     account: answer.account,
     keys,
     push: Boolean(body.webpush),
@@ -274,17 +278,17 @@ async function pair(token) {
   try {
     await saveDevice(device);
   } catch {
-    setStatus("pair-status", "error", "This browser would not store the pairing (private browsing?). Scan the QR code again in a normal window.");
+    setStatus("pair-status", "error", t("app.pair.no_storage"));
     show("welcome");
     return;
   }
-  setStatus("pair-status", "paired", "This phone is paired. To finish, type the verification code below on your computer.");
+  setStatus("pair-status", "paired", t("app.pair.paired"));
   await startMain(device);
 }
 
 function pairFailed(e) {
-  const text = e instanceof ApiError ? e.message : "Could not reach the server. Check the connection and scan the QR code again.";
-  setStatus("pair-status", "error", "Pairing failed: " + text);
+  const text = e instanceof ApiError ? e.message : t("app.pair.unreachable");
+  setStatus("pair-status", "error", t("app.pair.failed", { reason: text }));
   show("welcome");
 }
 
@@ -318,6 +322,7 @@ async function refreshDevice() {
       renderAccount(d.account);
     }
     $("#pairing-hint").hidden = !!d.trusted;
+    if (d.trusted) setStatus("pair-status", "", "");
   } catch {
     // Shown again on the next open; a disconnection was handled by api.
   }
@@ -376,14 +381,14 @@ function stopTicker() {
 }
 
 async function onTick() {
-  const t = now();
+  const at = now();
   const p = period();
-  const left = secondsLeft(t, p);
-  $("#totp-remaining").textContent = `${left} s`;
+  const left = secondsLeft(at, p);
+  $("#totp-remaining").textContent = t("app.code.seconds", { n: left });
   const bar = $("#totp-progress");
   bar.max = p;
   bar.value = left;
-  const step = timeStep(t, p);
+  const step = timeStep(at, p);
   if (step !== state.lastStep && state.totpKey) {
     state.lastStep = step;
     if (state.devClock) {
@@ -395,7 +400,7 @@ async function onTick() {
     }
   }
   for (const [id, c] of state.cards) {
-    updateExpiry(id, c, t);
+    updateExpiry(id, c, at);
   }
 }
 
@@ -412,8 +417,8 @@ function showCode(code) {
 
 // ---- Sign-in requests -----------------------------------------------------
 
-function textOr(v, fallback = "Unknown") {
-  return typeof v === "string" && v.trim() ? v : fallback;
+function textOr(v, fallback) {
+  return typeof v === "string" && v.trim() ? v : fallback === undefined ? t("app.unknown") : fallback;
 }
 
 function formatTime(v) {
@@ -421,7 +426,7 @@ function formatTime(v) {
   if (Number.isNaN(ms)) {
     return textOr(v);
   }
-  return new Date(ms).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  return new Date(ms).toLocaleString(current(), { dateStyle: "medium", timeStyle: "medium" });
 }
 
 function addRequest(r) {
@@ -439,17 +444,21 @@ function addRequest(r) {
   if (reauth) {
     // A fresh proof for a factor change, not a sign-in.
     el.dataset.purpose = "reauth";
-    $(".request-title", el).textContent = "Confirm it is you";
+    $(".request-title", el).dataset.i18n = "app.request.reauth_title";
     $(".request-purpose", el).hidden = false;
-    $(".ctx-app-label", el).textContent = "Confirming for";
+    $(".ctx-app-label", el).dataset.i18n = "app.request.reauth_app";
   }
   $(".ctx-app", el).textContent = textOr(ctx.app, "Deadbolt");
-  const browser = [textOr(ctx.browser, ""), textOr(ctx.os, "")].filter(Boolean).join(" on ");
-  $(".ctx-browser", el).textContent = browser || "Unknown";
+  const br = ctx.browser === "Unknown browser" ? t("app.device.unknown_browser") : textOr(ctx.browser, "");
+  const os = ctx.os === "Unknown system" ? "" : textOr(ctx.os, "");
+  $(".ctx-browser", el).textContent = br && os ? t("app.browser_on", { browser: br, os }) : br || os || t("app.unknown");
   $(".ctx-ip", el).textContent = textOr(ctx.ip);
   $(".ctx-time", el).textContent = formatTime(ctx.time || r.created_at);
   const length = requestDigits(r);
-  $(".number-label", el).textContent = `Type the ${length}-digit number shown on your computer`;
+  const label = $(".number-label", el);
+  label.dataset.i18n = "app.request.number_digits";
+  label.dataset.i18nN = String(length);
+  translate(el);
   const input = $("input.number", el);
   input.maxLength = length + 1; // the digits and the space between groups
   input.placeholder = "0".repeat(Math.ceil(length / 2)) + " " + "0".repeat(Math.floor(length / 2));
@@ -507,27 +516,27 @@ async function toggleScan(id) {
   const ctl = new AbortController();
   c.scanning = ctl;
   video.hidden = false;
-  button.textContent = "Stop scanning";
+  button.textContent = t("app.scan.stop");
   cardError(el, "");
-  setScanNote(el, "Point the camera at the QR code on your computer.");
+  setScanNote(el, t("app.scan.point"));
   let number = null;
   try {
     number = await scanQR(video, (text) => scannedNumber(text, c.digits), ctl.signal, () =>
-      setScanNote(el, `That QR code does not hold a ${c.digits}-digit sign-in number.`),
+      setScanNote(el, t("app.scan.not_number", { n: c.digits })),
     );
   } catch {
-    cardError(el, "The camera could not be opened. Type the number instead.");
+    cardError(el, t("app.scan.no_camera"));
   } finally {
     c.scanning = null;
     video.hidden = true;
-    button.textContent = "Scan";
+    button.textContent = t("app.request.scan");
     setScanNote(el, "");
   }
   if (number !== null && state.cards.get(id) === c) {
     const input = $("input.number", el);
     input.value = String(number);
     formatInput(input, c.digits);
-    setScanNote(el, "Number scanned. Check it matches your computer, then approve.");
+    setScanNote(el, t("app.scan.done"));
     input.focus();
   }
 }
@@ -552,19 +561,19 @@ function updateEmpty() {
   $("#no-requests").hidden = state.cards.size > 0;
 }
 
-function updateExpiry(id, c, t) {
+function updateExpiry(id, c, at) {
   const expires = Date.parse(c.request.expires_at);
   if (Number.isNaN(expires)) {
     return;
   }
-  const left = Math.ceil((expires - t) / 1000);
+  const left = Math.ceil((expires - at) / 1000);
   if (left <= 0 && !c.busy) {
     removeRequest(id);
-    message("info", "A sign-in request expired. Start the sign-in again on your computer if it was you.");
+    message("info", t("app.request.expired"));
     return;
   }
   const s = Math.max(left, 0);
-  $(".expires", c.el).textContent = `Expires in ${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  $(".expires", c.el).textContent = t("app.request.expires_in", { time: `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}` });
 }
 
 // setPending applies a full list of pending requests read from the server
@@ -615,7 +624,7 @@ async function decide(id, decision, report) {
   if (decision === "approve") {
     const typed = parseNumber($("input.number", el).value.trim(), c.digits);
     if (typed === null) {
-      cardError(el, `Type the ${c.digits}-digit number shown on your computer.`);
+      cardError(el, t("app.request.type_number", { n: c.digits }));
       $("input.number", el).focus();
       return;
     }
@@ -641,17 +650,15 @@ async function decide(id, decision, report) {
   removeRequest(id);
   const status = answer && typeof answer.status === "string" ? answer.status : "";
   if (decision === "approve" && status && status !== "approved") {
-    message("error", c.request.purpose === "reauth"
-      ? "The number did not match, so the confirmation was denied. Ask for a new one on your computer."
-      : "The number did not match, so this sign-in was denied. Start the sign-in again on your computer.");
+    message("error", c.request.purpose === "reauth" ? t("app.decided.wrong_number_reauth") : t("app.decided.wrong_number"));
   } else if (decision === "approve" && c.request.purpose === "reauth") {
-    message("ok", "Confirmed. Go back to your computer: the change goes on there.");
+    message("ok", t("app.decided.confirmed"));
   } else if (decision === "approve") {
-    message("ok", "Approved. Go back to your computer.");
+    message("ok", t("app.decided.approved"));
   } else if (report) {
-    message("ok", "Denied and reported. Sign-in requests are paused for 60 minutes. If you did not try to sign in, change your password.");
+    message("ok", t("app.decided.reported"));
   } else {
-    message("ok", "Denied.");
+    message("ok", t("app.decided.denied"));
   }
 }
 
@@ -659,7 +666,7 @@ async function decide(id, decision, report) {
 // no longer pending it leaves the list, otherwise it stays with the error.
 async function decisionFailed(id, e) {
   const c = state.cards.get(id);
-  const text = e instanceof ApiError ? e.message : "Could not reach the server. Try again.";
+  const text = e instanceof ApiError ? e.message : t("app.error.unreachable");
   if (e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 429) {
     try {
       await fetchPending();
@@ -686,12 +693,12 @@ function wake() {
 function pause(ms, signal) {
   return new Promise((resolve) => {
     const done = () => {
-      clearTimeout(t);
+      clearTimeout(timer);
       state.wakers.delete(done);
       signal.removeEventListener("abort", done);
       resolve();
     };
-    const t = setTimeout(done, ms);
+    const timer = setTimeout(done, ms);
     state.wakers.add(done);
     signal.addEventListener("abort", done);
   });
@@ -856,6 +863,23 @@ async function readStream(signal, idle) {
 }
 
 function handleEvent(ev) {
+  if (ev.type === "resolved") {
+    // The request is no longer pending: answered, expired, or its
+    // sign-in finished another way. It leaves the screen.
+    try {
+      const id = JSON.parse(ev.data).id;
+      const c = state.cards.get(id);
+      if (c && !c.busy) removeRequest(id);
+    } catch {
+      // Not a request id; ignore.
+    }
+    return;
+  }
+  if (ev.type === "device") {
+    // The pairing was confirmed on the computer.
+    refreshDevice();
+    return;
+  }
   if (ev.type === "disconnected") {
     // Ask the server: a 401 device_disconnected switches the screen.
     refreshDevice();
@@ -898,11 +922,13 @@ async function longPoll(signal) {
   if (list.length > 0 && !fresh) {
     let until = Infinity;
     for (const r of list) {
-      const t = Date.parse(r && r.expires_at);
-      if (!Number.isNaN(t)) until = Math.min(until, t);
+      const end = Date.parse(r && r.expires_at);
+      if (!Number.isNaN(end)) until = Math.min(until, end);
     }
-    const ms = Number.isFinite(until) ? until - now() + 500 : 120000;
-    await pause(Math.min(Math.max(ms, 1000), 120000), signal);
+    // Look again soon: a request may end elsewhere (its sign-in finished
+    // by another method) long before it would expire.
+    const ms = Number.isFinite(until) ? until - now() + 500 : 5000;
+    await pause(Math.min(Math.max(ms, 1000), 5000), signal);
     return true;
   }
   return fresh;
@@ -954,15 +980,68 @@ function registerServiceWorker() {
 
 function supported() {
   if (!window.isSecureContext || !window.crypto || !crypto.subtle) {
-    return "The companion app needs a secure (https) connection to the Deadbolt server.";
+    return t("app.unsupported.https");
   }
   if (!window.indexedDB) {
-    return "This browser does not let the app store its key. Use the phone's main browser, not a private window.";
+    return t("app.unsupported.storage");
   }
   return "";
 }
 
+// ---- Language ---------------------------------------------------------------
+
+// setUpLanguage chooses the app's language — chosen here, else the
+// employee's saved choice, else the phone's — and fills the selector.
+async function setUpLanguage() {
+  await loadMessages(APP);
+  let chosen = "";
+  let account = "";
+  try {
+    chosen = await loadLanguage();
+    const d = await loadDevice();
+    account = d && d.account && d.account.language;
+  } catch {
+    // No storage: the phone's languages decide.
+  }
+  use(pick(chosen, account, navigator.languages || [navigator.language]));
+  translate();
+  const select = $("#app-lang");
+  select.replaceChildren(
+    ...languages().map((l) => {
+      const o = document.createElement("option");
+      o.value = l.code;
+      o.textContent = l.name;
+      o.lang = l.code;
+      o.selected = l.code === current();
+      return o;
+    }),
+  );
+  select.addEventListener("change", () => chooseLanguage(select.value));
+}
+
+// chooseLanguage switches the app to code, remembers it here and, once
+// paired, as the employee's language.
+async function chooseLanguage(code) {
+  use(code);
+  translate();
+  for (const [id, c] of state.cards) updateExpiry(id, c, now());
+  try {
+    await saveLanguage(current());
+  } catch {
+    // Kept for this visit only.
+  }
+  if (state.device) {
+    try {
+      await api("PUT", "device/preferences", { language: current() });
+      if (state.device.account) state.device.account.language = current();
+    } catch {
+      // The app's own choice stands.
+    }
+  }
+}
+
 async function main() {
+  await setUpLanguage();
   const reason = supported();
   if (reason) {
     $("#unsupported-reason").textContent = reason;
@@ -996,7 +1075,7 @@ async function main() {
       await pair(token);
       return;
     }
-    setStatus("pair-status", "error", "The pairing link is incomplete. Scan the QR code on your computer again.");
+    setStatus("pair-status", "error", t("app.pair.incomplete"));
   }
   let device = null;
   try {

@@ -48,3 +48,15 @@ export function saveDevice(device) {
 export function clearDevice() {
   return run("readwrite", (s) => s.delete(KEY));
 }
+
+// loadLanguage returns the language chosen in the app, or "".
+export async function loadLanguage() {
+  const v = await run("readonly", (s) => s.get("language"));
+  return typeof v === "string" ? v : "";
+}
+
+// saveLanguage remembers the language chosen in the app (the service
+// worker reads it for its notifications).
+export function saveLanguage(code) {
+  return run("readwrite", (s) => s.put(code, "language"));
+}

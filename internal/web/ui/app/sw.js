@@ -2,7 +2,7 @@
 // offline, and turns Web Push messages into a notification. A push message
 // carries only a request id; the app reads the request itself once opened.
 
-const CACHE = "deadbolt-app-v2";
+const CACHE = "deadbolt-app-v3";
 const SCOPE = new URL("./", self.location.href);
 const SHELL = [
   "./",
@@ -14,6 +14,8 @@ const SHELL = [
   "db.js",
   "number.js",
   "scan.js",
+  "i18n.js",
+  "i18n.json",
   "vendor/qr/decode.js",
   "vendor/qr/index.js",
   "manifest.webmanifest",
@@ -94,24 +96,82 @@ function noticeKind(data) {
   }
 }
 
+// chosenLanguage is the language chosen in the app (kept by db.js), or "".
+function chosenLanguage() {
+  return new Promise((resolve) => {
+    try {
+      const req = indexedDB.open("deadbolt", 1);
+      req.onupgradeneeded = () => req.result.createObjectStore("device");
+      req.onerror = () => resolve("");
+      req.onsuccess = () => {
+        const db = req.result;
+        try {
+          const get = db.transaction("device", "readonly").objectStore("device").get("language");
+          get.onsuccess = () => {
+            db.close();
+            resolve(typeof get.result === "string" ? get.result : "");
+          };
+          get.onerror = () => {
+            db.close();
+            resolve("");
+          };
+        } catch {
+          db.close();
+          resolve("");
+        }
+      };
+    } catch {
+      resolve("");
+    }
+  });
+}
+
+// texts returns a function giving the app's texts in its language, read
+// from the cached i18n.json (English words when there is none).
+async function texts() {
+  let doc = null;
+  try {
+    const url = new URL("i18n.json", SCOPE).href;
+    const hit = (await caches.match(url)) || (await fetch(url, { credentials: "omit" }));
+    doc = await hit.json();
+  } catch {
+    doc = null;
+  }
+  const chosen = await chosenLanguage();
+  const known = (c) => doc && doc.languages.some((l) => l.code === c);
+  let lang = known(chosen) ? chosen : "";
+  if (!lang) {
+    const base = (self.navigator.language || "").toLowerCase().split("-")[0];
+    lang = known(base) ? base : (doc && doc.default) || "en";
+  }
+  return (key, fallback) => {
+    const m = doc && ((doc.messages[lang] || {})[key] || (doc.messages.en || {})[key]);
+    return typeof m === "string" ? m : fallback;
+  };
+}
+
 self.addEventListener("push", (event) => {
   const notice = noticeKind(event.data);
   if (notice) {
     event.waitUntil(
-      self.registration.showNotification("Security notice", {
-        body: "A sign-in factor of your account changed. Open Deadbolt for details.",
-        icon: new URL("icon-192.png", SCOPE).href,
-        tag: "deadbolt-notice",
-        data: { notice },
-      }),
+      (async () => {
+        const t = await texts();
+        await self.registration.showNotification(t("app.sw.notice_title", "Security notice"), {
+          body: t("app.sw.notice_body", "A sign-in factor of your account changed. Open Deadbolt for details."),
+          icon: new URL("icon-192.png", SCOPE).href,
+          tag: "deadbolt-notice",
+          data: { notice },
+        });
+      })(),
     );
     return;
   }
   const id = requestId(event.data);
   event.waitUntil(
     (async () => {
-      await self.registration.showNotification("Sign-in request", {
-        body: "Open Deadbolt to approve or deny it.",
+      const t = await texts();
+      await self.registration.showNotification(t("app.sw.request_title", "Sign-in request"), {
+        body: t("app.sw.request_body", "Open Deadbolt to approve or deny it."),
         icon: new URL("icon-192.png", SCOPE).href,
         badge: new URL("icon-192.png", SCOPE).href,
         tag: "deadbolt-sign-in",

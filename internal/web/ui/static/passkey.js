@@ -4,6 +4,16 @@
 // password, and a fresh proof. The server sends the options as JSON and
 // takes back PublicKeyCredential.toJSON().
 (function () {
+  // text is the page's words for key (the data block #i18n-js).
+  function text(key) {
+    try {
+      var m = JSON.parse(document.getElementById("i18n-js").textContent)[key];
+      if (typeof m === "string") { return m; }
+    } catch (e) {
+      // No words: the key shows.
+    }
+    return key;
+  }
   "use strict";
   if (!window.PublicKeyCredential || !navigator.credentials) {
     document.querySelectorAll("[data-passkey]").forEach(function (el) { el.hidden = true; });
@@ -67,7 +77,7 @@
       .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, status: r.status, body: b }; }); });
   }
   function apiError(res) {
-    var e = new Error(res.body && res.body.error ? res.body.error.message : "Something went wrong. Try again.");
+    var e = new Error(res.body && res.body.error ? res.body.error.message : text("js.passkey.failed"));
     e.code = res.body && res.body.error ? res.body.error.code : "";
     return e;
   }
@@ -83,9 +93,9 @@
   }
   // The browser's own words for a dismissed or failed ceremony.
   function ceremonyError(err) {
-    if (err && err.name === "NotAllowedError") { return "The passkey request was cancelled or timed out."; }
-    if (err && err.name === "InvalidStateError") { return "This authenticator already holds a passkey for your account."; }
-    return err && err.message ? err.message : "The passkey did not work. Try again.";
+    if (err && err.name === "NotAllowedError") { return text("js.passkey.cancelled"); }
+    if (err && err.name === "InvalidStateError") { return text("js.passkey.exists"); }
+    return err && err.message ? err.message : text("js.passkey.failed");
   }
   function reauth() {
     window.location.href = "/security/reauth?next=" + encodeURIComponent(window.location.pathname);

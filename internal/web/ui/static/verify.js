@@ -1,69 +1,127 @@
-// Counts down the wait before another SMS code may be asked for.
+// The scripts of the second-factor and confirmation pages. Their words
+// come from the page's data block (#i18n-js, the catalogue's "js." texts
+// in the page's language).
 (function () {
-  var note = document.getElementById("resend-note");
-  if (!note) { return; }
-  var left = parseInt(note.getAttribute("data-seconds"), 10) || 0;
-  var button = document.getElementById("send-sms");
-  if (button && left > 0) { button.disabled = true; }
-  var timer = setInterval(function () {
-    left--;
-    if (left <= 0) {
-      clearInterval(timer);
-      note.textContent = "You can ask for a new code now.";
-      if (button) { button.disabled = false; }
-      return;
+  var messages = {};
+  try {
+    messages = JSON.parse(document.getElementById("i18n-js").textContent) || {};
+  } catch (e) {
+    messages = {};
+  }
+  var lang = document.documentElement.lang || "en";
+  var rules = window.Intl && Intl.PluralRules ? new Intl.PluralRules(lang) : null;
+  // t returns the text of key with {name} replaced by args[name]; a text
+  // with plural forms is chosen by args.n.
+  function t(key, args) {
+    var m = messages[key];
+    args = args || {};
+    if (m && typeof m === "object") {
+      var form = rules && typeof args.n === "number" ? rules.select(args.n) : "other";
+      m = m[form] || m.other;
     }
-    note.textContent = "You can ask for a new code in " + left + " seconds.";
-  }, 1000);
-})();
+    if (typeof m !== "string") { return key; }
+    return m.replace(/\{([a-zA-Z][a-zA-Z0-9_]*)\}/g, function (all, name) {
+      return Object.prototype.hasOwnProperty.call(args, name) ? String(args[name]) : all;
+    });
+  }
+  function duration(seconds) {
+    if (seconds < 120) { return t("js.duration.seconds", { n: Math.max(1, Math.ceil(seconds)) }); }
+    return t("js.duration.minutes", { n: Math.ceil(seconds / 60) });
+  }
+  window.deadboltT = t;
 
-// Waits for the push approval without reloading: a long poll that the
-// server answers as soon as the phone decides. The number's element names
-// the status to poll (data-status-url, the sign-in's by default) and, for a
-// confirmation, the form that carries on once approved (data-continue);
-// a sign-in goes home.
-(function () {
-  var el = document.getElementById("push-number");
-  if (!el) { return; }
-  var id = el.getAttribute("data-push-id");
-  var url = el.getAttribute("data-status-url") || "/api/v1/login/push/" + encodeURIComponent(id);
-  var next = el.getAttribute("data-continue");
-  var status = document.getElementById("push-status");
-  document.querySelectorAll(".no-js-only").forEach(function (n) { n.hidden = true; });
-  var failures = 0;
-  function say(text) { status.textContent = text; }
-  function approved() {
-    var form = next && document.getElementById(next);
-    if (form) {
-      say("Approved. Carrying on…");
-      form.submit();
-      return;
+  // Counts down the wait before another SMS code may be asked for.
+  (function () {
+    var note = document.getElementById("resend-note");
+    if (!note) { return; }
+    var left = parseInt(note.getAttribute("data-seconds"), 10) || 0;
+    var button = document.getElementById("send-sms");
+    if (left <= 0) { return; }
+    if (button) { button.disabled = true; }
+    var timer = setInterval(function () {
+      left--;
+      if (left <= 0) {
+        clearInterval(timer);
+        note.textContent = t("js.sms.resend_now");
+        if (button) { button.disabled = false; }
+        return;
+      }
+      note.textContent = t("js.sms.resend_in", { n: left });
+    }, 1000);
+  })();
+
+  // Waits for the push approval without reloading: a long poll that the
+  // server answers as soon as the phone decides. The number's element names
+  // the status to poll (data-status-url, the sign-in's by default) and, for
+  // a confirmation, the form that carries on once approved
+  // (data-continue); a sign-in goes home. Once the request is over, the
+  // number leaves the screen: it can no longer be used.
+  (function () {
+    var el = document.getElementById("push-number");
+    if (!el) { return; }
+    var id = el.getAttribute("data-push-id");
+    var url = el.getAttribute("data-status-url") || "/api/v1/login/push/" + encodeURIComponent(id);
+    var next = el.getAttribute("data-continue");
+    var status = document.getElementById("push-status");
+    document.querySelectorAll(".no-js-only").forEach(function (n) { n.hidden = true; });
+    var failures = 0;
+    function say(text) { status.textContent = text; }
+    function over() {
+      var live = document.getElementById("push-live");
+      if (live) { live.hidden = true; }
     }
-    say("Approved. Signing you in…");
-    window.location.href = "/";
-  }
-  function wait() {
-    fetch(url + "?wait=25", { credentials: "same-origin", cache: "no-store" })
-      .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
-      .then(function (res) {
-        failures = 0;
-        if (!res.ok) {
-          say(res.body && res.body.error ? res.body.error.message : "Something went wrong. Try another method.");
-          if (res.body && res.body.error && res.body.error.code === "unauthorized") { window.location.href = "/login"; }
-          return;
-        }
-        switch (res.body.status) {
-          case "approved": approved(); return;
-          case "denied": say("The request was denied on your phone. Send a new request or use another method."); return;
-          case "expired": say("The request expired. Send a new request or use another method."); return;
-          default: wait();
-        }
-      })
-      .catch(function () {
-        failures++;
-        say("Connection lost. Retrying…");
-        setTimeout(wait, Math.min(30000, 500 * Math.pow(2, failures)));
-      });
-  }
-  wait();
+    function approved() {
+      var form = next && document.getElementById(next);
+      if (form) {
+        say(t("js.push.approved_continue"));
+        form.submit();
+        return;
+      }
+      say(t("js.push.approved"));
+      window.location.href = "/";
+    }
+    function reported(body) {
+      over();
+      say(t("js.push.reported", { duration: duration(body.retry_after || 3600) }));
+      var resend = document.getElementById("push-resend-form") || document.getElementById("reauth-push-send");
+      if (resend) { resend.hidden = true; }
+      var other = document.getElementById("other-methods");
+      if (other) {
+        other.open = true;
+        var first = other.querySelector("a");
+        if (first) { first.focus(); }
+      }
+    }
+    function wait() {
+      fetch(url + "?wait=25", { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+        .then(function (res) {
+          failures = 0;
+          if (!res.ok) {
+            over();
+            say(res.body && res.body.error ? res.body.error.message : t("js.push.error"));
+            if (res.body && res.body.error && res.body.error.code === "unauthorized") {
+              window.location.href = "/login?msg=signin_expired";
+            }
+            return;
+          }
+          switch (res.body.status) {
+            case "approved": approved(); return;
+            case "denied":
+              if (res.body.reported) { reported(res.body); return; }
+              over();
+              say(t("js.push.denied"));
+              return;
+            case "expired": over(); say(t("js.push.expired")); return;
+            default: wait();
+          }
+        })
+        .catch(function () {
+          failures++;
+          say(t("js.push.retrying"));
+          setTimeout(wait, Math.min(30000, 500 * Math.pow(2, failures)));
+        });
+    }
+    wait();
+  })();
 })();
