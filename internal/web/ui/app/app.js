@@ -132,7 +132,8 @@ const NOTICES = [
 
 function showNotice(type) {
   if (NOTICES.includes(type)) {
-    message("info", t("app.notice." + type) + " " + t("app.notice.contact"));
+    // Its own line, so that it does not hide what a decision just said.
+    setStatus("notice", "info", t("app.notice." + type) + " " + t("app.notice.contact"));
   }
 }
 
@@ -945,6 +946,7 @@ async function disconnected() {
   $("#totp-code").replaceChildren();
   setStatus("pair-status", "", "");
   message("", "");
+  setStatus("notice", "", "");
   show("disconnected");
   try {
     await saveDevice({ disconnected: true });
