@@ -253,6 +253,12 @@ func (s *server) page(n need, h pageHandler) http.Handler {
 				http.Redirect(w, r, "/login/verify", http.StatusSeeOther)
 				return
 			case deadbolt.SessionSetup:
+				// A session for setup only: back to setup while it is
+				// needed; once done, a new sign-in opens the rest.
+				if a.User.TwoFactorEnabled() {
+					http.Redirect(w, r, "/login", http.StatusSeeOther)
+					return
+				}
 				http.Redirect(w, r, "/security/2fa/setup", http.StatusSeeOther)
 				return
 			default:
