@@ -164,6 +164,10 @@ func TestServe(t *testing.T) {
 	if _, port, _ := strings.Cut(strings.TrimPrefix(s.url, "http://"), ":"); !strings.Contains(s.stdout.String(), "Open http://localhost:"+port+"/login") {
 		t.Errorf("stdout does not say to open http://localhost:%s/login:\n%s", port, s.stdout)
 	}
+	// A phone cannot reach localhost: the start says so, and what to set.
+	if out := s.stdout.String(); !strings.Contains(out, "Phones cannot reach http://localhost:") || !strings.Contains(out, "--public-url") {
+		t.Errorf("stdout does not say that a phone needs --public-url set to an address it can reach:\n%s", out)
+	}
 	status, m := postSignIn(t, s.url, "admin", s.password)
 	if status != http.StatusOK || m["state"] != "authenticated" || m["session_token"] == "" {
 		t.Fatalf("sign in with the printed password = %d %v", status, m)

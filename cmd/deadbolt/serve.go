@@ -42,6 +42,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer a.Close()
 	fmt.Fprintf(stdout, "Deadbolt is listening on http://%s\n", ln.Addr())
 	fmt.Fprintf(stdout, "Open %s/login to sign in.\n", cfg.PublicURL)
+	for _, line := range phoneNote(cfg.PublicURL) {
+		fmt.Fprintln(stdout, line)
+	}
 	if a.BootstrapPassword != "" {
 		fmt.Fprintf(stdout, "First start: sign in as \"admin\" with the one-time password %s\n", a.BootstrapPassword)
 		fmt.Fprintln(stdout, "(it is shown only now; change it on the Security page after signing in)")
