@@ -255,6 +255,15 @@ func (s *server) pageSetup(w http.ResponseWriter, r *http.Request, a *signin.Aut
 		if st, err := s.policyStatus(r.Context(), a.User); err == nil && !st.Deadline.IsZero() {
 			d.SetupNote = l.T("setup.required_note_deadline", "deadline", s.when(r, st.Deadline))
 		}
+		if s.Workgroups != nil {
+			if names, err := s.Workgroups.RequiredBy(r.Context(), a.User); err == nil && len(names) > 0 {
+				key := "setup.required_by_group"
+				if len(names) > 1 {
+					key = "setup.required_by_groups"
+				}
+				d.SetupBy = l.T(key, "groups", strings.Join(names, ", "))
+			}
+		}
 	}
 	if s.PublicURL != nil && namesThisMachine(hostName(s.PublicURL.Host)) {
 		d.PublicNote = l.T("setup.loopback_note", "url", s.PublicURL.String())

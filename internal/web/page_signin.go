@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"deadbolt/internal/authz"
+	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/signin"
 )
 
@@ -11,7 +12,14 @@ func (s *server) pageLogin(w http.ResponseWriter, r *http.Request) {
 	// rd: an app behind forward-auth sent the browser here; it goes back
 	// there after the sign-in (only to a registered app: never elsewhere).
 	target, hasTarget := s.takeContinue(w, r)
-	if a, err := s.authenticate(r); err == nil && a.Full() {
+	a, err := s.authenticate(r)
+	if err == nil && a.Session.State == deadbolt.SessionSetup && !a.User.TwoFactorEnabled() {
+		// Signed in for setup only: the way on is setup, not a bare
+		// sign-in form (logging out is offered there).
+		http.Redirect(w, r, "/security/2fa/setup", http.StatusSeeOther)
+		return
+	}
+	if err == nil && a.Full() {
 		if !hasTarget {
 			http.Redirect(w, r, "/", http.StatusSeeOther)
 			return

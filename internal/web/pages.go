@@ -112,6 +112,8 @@ type pageData struct {
 	// SetupNote says why two-factor setup is required, and by whom;
 	// SetupOnly is set for a session that may do nothing else.
 	SetupNote string
+	// SetupBy names the workgroups whose policy requires it.
+	SetupBy   string
 	SetupOnly bool
 	// PublicNote warns that a phone cannot reach the public URL.
 	PublicNote string

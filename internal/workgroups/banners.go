@@ -2,6 +2,7 @@ package workgroups
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"deadbolt/internal/deadbolt"
@@ -174,4 +175,23 @@ func (s *Service) SetupRequired(ctx context.Context, u *deadbolt.User) (bool, er
 	}
 	st := policy.State{Requirement: policy.Effective(ps, now), ExemptUntil: u.ExemptUntil}
 	return policy.SetupRequired(st, now), nil
+}
+
+// RequiredBy names u's workgroups whose policy requires two-factor
+// authentication now — the workgroups behind Status.Required — sorted by
+// name. It returns store errors only; it is safe for concurrent use.
+func (s *Service) RequiredBy(ctx context.Context, u *deadbolt.User) ([]string, error) {
+	ws, err := s.store.UserWorkgroups(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	var names []string
+	for _, w := range ws {
+		if PolicyOf(w.Policy).Active(now) {
+			names = append(names, w.Name)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
 }
