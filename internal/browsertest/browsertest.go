@@ -150,6 +150,20 @@ func (tab *Tab) Fatalf(step, format string, args ...any) {
 	tab.t.Fatalf("step %q (%s): %s\nscreenshot: %s", step, tab.name, msg, path)
 }
 
+// Errorf saves a full-page screenshot of the tab for step and marks the
+// test failed with the message and the screenshot's path, letting it go
+// on.
+func (tab *Tab) Errorf(step, format string, args ...any) {
+	tab.t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	path, err := tab.screenshot(step)
+	if err != nil {
+		tab.t.Errorf("step %q (%s): %s\n(no screenshot: %v)", step, tab.name, msg, err)
+		return
+	}
+	tab.t.Errorf("step %q (%s): %s\nscreenshot: %s", step, tab.name, msg, path)
+}
+
 // screenshot writes the tab's full page as a PNG under
 // artifacts/browser/ in the repository and returns the file's path.
 func (tab *Tab) screenshot(step string) (string, error) {

@@ -47,9 +47,13 @@ func TestConsoleRequiresTwoFactor(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`#create-user button[type="submit"]`)),
 			chromedp.WaitVisible(chromedp.CSS(".flash")),
 		)
-		admin.Do("create a workgroup",
+		admin.Axe("employee created")
+		admin.Do("open the workgroups",
 			chromedp.Click(chromedp.CSS(`.console-nav a[href="/admin/workgroups"]`)),
 			chromedp.WaitVisible(chromedp.ID("create-workgroup")),
+		)
+		admin.Axe("workgroups")
+		admin.Do("create a workgroup",
 			chromedp.SendKeys(chromedp.ID("workgroup-name"), "Sales"),
 			chromedp.Click(chromedp.ID("create-workgroup-submit")),
 			chromedp.WaitVisible(chromedp.ID("policy-form")),
@@ -57,6 +61,7 @@ func TestConsoleRequiresTwoFactor(t *testing.T) {
 		if got := Run(admin, "read the workgroup", chromedp.Text(chromedp.ID("workgroup-title"))); got != "Sales" {
 			admin.Fatalf("read the workgroup", "title = %q, want Sales", got)
 		}
+		admin.Axe("new workgroup")
 		admin.Do("add the employee",
 			chromedp.SendKeys(chromedp.ID("member-login"), "emma"),
 			chromedp.Click(chromedp.ID("add-member-submit")),
@@ -65,6 +70,7 @@ func TestConsoleRequiresTwoFactor(t *testing.T) {
 		if got := Run(admin, "read members", chromedp.Text(chromedp.ID("members-table"))); !strings.Contains(got, "emma") {
 			admin.Fatalf("read members", "members = %q, want emma", got)
 		}
+		admin.Axe("workgroup with a member")
 
 		// The organisation's time zone is UTC here; the form reads it. The
 		// page is loaded afresh first, so the message awaited below can
@@ -89,6 +95,7 @@ func TestConsoleRequiresTwoFactor(t *testing.T) {
 		if got := Run(admin, "read the policy", chromedp.Text(chromedp.ID("policy-state"))); !strings.Contains(got, "Required by "+shown) {
 			admin.Fatalf("read the policy", "state = %q, want it required by %s", got, shown)
 		}
+		admin.Axe("workgroup requiring 2FA")
 
 		emp := b.NewTab("employee")
 		signIn(emp, s.URL, "emma", "emma-password-1")
@@ -99,6 +106,7 @@ func TestConsoleRequiresTwoFactor(t *testing.T) {
 		if got := Run(emp, "read the banner", chromedp.Text(chromedp.ID("banner-two_factor_required"))); !strings.Contains(got, shown) {
 			emp.Fatalf("read the banner", "banner = %q, want the deadline %s", got, shown)
 		}
+		emp.Axe("banner before the deadline")
 		emp.Do("close the banner",
 			chromedp.Click(chromedp.ID("banner-two_factor_required-close")),
 			chromedp.WaitNotPresent(chromedp.ID("banner-two_factor_required")),
@@ -119,6 +127,7 @@ func TestConsoleRequiresTwoFactor(t *testing.T) {
 		if got := Run(emp, "read the overdue banner", chromedp.Text(chromedp.ID("banner-two_factor_required"))); !strings.Contains(got, "deadline has passed") {
 			emp.Fatalf("read the overdue banner", "banner = %q, want it to say the deadline has passed", got)
 		}
+		emp.Axe("banner past the deadline")
 		emp.Do("reload past the deadline", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("banner-two_factor_required")))
 
 		// The console says so too.
@@ -131,6 +140,7 @@ func TestConsoleRequiresTwoFactor(t *testing.T) {
 		if got := Run(admin, "read the overdue policy", chromedp.Text(chromedp.ID("policy-state"))); !strings.Contains(got, "has passed") {
 			admin.Fatalf("read the overdue policy", "state = %q, want the deadline passed", got)
 		}
+		admin.Axe("workgroup past the deadline")
 	})
 }
 
@@ -150,6 +160,7 @@ func TestConsoleImportDryRun(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`.console-nav a[href="/admin/import"]`)),
 		chromedp.WaitVisible(chromedp.ID("import-form")),
 	)
+	tab.Axe("import page")
 	if !Run(tab, "dry run is the default", chromedp.Evaluate[bool](`document.getElementById("import-dry-run").checked`)) {
 		tab.Fatalf("dry run is the default", "the Dry run box is not ticked")
 	}
@@ -171,6 +182,7 @@ func TestConsoleImportDryRun(t *testing.T) {
 	if n := count(tab, "no frank problem", "#import-problems tbody tr"); n != 2 {
 		tab.Fatalf("no frank problem", "%d problem rows, want 2", n)
 	}
+	tab.Axe("import dry run")
 	admin := s.AdminToken(t)
 	for _, login := range []string{"frank", "gina", "hal"} {
 		if r := s.Do(t, "GET", "/api/v1/admin/users/"+login, admin, nil); r.Status != http.StatusNotFound {

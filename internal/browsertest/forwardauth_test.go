@@ -144,6 +144,7 @@ func TestForwardAuthThroughNginx(t *testing.T) {
 	if n := len(upstream.Requests()); n != 0 {
 		t.Fatalf("the app was reached %d times before the sign-in", n)
 	}
+	computer.Axe("sign-in page for an app behind a proxy")
 	computer.Do("sign in",
 		chromedp.SendKeys(chromedp.ID("login"), "erin"),
 		chromedp.SendKeys(chromedp.ID("password"), "erin-password"),

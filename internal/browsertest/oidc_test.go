@@ -157,6 +157,7 @@ func TestOIDCSignInWithPushThroughBrowser(t *testing.T) {
 	if named := Run(computer, "the sign-in page names the app", chromedp.Text(chromedp.ID("signing-into"))); !strings.Contains(named, "Team Wiki") {
 		computer.Fatalf("the sign-in page names the app", "it says %q", named)
 	}
+	computer.Axe("sign-in page for an app")
 	computer.Do("sign in with the password",
 		chromedp.SendKeys(chromedp.ID("login"), "erin"),
 		chromedp.SendKeys(chromedp.ID("password"), "erin-password"),
@@ -166,6 +167,7 @@ func TestOIDCSignInWithPushThroughBrowser(t *testing.T) {
 	if named := Run(computer, "the second-factor page names the app", chromedp.Text(chromedp.ID("signing-into"))); !strings.Contains(named, "Team Wiki") {
 		computer.Fatalf("the second-factor page names the app", "it says %q", named)
 	}
+	computer.Axe("second step for an app")
 	id := Run(computer, "read the push request", chromedp.AttributeValue(chromedp.ID("push-number"), "data-push-id")).Value
 	digits := strings.Join(Run(computer, "read the number", chromedp.Evaluate[[]string](
 		`Array.from(document.querySelectorAll("#push-number .group"), g => g.textContent)`)), "")

@@ -24,6 +24,7 @@ func signIn(tab *Tab, base, login, pw string) {
 		chromedp.Navigate(base+"/login"),
 		chromedp.WaitVisible(chromedp.ID("login-form")),
 	)
+	tab.Axe("sign-in page")
 	tab.Do("sign in as "+login,
 		chromedp.SendKeys(chromedp.ID("login"), login),
 		chromedp.SendKeys(chromedp.ID("password"), pw),
@@ -31,6 +32,7 @@ func signIn(tab *Tab, base, login, pw string) {
 		chromedp.WaitVisible(chromedp.ID("welcome")),
 		chromedp.WaitVisible(chromedp.ID("employee-widget")),
 	)
+	tab.Axe("home page")
 }
 
 // cookies returns the tab's cookies for base.
@@ -119,6 +121,7 @@ func TestSignInAndLogOutEverywhere(t *testing.T) {
 		if rows < 1 || current != 1 {
 			tab.Fatalf("count sessions", "sessions table has %d rows, %d current; want ≥ 1 and exactly 1", rows, current)
 		}
+		tab.Axe("Security page")
 
 		// One click only asks, saying what will happen; the second does it.
 		tab.Do("ask to log out of all devices",
@@ -128,6 +131,7 @@ func TestSignInAndLogOutEverywhere(t *testing.T) {
 		if why := Run(tab, "read the confirmation", chromedp.Text(chromedp.ID("logout-all-confirm"))); !strings.Contains(why, "disconnects your trusted device") {
 			tab.Fatalf("read the confirmation", "the confirmation says %q, want it to name the phone's disconnection", why)
 		}
+		tab.Axe("asking before logging out of all devices")
 		if status := apiMe(t, s.URL, c.Value); status != http.StatusOK {
 			tab.Fatalf("still signed in", "after the first click GET /api/v1/me = %d, want 200", status)
 		}
@@ -139,6 +143,7 @@ func TestSignInAndLogOutEverywhere(t *testing.T) {
 		if !strings.Contains(flash, "signed out on all devices") {
 			tab.Fatalf("read flash", "flash = %q, want the all-devices sign-out message", flash)
 		}
+		tab.Axe("signed out on all devices")
 		if after := sessionCookieOf(tab, "cookie after logout", s.URL); after != nil && after.Value != "" {
 			tab.Fatalf("cookie after logout", "the session cookie is still set: %+v", after)
 		}
@@ -180,6 +185,7 @@ func TestAdminCreatesEmployee(t *testing.T) {
 		if users := Run(admin, "read users", chromedp.Text(chromedp.ID("users"))); !strings.Contains(users, "nina") || !strings.Contains(users, "Nina Simone") {
 			admin.Fatalf("read users", "employees table lacks nina:\n%s", users)
 		}
+		admin.Axe("employees")
 		// A refused form shows the error and creates nothing.
 		admin.Do("create duplicate",
 			chromedp.SendKeys(chromedp.CSS(`#create-user input[name="login"]`), "NINA"),
@@ -191,6 +197,7 @@ func TestAdminCreatesEmployee(t *testing.T) {
 		if rows != 2 {
 			admin.Fatalf("count users", "employees table has %d rows, want 2 (admin and nina)", rows)
 		}
+		admin.Axe("employee refused")
 
 		emp := b.NewTab("nina")
 		if c := sessionCookieOf(emp, "fresh context has no cookie", s.URL); c != nil {
@@ -210,6 +217,7 @@ func TestAdminCreatesEmployee(t *testing.T) {
 		if n := Run(emp, "admin page refused", chromedp.Evaluate[int](`document.querySelectorAll('#create-user').length`)); n != 0 {
 			emp.Fatalf("admin page refused", "an employee sees the form that creates employees")
 		}
+		emp.Axe("administration refused")
 
 		// Both stay signed in, each as themselves.
 		ac, ec := sessionCookieOf(admin, "admin cookie", s.URL), sessionCookieOf(emp, "employee cookie", s.URL)

@@ -73,6 +73,9 @@ func TestPasskeyPages(t *testing.T) {
 	tab.Do("add a passkey on the Security page",
 		chromedp.Navigate(s.URL+"/security"),
 		chromedp.WaitVisible(chromedp.ID("passkey-add-form")),
+	)
+	tab.Axe("Security page without 2FA")
+	tab.Do("add a passkey",
 		chromedp.SendKeys(chromedp.ID("passkey-name"), "Laptop"),
 		chromedp.Click(chromedp.ID("passkey-add")),
 		// The passkey turned 2FA on: the recovery codes come first.
@@ -87,6 +90,7 @@ func TestPasskeyPages(t *testing.T) {
 	if st := Run(tab, "status", chromedp.Text(chromedp.ID("two-factor-status"))); !strings.HasPrefix(st, "On") {
 		tab.Fatalf("status", "2FA status = %q", st)
 	}
+	tab.Axe("Security page with a passkey")
 
 	// Without a login: the button on the sign-in page.
 	tab.Do("go home", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.ID("logout")))
@@ -139,6 +143,7 @@ func TestPasskeyPages(t *testing.T) {
 	if f := Run(tab, "flash", chromedp.Text(chromedp.CSS(".flash"))); !strings.Contains(f, "passkey was removed") {
 		tab.Fatalf("flash", "flash = %q", f)
 	}
+	tab.Axe("passkey removed")
 	if keys, err := s.App.Store.Passkeys(context.Background(), uid); err != nil || len(keys) != 0 {
 		t.Errorf("passkeys after removal: %v, %v", keys, err)
 	}
@@ -150,6 +155,7 @@ func TestPasskeyPages(t *testing.T) {
 		chromedp.Click(chromedp.ID("passkey-signin")),
 		chromedp.WaitVisible(chromedp.ID("passkey-signin-error")),
 	)
+	tab.Axe("passkey refused")
 }
 
 // TestPasskeyRequired: past the deadline of a workgroup demanding
@@ -175,6 +181,7 @@ func TestPasskeyRequired(t *testing.T) {
 	if h := Run(tab, "read the wizard", chromedp.Text(chromedp.CSS("#setup-passkey h2"))); !strings.Contains(h, "requires a passkey") {
 		tab.Fatalf("read the wizard", "heading = %q", h)
 	}
+	tab.Axe("setup wizard asking for a passkey")
 	tab.Do("add a passkey in the wizard",
 		chromedp.SendKeys(chromedp.ID("passkey-name"), "Laptop"),
 		chromedp.Click(chromedp.ID("passkey-add")),

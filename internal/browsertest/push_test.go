@@ -48,6 +48,7 @@ func pairCompanion(t *testing.T, s *deadbolttest.Server, computer, phone *Tab, l
 		chromedp.Navigate(s.URL+"/security/2fa/setup"),
 		chromedp.WaitVisible(chromedp.ID("pairing-qr")),
 	)
+	computer.Axe("setup wizard")
 	png := Run(computer, "capture the QR code", chromedp.Screenshot(chromedp.ID("pairing-qr")))
 	pairURL := decodeQR(t, png)
 	if !strings.HasPrefix(pairURL, s.URL+"/app/pair#") {
@@ -60,6 +61,7 @@ func pairCompanion(t *testing.T, s *deadbolttest.Server, computer, phone *Tab, l
 		chromedp.WaitVisible(chromedp.CSS(`#pair-status[data-state="paired"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#totp-code[data-code]`)),
 	)
+	phone.Axe("companion app paired")
 	if loc := Run(phone, "pairing token leaves the address bar", chromedp.Location()); strings.Contains(loc, "#") {
 		phone.Fatalf("pairing token leaves the address bar", "the app's address is still %q", loc)
 	}
@@ -83,6 +85,8 @@ func pairCompanion(t *testing.T, s *deadbolttest.Server, computer, phone *Tab, l
 	if codes := strings.Fields(Run(computer, "read recovery codes", chromedp.Text(chromedp.ID("codes")))); len(codes) != 10 {
 		computer.Fatalf("read recovery codes", "got %d recovery codes, want 10", len(codes))
 	}
+	computer.Axe("new recovery codes")
+	phone.Axe("companion app confirmed")
 }
 
 // TestPushApprovalWithCompanionApp pairs the companion app, then signs in
@@ -110,6 +114,7 @@ func TestPushApprovalWithCompanionApp(t *testing.T) {
 		}
 		card := `.request[data-id="` + id + `"]`
 		phone.Do("the request arrives", chromedp.WaitVisible(chromedp.CSS(card)))
+		phone.Axe("companion app with a request")
 		ctxText := Run(phone, "read the request", chromedp.Text(chromedp.CSS(card+" .ctx-ip")))
 		if ctxText != "127.0.0.1" {
 			phone.Fatalf("read the request", "the request shows IP address %q, want the computer's 127.0.0.1", ctxText)
@@ -131,7 +136,9 @@ func TestPushApprovalWithCompanionApp(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS(`#message[data-state="ok"]`)),
 			chromedp.WaitNotPresent(chromedp.CSS(card)),
 		)
+		phone.Axe("companion app after approving")
 		computer.Do("the computer signs in by itself", chromedp.WaitVisible(chromedp.ID("welcome")))
+		computer.Axe("home page after a push")
 		if n := Run(computer, "signed in", chromedp.Evaluate[int](`document.querySelectorAll("#logout").length`)); n != 1 {
 			computer.Fatalf("signed in", "the home page has no log-out button")
 		}
@@ -149,6 +156,7 @@ func TestPushApprovalWithCompanionApp(t *testing.T) {
 		if msg := Run(phone, "read the error", chromedp.Text(chromedp.CSS(card+" .request-error"))); !strings.Contains(msg, "6-digit") {
 			phone.Fatalf("read the error", "the card says %q, want it to ask for the 6-digit number", msg)
 		}
+		phone.Axe("companion app with a short number")
 
 		// A wrong number denies the sign-in.
 		wrong := 100000 + (number-100000+1)%900000
@@ -158,12 +166,14 @@ func TestPushApprovalWithCompanionApp(t *testing.T) {
 			chromedp.Click(chromedp.CSS(card+" button.approve")),
 			chromedp.WaitVisible(chromedp.CSS(`#message[data-state="error"]`)),
 		)
+		phone.Axe("companion app after a wrong number")
 		computer.Do("the computer says denied",
 			chromedp.Poll[chromedp.Void](`document.getElementById("push-status").textContent.includes("denied")`),
 		)
 		if n := Run(computer, "still not signed in", chromedp.Evaluate[int](`document.querySelectorAll("#welcome").length`)); n != 0 {
 			computer.Fatalf("still not signed in", "a wrong number signed the computer in")
 		}
+		computer.Axe("push denied")
 	})
 }
 
@@ -195,6 +205,7 @@ func TestPushApprovalByScanning(t *testing.T) {
 		chromedp.Poll[chromedp.Void](`document.querySelector(`+strconv.Quote(card+" input.number")+`).value === `+strconv.Quote(digits[:3]+" "+digits[3:])),
 		chromedp.WaitNotVisible(chromedp.CSS(card+" video.scanner")),
 	)
+	phone.Axe("companion app after scanning")
 	if live := Run(phone, "the camera is released", chromedp.Evaluate[bool](
 		`document.querySelector(`+strconv.Quote(card+" video.scanner")+`).srcObject === null`)); !live {
 		phone.Fatalf("the camera is released", "the scanner still holds the camera after reading the number")

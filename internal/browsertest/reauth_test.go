@@ -36,12 +36,16 @@ func TestReauthByPushCarriesOn(t *testing.T) {
 			chromedp.WaitVisible(chromedp.ID("reload-codes-open")),
 			chromedp.Click(chromedp.ID("reload-codes-open")),
 			chromedp.WaitVisible(chromedp.ID("reload-codes")),
+		)
+		computer.Axe("asking before reloading the codes")
+		computer.Do("confirm reloading the codes",
 			chromedp.Click(chromedp.ID("reload-codes")),
 			chromedp.WaitVisible(chromedp.ID("push-number")),
 		)
 		if why := Run(computer, "read what the confirmation is for", chromedp.Text(chromedp.ID("reauth-for"))); !strings.Contains(why, "new recovery codes") {
 			computer.Fatalf("read what the confirmation is for", "the page says %q, want it to name the new recovery codes", why)
 		}
+		computer.Axe("confirmation page by push")
 		id := Run(computer, "read the request", chromedp.AttributeValue(chromedp.ID("push-number"), "data-push-id")).Value
 		groups := Run(computer, "read the number", chromedp.Evaluate[[]string](
 			`Array.from(document.querySelectorAll("#push-number .group"), g => g.textContent)`))
@@ -58,6 +62,7 @@ func TestReauthByPushCarriesOn(t *testing.T) {
 		if title := Run(phone, "read the card", chromedp.Text(chromedp.CSS(card+" .request-title"))); title != "Confirm it is you" {
 			phone.Fatalf("read the card", "the card is titled %q, want it to say it is a confirmation", title)
 		}
+		phone.Axe("companion app with a confirmation")
 		phone.Do("type the number and press Enter",
 			chromedp.SendKeys(chromedp.CSS(card+" input.number"), number),
 			chromedp.SendKeys(chromedp.CSS(card+" input.number"), kb.Enter),
@@ -109,6 +114,7 @@ func TestReauthBySMSCarriesOn(t *testing.T) {
 		chromedp.Click(chromedp.ID("phone-remove")),
 		chromedp.WaitVisible(chromedp.ID("reauth")),
 	)
+	tab.Axe("confirmation page")
 	before := len(smsOutbox(t, s, e164))
 	tab.Do("choose SMS",
 		chromedp.Click(chromedp.CSS("#other-methods summary")),
@@ -123,6 +129,7 @@ func TestReauthBySMSCarriesOn(t *testing.T) {
 	if note := Run(tab, "read the countdown", chromedp.Text(chromedp.ID("resend-note"))); !strings.Contains(note, "seconds") {
 		tab.Fatalf("read the countdown", "the note says %q, want a countdown in seconds", note)
 	}
+	tab.Axe("confirmation by SMS")
 	code = smsCode(t, s, e164, before, "Test finn")
 	tab.Do("type the code from the SMS",
 		chromedp.SendKeys(chromedp.ID("reauth-code"), code),
@@ -132,4 +139,5 @@ func TestReauthBySMSCarriesOn(t *testing.T) {
 	if flash := Run(tab, "read the message", chromedp.Text(chromedp.CSS(".flash"))); !strings.Contains(flash, "removed") {
 		tab.Fatalf("read the message", "Security says %q, want the number removed", flash)
 	}
+	tab.Axe("number removed")
 }

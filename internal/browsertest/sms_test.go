@@ -126,10 +126,14 @@ func TestAddPhoneAndSignInWithSMS(t *testing.T) {
 			chromedp.WaitVisible(chromedp.ID("phone-add")),
 			chromedp.Click(chromedp.ID("phone-add")),
 			chromedp.WaitVisible(chromedp.ID("phone")),
+		)
+		tab.Axe("phone number form")
+		tab.Do("type the phone number",
 			chromedp.SendKeys(chromedp.ID("phone"), typed),
 			chromedp.Click(chromedp.ID("phone-next")),
 			chromedp.WaitVisible(chromedp.ID("phone-code")),
 		)
+		tab.Axe("phone number code form")
 		code = smsCode(t, s, e164, before, "Test finn")
 		tab.Do("type the code from the SMS",
 			chromedp.SendKeys(chromedp.ID("phone-code"), code),
@@ -140,6 +144,7 @@ func TestAddPhoneAndSignInWithSMS(t *testing.T) {
 		if want := phone.Mask(e164); masked != want || strings.Contains(masked, "555") {
 			tab.Fatalf("read the masked number", "Security shows %q, want %q", masked, want)
 		}
+		tab.Axe("Security page with a phone number")
 
 		// Sign in again with an SMS code.
 		tab.Do("go home", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.ID("logout")))
@@ -154,6 +159,7 @@ func TestAddPhoneAndSignInWithSMS(t *testing.T) {
 		if n := len(smsOutbox(t, s, e164)); n != before {
 			tab.Fatalf("choose SMS code", "choosing the method sent %d SMS; only Send code should", n-before)
 		}
+		tab.Axe("SMS method chosen")
 		tab.Do("send the code",
 			chromedp.Click(chromedp.ID("send-sms")),
 			chromedp.WaitVisible(chromedp.ID("sms-sent")),
@@ -161,6 +167,7 @@ func TestAddPhoneAndSignInWithSMS(t *testing.T) {
 		if sent := Run(tab, "read where the code went", chromedp.Text(chromedp.ID("sms-sent"))); !strings.Contains(sent, masked) {
 			tab.Fatalf("read where the code went", "the page says %q, want it to name %q", sent, masked)
 		}
+		tab.Axe("SMS code sent")
 		code = smsCode(t, s, e164, before, "Test finn")
 		tab.Do("sign in with the SMS code",
 			chromedp.SendKeys(chromedp.ID("code"), code),

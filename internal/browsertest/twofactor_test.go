@@ -47,11 +47,13 @@ func signInTo(tab *Tab, base, login, pw, sel string) {
 		chromedp.Click(chromedp.ID("signin")),
 		chromedp.WaitVisible(chromedp.CSS(sel)),
 	)
+	tab.Axe("signed in as " + login + " up to " + sel)
 }
 
 func logOut(tab *Tab) {
 	tab.t.Helper()
 	tab.Do("log out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-form")))
+	tab.Axe("signed out")
 }
 
 // TestTwoFactorSetupAndSignIn sets up 2FA through the wizard, reading the
@@ -70,6 +72,7 @@ func TestTwoFactorSetupAndSignIn(t *testing.T) {
 		chromedp.Click(chromedp.ID("setup-2fa")),
 		chromedp.WaitVisible(chromedp.ID("pairing-qr")),
 	)
+	tab.Axe("setup wizard")
 	png := Run(tab, "capture the QR code", chromedp.Screenshot(chromedp.ID("pairing-qr")))
 	url := decodeQR(t, png)
 	if !strings.HasPrefix(url, s.URL+"/app/pair#") {
@@ -90,6 +93,7 @@ func TestTwoFactorSetupAndSignIn(t *testing.T) {
 	if len(codes) != 10 {
 		tab.Fatalf("read recovery codes", "got %d codes: %q", len(codes), codesText)
 	}
+	tab.Axe("new recovery codes")
 	href := Run(tab, "download link", chromedp.AttributeValue(chromedp.ID("download-codes"), "href"))
 	if !strings.HasPrefix(href.Value, "data:text/plain") || !strings.Contains(href.Value, codes[0]) {
 		tab.Fatalf("download link", "href = %q", href.Value)
@@ -101,6 +105,7 @@ func TestTwoFactorSetupAndSignIn(t *testing.T) {
 	if st := Run(tab, "status", chromedp.Text(chromedp.ID("two-factor-status"))); !strings.HasPrefix(st, "On") {
 		tab.Fatalf("status", "2FA status = %q", st)
 	}
+	tab.Axe("Security page with 2FA on")
 
 	// Verification code: the step used to confirm was spent, so wait for
 	// the next one on the server's clock.
@@ -109,10 +114,11 @@ func TestTwoFactorSetupAndSignIn(t *testing.T) {
 	signInTo(tab, s.URL, "dana", "dana-password", "#push-number")
 	s.Advance(t, 30*time.Second)
 	code, _ = dev.Code(s.Clock().Now())
+	tab.Do("open other methods", chromedp.Click(chromedp.CSS("#other-methods summary")), chromedp.WaitVisible(chromedp.ID("method-totp")))
+	tab.Axe("other methods open")
+	tab.Do("choose a verification code", chromedp.Click(chromedp.ID("method-totp")), chromedp.WaitVisible(chromedp.ID("code")))
+	tab.Axe("verification code form")
 	tab.Do("sign in with a verification code",
-		chromedp.Click(chromedp.CSS("#other-methods summary")),
-		chromedp.Click(chromedp.ID("method-totp")),
-		chromedp.WaitVisible(chromedp.ID("code")),
 		chromedp.SendKeys(chromedp.ID("code"), code),
 		chromedp.Click(chromedp.ID("verify")),
 		chromedp.WaitVisible(chromedp.ID("welcome")),
@@ -125,6 +131,9 @@ func TestTwoFactorSetupAndSignIn(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#other-methods summary")),
 		chromedp.Click(chromedp.ID("method-recovery")),
 		chromedp.WaitVisible(chromedp.ID("recovery-form")),
+	)
+	tab.Axe("recovery code form")
+	tab.Do("type a recovery code",
 		chromedp.SendKeys(chromedp.ID("code"), strings.ToLower(codes[0])),
 		chromedp.Click(chromedp.ID("verify")),
 		chromedp.WaitVisible(chromedp.ID("welcome")),
@@ -149,6 +158,9 @@ func TestTwoFactorSetupAndSignIn(t *testing.T) {
 			chromedp.Click(chromedp.ID("verify")),
 			waitFor(`!window.oldPage && document.readyState === "complete" && !!document.getElementById("error")`),
 		)
+		if i == 0 {
+			tab.Axe("wrong recovery code")
+		}
 	}
 	tab.Do("CAPTCHA appears", chromedp.WaitVisible(chromedp.ID("captcha-image")), chromedp.WaitVisible(chromedp.ID("captcha-audio")))
 	loaded := Run(tab, "CAPTCHA image loads", chromedp.Evaluate[bool](
@@ -157,6 +169,7 @@ func TestTwoFactorSetupAndSignIn(t *testing.T) {
 	if !loaded {
 		tab.Fatalf("CAPTCHA image loads", "the CAPTCHA image did not load")
 	}
+	tab.Axe("CAPTCHA")
 }
 
 // discard runs an action for its effect only.
