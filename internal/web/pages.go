@@ -322,12 +322,81 @@ func (s *server) rememberDeepLink(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// pageError shows an error page with the error's public message.
+// pageError shows an error page with the error's public message. A
+// signed-in employee keeps the employee widget (and its way to log out)
+// on it, unless the error is one of the server's own.
 func (s *server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 	status := errorStatus(err)
 	s.logFailure(r, status, "page failed", err)
 	setRetryAfter(w, err)
-	s.render(w, r, status, "error", &pageData{Title: errorText(tr(r), err)})
+	d := &pageData{Title: errorText(tr(r), err)}
+	if status < 500 {
+		d.User = s.signedInUser(r)
+	}
+	s.render(w, r, status, "error", d)
+}
+
+// signedInUser returns the employee of the request's full session, nil
+// when there is none (or it cannot be read).
+func (s *server) signedInUser(r *http.Request) *deadbolt.User {
+	a, err := s.authenticate(r)
+	if err != nil || !a.Full() {
+		return nil
+	}
+	return a.User
+}
+
+// notFoundPages answers a GET of an address that no route takes (outside
+// the API, which answers in JSON) with the "page not found" page in the
+// request's language instead of the bare text of http.NotFound. A known
+// address called with another method still gets 405 from the mux.
+func (s *server) notFoundPages(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead || strings.HasPrefix(r.URL.Path, "/api/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		c := &notFoundCatcher{ResponseWriter: w, r: r}
+		next.ServeHTTP(c, r)
+		if c.caught {
+			for _, h := range []string{"Content-Type", "Content-Length", "X-Content-Type-Options"} {
+				w.Header().Del(h)
+			}
+			s.pageError(w, r, deadbolt.Errorf(deadbolt.CodeNotFound, "This page does not exist."))
+		}
+	})
+}
+
+// notFoundCatcher swallows the 404 the mux writes when no route matched
+// (the request has no pattern then); every other answer passes.
+type notFoundCatcher struct {
+	http.ResponseWriter
+	r      *http.Request
+	caught bool
+}
+
+func (c *notFoundCatcher) WriteHeader(code int) {
+	if code == http.StatusNotFound && c.r.Pattern == "" {
+		c.caught = true
+		return
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *notFoundCatcher) Write(b []byte) (int, error) {
+	if c.caught {
+		return len(b), nil
+	}
+	return c.ResponseWriter.Write(b)
+}
+
+func (c *notFoundCatcher) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// favicon serves the site icon where browsers look for it.
+func favicon(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "image/x-icon")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	http.ServeFileFS(w, r, staticFS, "ui/static/favicon.ico")
 }
 
 // when shows t in the organisation's time zone in the request's language.

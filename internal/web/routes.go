@@ -208,6 +208,7 @@ func (s *server) routes(mux router) {
 
 	// Pages.
 	mux.Handle("GET /static/", staticFiles())
+	mux.HandleFunc("GET /favicon.ico", favicon)
 	mux.HandleFunc("POST /language", s.pageSetLanguage)
 	mux.Handle("GET /{$}", s.page(needFull, s.pageHome))
 	mux.HandleFunc("GET /login", s.pageLogin)

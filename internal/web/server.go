@@ -147,5 +147,5 @@ func NewServer(d Deps) http.Handler {
 	if d.PublicURL != nil {
 		cop.AddTrustedOrigin(d.PublicURL.Scheme + "://" + d.PublicURL.Host)
 	}
-	return s.language(s.recoverPanics(s.logRequests(s.securityHeaders(s.devHosts(cop.Handler(s.strictForms(s.mux)))))))
+	return s.language(s.recoverPanics(s.logRequests(s.securityHeaders(s.devHosts(cop.Handler(s.strictForms(s.notFoundPages(s.mux))))))))
 }
