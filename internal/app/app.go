@@ -519,7 +519,8 @@ func (a *App) countInFlight(h http.Handler) http.Handler {
 	})
 }
 
-// sweep removes ended sessions every few minutes.
+// sweep removes ended sessions, OpenID Connect grants that no longer
+// serve and expired passkey challenges every few minutes.
 func (a *App) sweep(ctx context.Context) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
@@ -537,6 +538,11 @@ func (a *App) sweep(ctx context.Context) {
 			}
 			if err := a.OIDC.Sweep(ctx); err != nil {
 				a.log.Warn("sweep OpenID Connect grants", "err", err)
+			}
+			if n, err := a.Passkeys.Sweep(ctx); err != nil {
+				a.log.Warn("sweep passkey challenges", "err", err)
+			} else if n > 0 {
+				a.log.Debug("swept passkey challenges", "count", n)
 			}
 		}
 	}

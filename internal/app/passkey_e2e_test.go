@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -458,5 +459,43 @@ func TestOIDCPasskeyACR(t *testing.T) {
 		if claims["acr"] != "phr" || !slices.Contains(anyStrings(claims["amr"]), "hwk") {
 			t.Errorf("after the step-up: acr %v amr %v, want phr with hwk", claims["acr"], claims["amr"])
 		}
+	})
+}
+
+// TestPasskeyBeginLimit: anyone may begin a sign-in without a login, and
+// each begin keeps a challenge in the store, so an address gets 600 per
+// 15 minutes: sent 50 at once, 13 times, exactly 600 are answered with a
+// challenge and the rest are 429 rate_limited with retry_after; after the
+// window the address signs in with a passkey again.
+func TestPasskeyBeginLimit(t *testing.T) {
+	deadbolttest.ForEachStore(t, func(t *testing.T, st deadbolttest.Store) {
+		s := passkeyServer(t, st)
+		admin := s.AdminToken(t)
+		s.CreateUser(t, admin, "pia", "pia-password")
+		tok, _ := s.Login(t, "pia", "pia-password")
+		a := passkeytest.New(s.URL)
+		addPasskey(t, s, tok, "Laptop", a)
+
+		tally := map[string]int{}
+		var refused *deadbolttest.Response
+		for range 13 {
+			for _, r := range gateBurst(t, 50, func(int) *deadbolttest.Response {
+				return s.Do(t, "POST", "/api/v1/login/passkey/begin", "", nil)
+			}) {
+				tally[fmt.Sprintf("%d %s", r.Status, r.ErrorCode())]++
+				if r.Status == http.StatusTooManyRequests {
+					refused = r
+				}
+			}
+		}
+		if want := map[string]int{"200 ": 600, "429 rate_limited": 50}; fmt.Sprint(tally) != fmt.Sprint(want) {
+			t.Fatalf("650 begins from one address, 50 at once: %v, want %v", tally, want)
+		}
+		if ra := gateRetryAfter(t, "a refused begin", refused); ra > 15*time.Minute {
+			t.Errorf("retry_after = %v, want within the 15-minute window", ra)
+		}
+		s.Advance(t, 15*time.Minute+time.Second)
+		r := passwordless(t, s, a)
+		e2eStatus(t, "passwordless after the window", r, http.StatusOK)
 	})
 }

@@ -85,9 +85,11 @@ type PasskeyStore interface {
 	// the user has no such passkey.
 	RenamePasskey(ctx context.Context, userID, id, name string) error
 	// SavePasskeyChallenge stores c (ID set by the caller); a challenge
-	// already stored is CodeConflict. Challenges expired for a while may
-	// be deleted meanwhile.
+	// already stored is CodeConflict.
 	SavePasskeyChallenge(ctx context.Context, c *PasskeyChallenge) error
+	// DeleteExpiredPasskeyChallenges deletes every challenge, used or
+	// not, that expired before before, and returns how many it deleted.
+	DeleteExpiredPasskeyChallenges(ctx context.Context, before time.Time) (int64, error)
 	// ConsumePasskeyChallenge marks the unused, unexpired challenge with
 	// that challenge text and purpose used and returns it, in one atomic
 	// statement; CodeNotFound otherwise (of many racing, one wins).

@@ -196,6 +196,13 @@ func (s *Service) employee(ctx context.Context, u *deadbolt.User) (employee, []*
 	return e, list, nil
 }
 
+// Sweep deletes the challenges that have expired (used or not): nothing
+// can use them any more, and a ceremony begun without a session must not
+// leave its row behind for good.
+func (s *Service) Sweep(ctx context.Context) (int64, error) {
+	return s.store.DeleteExpiredPasskeyChallenges(ctx, s.clock.Now())
+}
+
 // List returns the employee's passkeys, oldest first.
 func (s *Service) List(ctx context.Context, u *deadbolt.User) ([]*deadbolt.Passkey, error) {
 	return s.store.Passkeys(ctx, u.ID)

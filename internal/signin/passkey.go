@@ -2,6 +2,7 @@ package signin
 
 import (
 	"context"
+	"net/netip"
 
 	"deadbolt/internal/deadbolt"
 )
@@ -194,17 +195,51 @@ func (s *Service) ReauthPasskey(ctx context.Context, a *Auth, credential []byte,
 	return s.complete(ctx, a.User, p, comp, c)
 }
 
-// BeginPasskey begins a sign-in without a login: it answers the
-// ceremony's id and the request options for any discoverable passkey.
-// CodePasskeysUnavailable while passkeys are off.
-func (s *Service) BeginPasskey(ctx context.Context) (string, []byte, error) {
+// BeginPasskey begins a sign-in without a login for the client c: it
+// answers the ceremony's id and the request options for any discoverable
+// passkey. Nobody is signed in yet and each begin keeps a challenge in the
+// store, so begins are counted per network before anything is written
+// (one atomic hit, counted in the store so every node agrees): more than
+// PasskeyBegins within PasskeyBeginWindow answer CodeRateLimited until the
+// window ends. CodePasskeysUnavailable while passkeys are off.
+func (s *Service) BeginPasskey(ctx context.Context, c Client) (string, []byte, error) {
 	pk, err := s.passkeys()
 	if err != nil {
 		return "", nil, err
 	}
+	now := s.clock.Now()
+	hit, err := s.store.Hit(ctx, passkeyBeginKey(c.IP), now, s.cfg.PasskeyBeginWindow)
+	if err != nil {
+		return "", nil, err
+	}
+	if wait := s.passkeyBeginWindow().decide(hit, now); wait > 0 {
+		return "", nil, deadbolt.RateLimited(wait, "Too many passkey sign-ins were begun from your network. Wait a while, or sign in with your password.")
+	}
 	id := deadbolt.NewID()
 	_, opts, err := pk.AssertionOptions(ctx, nil, purposeDiscover(id))
 	return id, opts, err
+}
+
+// passkeyBeginWindow is the per-network rule of BeginPasskey.
+func (s *Service) passkeyBeginWindow() window {
+	return window{max: int64(s.cfg.PasskeyBegins), span: s.cfg.PasskeyBeginWindow}
+}
+
+// passkeyBeginKey is the counter of passkey begins from ip's network: the
+// address itself for IPv4, its /64 for IPv6 (one subscriber's usual
+// allocation, so a client cannot step around the limit by changing the
+// low bits). An address that does not parse counts as itself.
+func passkeyBeginKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return "pk:begin:" + ip
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return "pk:begin:" + p.String()
+	}
+	return "pk:begin:" + a.String()
 }
 
 // FinishPasskey finishes the sign-in without a login begun as id, with

@@ -2,6 +2,8 @@ package signin_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"slices"
@@ -228,7 +230,7 @@ func TestPasskeyLocked(t *testing.T) {
 		if _, err := r.svc.PasskeyOptions(ctx, pending); !deadbolt.IsCode(err, locked) {
 			t.Errorf("PasskeyOptions once locked = %v, want locked", err)
 		}
-		id, opts, err := r.svc.BeginPasskey(ctx)
+		id, opts, err := r.svc.BeginPasskey(ctx, signin.Client{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -246,7 +248,7 @@ func TestPasswordless(t *testing.T) {
 		u, a := r.employee("alice")
 		bob, b := r.employee("bob")
 		begin := func() (string, []byte) {
-			id, opts, err := r.svc.BeginPasskey(ctx)
+			id, opts, err := r.svc.BeginPasskey(ctx, signin.Client{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -307,6 +309,63 @@ func TestPasswordless(t *testing.T) {
 		cred, _ = a.Get(opts)
 		if _, err := r.svc.FinishPasskey(ctx, id, cred, signin.Client{}); !deadbolt.IsCode(err, deadbolt.CodeInvalidCredentials) {
 			t.Errorf("removed passkey = %v, want invalid_credentials", err)
+		}
+	})
+}
+
+// TestPasskeyBeginLimit: 50 sign-ins without a login begun at once from
+// one network: exactly the allowed number get a challenge (and a row in
+// the store); the others are refused before anything is written, until the
+// window ends. Other networks are not touched; the addresses of one IPv6
+// /64 are one network.
+func TestPasskeyBeginLimit(t *testing.T) {
+	gateStores(t, func(t *testing.T, st deadbolt.Store) {
+		cfg := signin.DefaultConfig()
+		cfg.PasskeyBegins, cfg.PasskeyBeginWindow = 20, 15*time.Minute
+		r := newPKRig(t, st, cfg)
+		ctx := context.Background()
+		u, a := r.employee("alice")
+		begin := func(ip string) error {
+			_, _, err := r.svc.BeginPasskey(ctx, signin.Client{IP: ip})
+			return err
+		}
+		// The registration's challenge, out of the way.
+		if _, err := st.DeleteExpiredPasskeyChallenges(ctx, gateT0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		got := burst(gateBurst, func(int) error { return begin("198.51.100.7") })
+		wantTally(t, "50 begins at once from one address", got, map[deadbolt.Code]int{"": 20, rateLimited: 30})
+		// Only the allowed begins wrote a challenge: the sweep, once they
+		// have all expired, finds exactly those.
+		if n, err := st.DeleteExpiredPasskeyChallenges(ctx, gateT0.Add(time.Hour)); err != nil || n != 20 {
+			t.Errorf("challenges stored by 50 begins = %d, %v; want 20", n, err)
+		}
+		_, _, err := r.svc.BeginPasskey(ctx, signin.Client{IP: "198.51.100.7"})
+		var e *deadbolt.Error
+		if !errors.As(err, &e) || e.Code != rateLimited || e.RetryAfter <= 0 || e.RetryAfter > 15*time.Minute {
+			t.Errorf("a begin while the window is full = %v, want rate_limited with a wait within the window", err)
+		}
+		if err := begin("198.51.100.8"); err != nil {
+			t.Errorf("a begin from another address = %v, want it to work", err)
+		}
+
+		// One IPv6 /64 is one network: 50 addresses in it share the limit.
+		got = burst(gateBurst, func(i int) error { return begin(fmt.Sprintf("2001:db8:1:2::%x", i+1)) })
+		wantTally(t, "50 begins at once from one /64", got, map[deadbolt.Code]int{"": 20, rateLimited: 30})
+		if err := begin("2001:db8:1:3::1"); err != nil {
+			t.Errorf("a begin from another /64 = %v, want it to work", err)
+		}
+
+		// After the window, the address begins again and signs in.
+		r.clock.Advance(15*time.Minute + time.Second)
+		id, opts, err := r.svc.BeginPasskey(ctx, signin.Client{IP: "198.51.100.7"})
+		if err != nil {
+			t.Fatalf("a begin after the window = %v", err)
+		}
+		cred, _ := a.Get(opts)
+		res, err := r.svc.FinishPasskey(ctx, id, cred, signin.Client{IP: "198.51.100.7"})
+		if err != nil || res.User.ID != u.ID {
+			t.Errorf("passwordless after the window = %+v, %v", res, err)
 		}
 	})
 }

@@ -56,6 +56,12 @@ type Config struct {
 	SecondFactorLockAt       int
 	// CaptchaAfter wrong recovery codes in a row require a CAPTCHA.
 	CaptchaAfter int
+
+	// PasskeyBegins sign-ins without a login may be begun per network
+	// (an IPv4 address, an IPv6 /64) within PasskeyBeginWindow; each
+	// keeps a challenge in the store until it expires.
+	PasskeyBegins      int
+	PasskeyBeginWindow time.Duration
 }
 
 // DefaultConfig returns the product defaults (SPEC §2, §3).
@@ -75,6 +81,9 @@ func DefaultConfig() Config {
 		SecondFactorMaxDelay:     15 * time.Minute,
 		SecondFactorLockAt:       100,
 		CaptchaAfter:             3,
+
+		PasskeyBegins:      600,
+		PasskeyBeginWindow: 15 * time.Minute,
 	}
 }
 

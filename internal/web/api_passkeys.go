@@ -206,7 +206,7 @@ func (s *server) apiReauthPasskeyOptions(w http.ResponseWriter, r *http.Request,
 
 // apiPasskeyBegin begins a sign-in without a login.
 func (s *server) apiPasskeyBegin(w http.ResponseWriter, r *http.Request) error {
-	id, opts, err := s.Signin.BeginPasskey(r.Context())
+	id, opts, err := s.Signin.BeginPasskey(r.Context(), s.client(r))
 	if err != nil {
 		return err
 	}

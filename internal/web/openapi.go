@@ -118,7 +118,7 @@ var apiDocs = map[string]opDoc{
 	"DELETE /api/v1/me/passkeys/{id}":        {Summary: "Remove a passkey; it signs in no more. Needs a fresh proof.", Auth: "session"},
 	"POST /api/v1/me/reauth/passkey/options": {Summary: "Begin a fresh proof with a passkey: {\"publicKey\": request options}; then POST /me/reauth {\"method\":\"passkey\",\"credential\"}. 423 while the second factor is locked.", Auth: "session"},
 	"POST /api/v1/login/passkey/options":     {Summary: "Begin the passkey second step of this pending sign-in: {\"publicKey\": request options} allowing the employee's passkeys; then POST /login/second-factor {\"method\":\"passkey\",\"credential\"}. 423 while the second factor is locked.", Auth: "pending"},
-	"POST /api/v1/login/passkey/begin":       {Summary: "Begin a sign-in without a login (discoverable passkey): {id, publicKey: request options}. The challenge works once, for 5 minutes."},
+	"POST /api/v1/login/passkey/begin":       {Summary: "Begin a sign-in without a login (discoverable passkey): {id, publicKey: request options}. The challenge works once, for 5 minutes. Each address (an IPv6 /64) may begin 600 in 15 minutes; then 429 rate_limited with retry_after until the window ends."},
 	"POST /api/v1/login/passkey/finish":      {Summary: "Finish a sign-in without a login: {id, credential}. Answers as POST /login (state authenticated; the session is phishing-resistant: amr hwk user mfa). A passkey whose authenticator did not verify the user counts as one factor only: 401 user_verification_required. A failed assertion counts as a failed second factor of its employee: 401 invalid_credentials, 429 rate_limited, 423 locked.", Request: passkeyFinishRequest{}},
 
 	// Web Push.

@@ -71,8 +71,7 @@ func (s *Store) RenamePasskey(ctx context.Context, userID, id, name string) erro
 	return nil
 }
 
-// SavePasskeyChallenge stores a ceremony's challenge, and now and then
-// forgets challenges that expired over an hour ago.
+// SavePasskeyChallenge stores a ceremony's challenge.
 func (s *Store) SavePasskeyChallenge(ctx context.Context, c *deadbolt.PasskeyChallenge) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO passkey_challenges (id, challenge, purpose, user_id, ceremony, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.ID, c.Challenge, c.Purpose, c.UserID, c.Ceremony, c.CreatedAt, c.ExpiresAt)
@@ -82,10 +81,17 @@ func (s *Store) SavePasskeyChallenge(ctx context.Context, c *deadbolt.PasskeyCha
 	if err != nil {
 		return fmt.Errorf("postgres: save passkey challenge: %w", err)
 	}
-	if c.ID[0]%16 == 0 {
-		s.pool.Exec(ctx, `DELETE FROM passkey_challenges WHERE expires_at < $1`, c.CreatedAt.Add(-time.Hour))
-	}
 	return nil
+}
+
+// DeleteExpiredPasskeyChallenges deletes the challenges that expired
+// before before.
+func (s *Store) DeleteExpiredPasskeyChallenges(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM passkey_challenges WHERE expires_at < $1`, before)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete expired passkey challenges: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }
 
 // ConsumePasskeyChallenge uses up a live challenge of purpose, atomically.

@@ -70,8 +70,7 @@ func (s *Store) RenamePasskey(ctx context.Context, userID, id, name string) erro
 	return nil
 }
 
-// SavePasskeyChallenge stores a ceremony's challenge, and now and then
-// forgets challenges that expired over an hour ago.
+// SavePasskeyChallenge stores a ceremony's challenge.
 func (s *Store) SavePasskeyChallenge(ctx context.Context, c *deadbolt.PasskeyChallenge) error {
 	_, err := s.wdb.ExecContext(ctx, `INSERT INTO passkey_challenges (id, challenge, purpose, user_id, ceremony, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, c.ID, c.Challenge, c.Purpose, c.UserID, c.Ceremony, tsv(c.CreatedAt), tsv(c.ExpiresAt))
@@ -81,10 +80,18 @@ func (s *Store) SavePasskeyChallenge(ctx context.Context, c *deadbolt.PasskeyCha
 	if err != nil {
 		return fmt.Errorf("sqlite: save passkey challenge: %w", err)
 	}
-	if c.ID[0]%16 == 0 {
-		s.wdb.ExecContext(ctx, `DELETE FROM passkey_challenges WHERE expires_at < ?`, tsv(c.CreatedAt.Add(-time.Hour)))
-	}
 	return nil
+}
+
+// DeleteExpiredPasskeyChallenges deletes the challenges that expired
+// before before.
+func (s *Store) DeleteExpiredPasskeyChallenges(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.wdb.ExecContext(ctx, `DELETE FROM passkey_challenges WHERE expires_at < ?`, tsv(before))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete expired passkey challenges: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
 }
 
 // ConsumePasskeyChallenge uses up a live challenge of purpose, atomically.

@@ -22,6 +22,7 @@ var passkeyTests = []struct {
 	{"PasskeyLimitRace", testPasskeyLimitRace},
 	{"PasskeyChallenges", testPasskeyChallenges},
 	{"PasskeyChallengeRace", testPasskeyChallengeRace},
+	{"PasskeyChallengeSweep", testPasskeyChallengeSweep},
 	{"PasskeyCompletion", testPasskeyCompletion},
 	{"PasskeyCompletionRace", testPasskeyCompletionRace},
 	{"WorkgroupMinMethod", testWorkgroupMinMethod},
@@ -216,6 +217,41 @@ func testPasskeyChallenges(t *testing.T, s deadbolt.Store) {
 	}
 	if got, err := s.ConsumePasskeyChallenge(ctx, "chal-3", "discover", e.ExpiresAt.Add(-time.Microsecond)); err != nil || got.UserID != "" {
 		t.Errorf("consume just before expiry = %+v, %v", got, err)
+	}
+}
+
+func testPasskeyChallengeSweep(t *testing.T, s deadbolt.Store) {
+	ctx := context.Background()
+	u := NewUser(t, s, "alice")
+	// Two expired at T0+5m (one used), one expiring at T0+10m.
+	for _, c := range []*deadbolt.PasskeyChallenge{newChallenge(u, "old-used", "login:s1", T0),
+		newChallenge(nil, "old", "discover", T0), newChallenge(nil, "live", "discover", T0.Add(5*time.Minute))} {
+		if err := s.SavePasskeyChallenge(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.ConsumePasskeyChallenge(ctx, "old-used", "login:s1", T0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	// At the instant of expiry nothing is deleted yet.
+	if n, err := s.DeleteExpiredPasskeyChallenges(ctx, T0.Add(5*time.Minute)); err != nil || n != 0 {
+		t.Errorf("DeleteExpiredPasskeyChallenges(at expiry) = %d, %v; want 0", n, err)
+	}
+	if n, err := s.DeleteExpiredPasskeyChallenges(ctx, T0.Add(6*time.Minute)); err != nil || n != 2 {
+		t.Errorf("DeleteExpiredPasskeyChallenges = %d, %v; want 2", n, err)
+	}
+	// The swept ones are gone (their challenge text is free again), the
+	// live one works.
+	for _, c := range []string{"old-used", "old"} {
+		if err := s.SavePasskeyChallenge(ctx, newChallenge(nil, c, "discover", T0.Add(6*time.Minute))); err != nil {
+			t.Errorf("saving %q again after the sweep: %v", c, err)
+		}
+	}
+	if _, err := s.ConsumePasskeyChallenge(ctx, "live", "discover", T0.Add(6*time.Minute)); err != nil {
+		t.Errorf("the live challenge after the sweep: %v", err)
+	}
+	if n, err := s.DeleteExpiredPasskeyChallenges(ctx, T0.Add(6*time.Minute)); err != nil || n != 0 {
+		t.Errorf("DeleteExpiredPasskeyChallenges again = %d, %v; want 0", n, err)
 	}
 }
 
