@@ -123,6 +123,7 @@ func TestPagesFitAPhone(t *testing.T) {
 					chromedp.WaitVisible(chromedp.ID("login-form")))
 			}
 			fitsPhone(tab, "sign-in page fits")
+			tab.Axe("sign-in page")
 			tab.Do("sign in",
 				chromedp.SendKeys(chromedp.ID("login"), "admin"),
 				chromedp.SendKeys(chromedp.ID("password"), deadbolttest.AdminPassword),
@@ -151,6 +152,7 @@ func TestPagesFitAPhone(t *testing.T) {
 					tab.Fatalf("language of "+p.path, "<html lang=%q>, want %q", got, lang)
 				}
 				fitsPhone(tab, p.path+" fits")
+				tab.Axe(p.path)
 			}
 
 			// Dana's own pages: the sessions list and the second step.
@@ -169,6 +171,7 @@ func TestPagesFitAPhone(t *testing.T) {
 				chromedp.WaitVisible(chromedp.ID("push-number")),
 			)
 			fitsPhone(emp, "second step fits")
+			emp.Axe("second step")
 		})
 	}
 
@@ -184,4 +187,5 @@ func TestPagesFitAPhone(t *testing.T) {
 		tab.Fatalf("read sessions", "sessions list = %q, want \"Chrome on Linux\" and no raw User-Agent", list)
 	}
 	fitsPhone(tab, "security page with sessions fits")
+	tab.Axe("security page with sessions")
 }
