@@ -322,8 +322,15 @@ async function refreshDevice() {
       state.device.account = d.account;
       renderAccount(d.account);
     }
+    // While the pairing waited for the computer the screen said to type
+    // the code there: once confirmed, it says so instead.
+    const waiting = $("#pair-status").dataset.state === "paired";
     $("#pairing-hint").hidden = !!d.trusted;
-    if (d.trusted) setStatus("pair-status", "", "");
+    if (d.trusted && waiting) {
+      setStatus("pair-status", "confirmed", t("app.pair.confirmed"));
+    } else if (d.trusted) {
+      setStatus("pair-status", "", "");
+    }
   } catch {
     // Shown again on the next open; a disconnection was handled by api.
   }
@@ -916,6 +923,11 @@ async function longPoll(signal) {
     data = await api("GET", `device/requests?wait=${LONG_POLL_SECONDS}`, undefined, limit.signal);
   } finally {
     limit.done();
+  }
+  if (!$("#pairing-hint").hidden) {
+    // No stream tells of the confirmation on the computer: ask after
+    // each poll while the pairing waits for it.
+    refreshDevice();
   }
   const list = (data && data.requests) || [];
   const fresh = list.some((r) => r && !state.cards.has(r.id) && !state.decided.has(r.id));

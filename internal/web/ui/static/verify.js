@@ -70,6 +70,18 @@
       var live = document.getElementById("push-live");
       if (live) { live.hidden = true; }
     }
+    // ended takes the dead number off the screen and puts the way forward
+    // — a new request, with a new number — in its place, focused so that
+    // Enter sends it.
+    function ended(text) {
+      over();
+      say(text);
+      var resend = document.getElementById("push-resend") || document.getElementById("reauth-push-send");
+      if (resend && !resend.hidden) {
+        resend.classList.remove("link");
+        resend.focus();
+      }
+    }
     function approved() {
       var form = next && document.getElementById(next);
       if (form) {
@@ -109,10 +121,9 @@
             case "approved": approved(); return;
             case "denied":
               if (res.body.reported) { reported(res.body); return; }
-              over();
-              say(t("js.push.denied"));
+              ended(t("js.push.denied"));
               return;
-            case "expired": over(); say(t("js.push.expired")); return;
+            case "expired": ended(t("js.push.expired")); return;
             default: wait();
           }
         })
