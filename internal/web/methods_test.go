@@ -16,8 +16,9 @@ var wildcard = regexp.MustCompile(`\{[^}]+\}`)
 
 // TestWrongMethod: a known path called with a method no route takes
 // answers 405 with an Allow header naming exactly the registered methods
-// (HEAD with GET) — the JSON envelope for API paths, plain for pages — and
-// an unknown API path stays 404.
+// (HEAD with GET) — the JSON envelope for API paths, plain for pages — an
+// unknown API path stays 404, and an unknown page is the error page with
+// 404 in the reader's language.
 func TestWrongMethod(t *testing.T) {
 	for _, dev := range []bool{false, true} {
 		d := Deps{}
@@ -101,6 +102,22 @@ func TestWrongMethod(t *testing.T) {
 			if w.Code != http.StatusNotFound || w.Header().Get("Allow") != "" || !strings.Contains(w.Body.String(), `"not_found"`) {
 				t.Errorf("dev=%v: GET %s = %d Allow %q %s, want 404 not_found", dev, p, w.Code, w.Header().Get("Allow"), w.Body)
 			}
+		}
+	}
+	// An unknown page is the error page, in the reader's language.
+	for _, c := range []struct{ lang, html, text string }{
+		{"en", `<html lang="en"`, "This page does not exist."},
+		{"ru-RU,ru;q=0.9", `<html lang="ru"`, "Такой страницы нет."},
+	} {
+		w := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/no/such/page", nil)
+		req.Host = "localhost"
+		req.Header.Set("Accept-Language", c.lang)
+		NewServer(Deps{}).ServeHTTP(w, req)
+		body := w.Body.String()
+		if w.Code != http.StatusNotFound || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") ||
+			!strings.Contains(body, c.html) || !strings.Contains(body, c.text) || !strings.Contains(body, `id="error-page"`) {
+			t.Errorf("GET /no/such/page (Accept-Language %s) = %d %q:\n%s\nwant 404 with the error page saying %q", c.lang, w.Code, w.Header().Get("Content-Type"), body, c.text)
 		}
 	}
 	// Without development mode the development paths are unknown: 404.
