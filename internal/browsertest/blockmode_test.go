@@ -45,6 +45,7 @@ func TestBlockModeSaysWhySetupIsRequired(t *testing.T) {
 	tab := Start(t).NewTab("employee")
 
 	signInTo(tab, s.URL, "gwen", "gwen-password", "#setup-required-note")
+	tab.Axe("setup required")
 	note := Run(tab, "read why setup is required", chromedp.Text(chromedp.ID("setup-required-note")))
 	for _, want := range []string{"Finance", "administrator", "deadline"} {
 		if !strings.Contains(note, want) {
@@ -72,6 +73,7 @@ func TestBlockModeSaysWhySetupIsRequired(t *testing.T) {
 		chromedp.Click(chromedp.ID("lang-ru")),
 		chromedp.WaitVisible(chromedp.CSS(`html[lang="ru"] #setup-required-note`)),
 	)
+	tab.Axe("setup required, in Russian")
 	note = Run(tab, "read why setup is required in Russian", chromedp.Text(chromedp.ID("setup-required-note")))
 	for _, want := range []string{"Finance", "администратор", "срок"} {
 		if !strings.Contains(note, want) {

@@ -30,6 +30,7 @@ func TestCompanionAppFollowsChanges(t *testing.T) {
 			chromedp.WaitNotVisible(chromedp.ID("pairing-hint")),
 			chromedp.WaitVisible(chromedp.CSS(`#pair-status[data-state="confirmed"]`)),
 		)
+		phone.Axe("companion app, pairing confirmed")
 		if text := Run(phone, "read the pairing status", chromedp.Text(chromedp.ID("pair-status"))); strings.Contains(text, "type") {
 			phone.Fatalf("read the pairing status", "after the confirmation the app still says %q", text)
 		}
@@ -50,6 +51,7 @@ func TestCompanionAppFollowsChanges(t *testing.T) {
 			chromedp.WaitVisible(chromedp.ID("welcome")),
 		)
 		phone.Do("the finished request leaves the phone", chromedp.WaitNotPresent(chromedp.CSS(card)))
+		phone.Axe("companion app, request finished elsewhere")
 
 		// A request that expires leaves the phone.
 		logOut(computer)
@@ -89,6 +91,8 @@ func TestThisWasntMe(t *testing.T) {
 		chromedp.Poll[chromedp.Void](`document.getElementById("push-status").textContent.includes("not you")`),
 		chromedp.WaitNotVisible(chromedp.ID("push-number")),
 	)
+	phone.Axe("companion app after a report")
+	computer.Axe("push reported")
 	said := Run(computer, "read what the computer says", chromedp.Text(chromedp.ID("push-status")))
 	for _, want := range []string{"paused", "60 minutes", "another method"} {
 		if !strings.Contains(said, want) {
@@ -114,6 +118,7 @@ func TestThisWasntMe(t *testing.T) {
 	if n := Run(computer, "no push sent", chromedp.Evaluate[int](`document.querySelectorAll("#push-number").length`)); n != 0 {
 		computer.Fatalf("no push sent", "the next sign-in shows a push number while pushes are paused")
 	}
+	computer.Axe("pushes paused, in Russian")
 	flash := Run(computer, "read the paused note", chromedp.Text(chromedp.ID("flash")))
 	if !strings.Contains(flash, "приостановлены") || !strings.Contains(flash, "мин") {
 		computer.Fatalf("read the paused note", "the page says %q, want it to say in Russian that requests are paused, and for how long", flash)
@@ -152,6 +157,7 @@ func TestWrongPushNumber(t *testing.T) {
 		chromedp.WaitNotVisible(chromedp.ID("push-instructions")),
 		chromedp.WaitVisible(chromedp.ID("push-resend")),
 	)
+	computer.Axe("push number did not match")
 	said := Run(computer, "read the failure", chromedp.Text(chromedp.ID("push-status")))
 	if !strings.Contains(said, "did not match") {
 		computer.Fatalf("read the failure", "the page says %q, want it to say the number did not match", said)
