@@ -38,7 +38,7 @@ func (s *server) pageSendLoginSMS(w http.ResponseWriter, r *http.Request, a *sig
 }
 
 func (s *server) phonePage(w http.ResponseWriter, r *http.Request, a *signin.Auth, status int, d *pageData) {
-	d.Title, d.User = tr(r).T("phone.page_title"), a.User
+	d.Title, d.User, d.SMSAvailable = tr(r).T("phone.page_title"), a.User, s.smsAvailable()
 	s.render(w, r, status, "phone", d)
 }
 
