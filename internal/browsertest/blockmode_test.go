@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"deadbolt/internal/deadbolttest"
 )
@@ -36,13 +37,15 @@ func requireOverdue(t *testing.T, s *deadbolttest.Server, admin, userID, name st
 // setup wizard, which names the workgroup, says the administrator requires
 // it and that the deadline has passed; the logo, the avatar and the
 // sign-in page all lead back to setup while the session lives. The same in
-// Russian, chosen with the language selector.
+// Russian, chosen with the language selector; there the employee pairs the
+// phone, is told to sign in again, and does so with the phone.
 func TestBlockModeSaysWhySetupIsRequired(t *testing.T) {
 	s := deadbolttest.StartServer(t, deadbolttest.Options{})
 	admin := s.AdminToken(t)
 	id := s.CreateUser(t, admin, "gwen", "gwen-password")
 	requireOverdue(t, s, admin, id, "Finance")
-	tab := Start(t).NewTab("employee")
+	b := Start(t)
+	tab := b.NewTab("employee")
 
 	signInTo(tab, s.URL, "gwen", "gwen-password", "#setup-required-note")
 	tab.Axe("setup required")
@@ -84,4 +87,43 @@ func TestBlockModeSaysWhySetupIsRequired(t *testing.T) {
 		chromedp.Click(chromedp.ID("setup-logout")),
 		chromedp.WaitVisible(chromedp.ID("login-form")),
 	)
+
+	// Set up from there, in Russian: pair the phone, keep the codes, and
+	// sign in again with the phone.
+	signInTo(tab, s.URL, "gwen", "gwen-password", "#pairing-qr")
+	pairURL := decodeQR(t, Run(tab, "capture the QR code", chromedp.Screenshot(chromedp.ID("pairing-qr"))))
+	phone := b.NewTab("phone")
+	denyNotifications(phone)
+	phone.Do("pair the phone",
+		chromedp.Navigate(pairURL),
+		chromedp.WaitVisible(chromedp.CSS(`#totp-code[data-code]`)),
+	)
+	code := Run(phone, "read the code", chromedp.AttributeValue(chromedp.ID("totp-code"), "data-code")).Value
+	tab.Do("confirm the phone",
+		chromedp.SendKeys(chromedp.ID("pairing-code"), code+kb.Enter),
+		chromedp.WaitVisible(chromedp.ID("codes-continue")),
+	)
+	tab.Axe("recovery codes of a required setup, in Russian")
+	tab.Do("continue",
+		chromedp.Click(chromedp.ID("codes-continue")),
+		chromedp.WaitVisible(chromedp.ID("login-form")),
+	)
+	if flash := Run(tab, "read why to sign in again", chromedp.Text(chromedp.ID("flash"))); !strings.Contains(flash, "настроена") {
+		tab.Fatalf("read why to sign in again", "the sign-in page says %q, want it to say (in Russian) that two-factor authentication is set up and to sign in again", flash)
+	}
+	tab.Axe("sign in again after setup, in Russian")
+	tab.Do("sign in with the phone",
+		chromedp.SendKeys(chromedp.ID("login"), "gwen"),
+		chromedp.SendKeys(chromedp.ID("password"), "gwen-password"+kb.Enter),
+		chromedp.WaitVisible(chromedp.ID("push-number")),
+	)
+	pid := Run(tab, "read the push request", chromedp.AttributeValue(chromedp.ID("push-number"), "data-push-id")).Value
+	groups := Run(tab, "read the number", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#push-number .group"), g => g.textContent)`))
+	card := `.request[data-id="` + pid + `"]`
+	phone.Do("approve",
+		chromedp.WaitVisible(chromedp.CSS(card)),
+		chromedp.SendKeys(chromedp.CSS(card+" input.number"), strings.Join(groups, "")+kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(`#message[data-state="ok"]`)),
+	)
+	tab.Do("signed in", chromedp.WaitVisible(chromedp.ID("welcome")))
 }

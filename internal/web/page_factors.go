@@ -319,7 +319,10 @@ func (s *server) showNewCodes(w http.ResponseWriter, r *http.Request, a *signin.
 	l := tr(r)
 	text := l.T("codes.file_header", "login", a.User.Login) + "\n\n" + strings.Join(codes, "\n") + "\n"
 	d := &pageData{Title: l.T("codes.title"), User: a.User, Codes: codes, SMSAvailable: s.smsAvailable(),
-		CodesFile: template.URL("data:text/plain;charset=utf-8," + url.PathEscape(text))}
+		CodesFile: template.URL("data:text/plain;charset=utf-8," + url.PathEscape(text)),
+		// A session for setup only goes on by signing in again, now with
+		// the second factor.
+		SetupOnly: a.Session.State == deadbolt.SessionSetup}
 	if s.continueTarget(r) != "" {
 		// Set up for an application that waits: the home page goes back.
 		d.Next, d.App = "/", cmpOr(s.continueApp(r), l.T("codes.the_app"))

@@ -202,7 +202,7 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 // "flash.<key>".
 var flashes = []string{"password_changed", "session_ended", "user_created", "user_updated", "logged_out",
 	"logged_out_all", "device_removed", "phone_linked", "phone_removed", "reauth_password", "password_set",
-	"passkey_added", "passkey_renamed", "passkey_removed", "passkey_signin", "session_expired", "signin_expired"}
+	"passkey_added", "passkey_renamed", "passkey_removed", "passkey_signin", "session_expired", "signin_expired", "setup_done"}
 
 // flash returns the words of the fixed message the query asks for, "" for
 // none.
@@ -258,7 +258,7 @@ func (s *server) page(n need, h pageHandler) http.Handler {
 				// A session for setup only: back to setup while it is
 				// needed; once done, a new sign-in opens the rest.
 				if a.User.TwoFactorEnabled() {
-					http.Redirect(w, r, "/login", http.StatusSeeOther)
+					http.Redirect(w, r, "/login?msg=setup_done", http.StatusSeeOther)
 					return
 				}
 				http.Redirect(w, r, "/security/2fa/setup", http.StatusSeeOther)
