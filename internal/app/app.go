@@ -378,6 +378,7 @@ func build(ctx context.Context, c Config, st deadbolt.Store, serving bool) (_ *A
 	notices.Push = a.WebPush.Notice
 	auditLog.OnRecord = notices.Record
 	a.Devices.Notifier = a.Notifier
+	a.Devices.Gate = a.Signin
 	a.factors.OnDisconnect = a.Devices.WakeDevices
 	a.Accounts.OnDisconnect = a.Devices.WakeDevices
 	a.Devices.ValidateWebPush = func(sub string) error {

@@ -38,6 +38,9 @@ const (
 // transaction. Each field is a plain change the store makes as written,
 // deciding nothing, in this order:
 //
+//  0. Guard, if set: the guarded counter is deleted first — only while the
+//     guard allows it (as a Completion's guard); when it does not, nothing
+//     changes and the answer is CodeLocked;
 //  1. the user's row: updated at Now; TwoFactor, ClearDeviceDisconnected
 //     and ClearLastConfirmed applied; with EndSessions the session epoch
 //     grows by one (a missing user is CodeNotFound, changing nothing);
@@ -79,6 +82,8 @@ type FactorChange struct {
 	DeletePasskeys  bool
 
 	Events []*Event
+
+	Guard *CounterGuard
 }
 
 // FactorChangeResult is what a FactorChange did.

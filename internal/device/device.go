@@ -54,6 +54,9 @@ type Service struct {
 	// Notifier, if set, wakes the employee's open companion apps when
 	// their device is disconnected.
 	Notifier deadbolt.Notifier
+	// Gate counts pairing confirmations before their codes are checked;
+	// without one no pairing is confirmed.
+	Gate Gate
 }
 
 // New returns a device service. publicURL is the server's public address
@@ -246,18 +249,43 @@ func Confirmation(userID, deviceID string, step int64, now time.Time, events ...
 		ClearDeviceDisconnected: true, Events: events}
 }
 
+// Gate counts a proof before it is checked: the sign-in service's attempt
+// gate (signin.Service.CheckPairingCode).
+type Gate interface {
+	// CheckPairingCode counts one pairing confirmation of userID, decides
+	// from the count, and only then calls check, which reports whether the
+	// code is right; commit then confirms with the streak's guard
+	// (FactorChange.Guard) and reports false when the code was used
+	// meanwhile. It answers CodeLocked, CodeRateLimited or CodeInvalidCode
+	// without a confirmation, or what check or commit returned.
+	CheckPairingCode(ctx context.Context, userID, ip string, check func() (bool, error),
+		commit func(guard *deadbolt.CounterGuard) (bool, error)) error
+}
+
 // Confirm makes the device registered through pairingID the trusted
 // device, given the device's current code (the employee types what the
 // phone shows into the browser that showed the QR). It turns the second
 // factor on, replaces any earlier device and voids every recovery code;
-// it returns how many unused codes were voided. The code's TOTP step is
-// used up in the same transaction as the confirmation, so a confirmation
-// that fails leaves the code unused. A wrong or used code is
-// CodeInvalidCode; an unknown pairing, one no device used yet, or one
-// already finished is CodeNotFound.
+// it returns how many unused codes were voided. The code is a guess like
+// any second factor's: it passes the attempt gate (Gate) — counted in the
+// employee's second-factor streak before it is checked, so many codes sent
+// at once get no more checks than the same number sent one by one, and a
+// locked employee confirms no device (CodeLocked; CodeRateLimited during
+// the delays); a right one ends the streak in the confirmation's
+// transaction, as any second-factor success does, unless a lock was
+// reached meanwhile. The code's TOTP step is used up in the same
+// transaction as the confirmation, so a confirmation that fails leaves
+// the code unused.
+// A wrong or used code is CodeInvalidCode; an unknown pairing, one no
+// device used yet, or one already finished is CodeNotFound (not counted:
+// nothing secret was tried). Without a Gate nothing is confirmed
+// (CodeUnavailable).
 func (s *Service) Confirm(ctx context.Context, u *deadbolt.User, pairingID, code, ip string) (int, error) {
 	if !deadbolt.ValidID(pairingID) {
 		return 0, deadbolt.Errorf(deadbolt.CodeNotFound, "Pairing not found.")
+	}
+	if s.Gate == nil {
+		return 0, deadbolt.Errorf(deadbolt.CodeUnavailable, "Try again later.")
 	}
 	d, err := s.store.DeviceByPairing(ctx, u.ID, pairingID)
 	if deadbolt.IsCode(err, deadbolt.CodeNotFound) {
@@ -274,27 +302,40 @@ func (s *Service) Confirm(ctx context.Context, u *deadbolt.User, pairingID, code
 	if err != nil {
 		return 0, err
 	}
-	wrong := deadbolt.Errorf(deadbolt.CodeInvalidCode, "The code is not correct. Type the 6 digits the app shows now.")
-	c, err := totp.ParseCode(code)
-	if err != nil {
-		return 0, wrong
+	var (
+		res       deadbolt.FactorChangeResult
+		confirmed *deadbolt.Event
+		step      int64
+		now       time.Time
+	)
+	check := func() (bool, error) {
+		c, err := totp.ParseCode(code)
+		if err != nil {
+			return false, nil
+		}
+		now = s.clock.Now()
+		var ok bool
+		step, ok = totp.Match(secret, c, now, u.TOTPLastStep)
+		return ok, nil
 	}
-	now := s.clock.Now()
-	step, ok := totp.Match(secret, c, now, u.TOTPLastStep)
-	if !ok {
-		return 0, wrong
+	commit := func(guard *deadbolt.CounterGuard) (bool, error) {
+		confirmed = &deadbolt.Event{Type: deadbolt.EventDeviceConfirmed, At: now, UserID: u.ID, IP: ip,
+			Detail: map[string]string{"device_id": d.ID, "name": d.Name}}
+		change := Confirmation(u.ID, d.ID, step, now, confirmed)
+		change.Guard = guard
+		var err error
+		res, err = s.store.ChangeFactors(ctx, change)
+		if deadbolt.IsCode(err, deadbolt.CodeNotFound) {
+			return false, finished // another confirmation, or an unpairing, came first
+		}
+		return res.Applied, err // not applied: the step was used meanwhile
 	}
-	confirmed := &deadbolt.Event{Type: deadbolt.EventDeviceConfirmed, At: now, UserID: u.ID, IP: ip,
-		Detail: map[string]string{"device_id": d.ID, "name": d.Name}}
-	res, err := s.store.ChangeFactors(ctx, Confirmation(u.ID, d.ID, step, now, confirmed))
-	if deadbolt.IsCode(err, deadbolt.CodeNotFound) {
-		return 0, finished // another confirmation, or an unpairing, came first
+	err = s.Gate.CheckPairingCode(ctx, u.ID, ip, check, commit)
+	if deadbolt.IsCode(err, deadbolt.CodeInvalidCode) {
+		return 0, deadbolt.Errorf(deadbolt.CodeInvalidCode, "The code is not correct. Type the 6 digits the app shows now.")
 	}
 	if err != nil {
 		return 0, err
-	}
-	if !res.Applied {
-		return 0, wrong // the step was used meanwhile
 	}
 	s.audit.Committed(ctx, confirmed)
 	// The new device's open app learns at once that its pairing is

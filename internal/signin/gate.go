@@ -253,6 +253,54 @@ func (s *Service) secondFactorGate(ctx context.Context, a gateAttempt) (*proof, 
 	return p, nil
 }
 
+// MethodPairing is the code a newly paired device shows, typed into the
+// browser that showed the QR code to confirm the pairing (SPEC §4).
+const MethodPairing = "pairing"
+
+// CheckPairingCode runs one pairing confirmation of userID, from ip,
+// through the gate: counted in the employee's second-factor streak before
+// check runs, decided from that count, then checked. check reports
+// whether the code is right; commit then confirms the pairing in one
+// transaction with guard, the streak's lock guard (the streak ends with
+// the confirmation, as with any second-factor success, unless a lock was
+// reached meanwhile: then the store answers CodeLocked and nothing
+// changes), and reports false when the code's step was used meanwhile.
+// CodeLocked while the second factor is locked (no device is confirmed
+// then), CodeRateLimited (with the wait) during the delays,
+// CodeInvalidCode for a wrong or used code, recorded as a second-factor
+// failure; an error of check or commit is returned as it is.
+func (s *Service) CheckPairingCode(ctx context.Context, userID, ip string, check func() (bool, error),
+	commit func(guard *deadbolt.CounterGuard) (bool, error)) error {
+	if s.factors == nil {
+		return deadbolt.Errorf(deadbolt.CodeUnavailable, "Try again later.")
+	}
+	c := Client{IP: ip}
+	p, err := s.secondFactorGate(ctx, gateAttempt{
+		userID: userID, method: MethodPairing, client: c,
+		usable: func(*deadbolt.FactorState) bool { return true },
+		check: func(*deadbolt.FactorState) (*proof, bool, error) {
+			ok, err := check()
+			return nil, ok, err
+		},
+	})
+	if err != nil {
+		return err
+	}
+	applied, err := commit(s.lockGuard(userID, p.attempt))
+	switch {
+	case deadbolt.IsCode(err, deadbolt.CodeLocked):
+		if p.locks {
+			s.audit.Record(ctx, deadbolt.EventSecondFactorLock, userID, "", ip, nil)
+		}
+		return lockedError()
+	case err != nil:
+		return err
+	case !applied:
+		return s.secondFactorFailed(ctx, userID, MethodPairing, p.streak, p.locks, c)
+	}
+	return nil
+}
+
 // takeBack uncounts an attempt that was bad input.
 func (s *Service) takeBack(ctx context.Context, userID string, st *deadbolt.FactorState, recovery bool) {
 	err := s.store.Unhit(ctx, failureKey(userID), st.Failures.First)

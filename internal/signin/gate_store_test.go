@@ -678,3 +678,115 @@ func TestGatePasswordIP(t *testing.T) {
 		}
 	})
 }
+
+// pairing starts a pairing for u and has a new device register with it;
+// it answers the pairing's id and the device's TOTP secret (the device
+// is not confirmed yet).
+func (g *gateRig) pairing(devs *device.Service, u *deadbolt.User) (string, []byte) {
+	g.t.Helper()
+	ctx := context.Background()
+	o, err := devs.StartPairing(ctx, u)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	p, err := devs.Pair(ctx, device.PairRequest{Token: o.Token, PublicKey: base64.RawURLEncoding.EncodeToString(der),
+		Name: "phone", Platform: "cli"}, "")
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	return o.ID, p.Secret
+}
+
+// TestGatePairing: the code that confirms a newly paired device is a
+// guess like any second factor's. 50 wrong codes at once: exactly the 5
+// free ones are checked (and recorded as failures), the 45 others wait,
+// and all 50 count; the right code waits too, then confirms and ends the
+// streak. A locked employee confirms no device, not even with the right
+// code.
+func TestGatePairing(t *testing.T) {
+	gateStores(t, func(t *testing.T, st deadbolt.Store) {
+		g := newGateRig(t, st, signin.DefaultConfig())
+		ctx := context.Background()
+		devs := device.New(st, g.box, audit.New(st, g.clock, slog.New(slog.DiscardHandler)), g.clock, "http://127.0.0.1:8080")
+		devs.Gate = g.svc
+		newcomer := func(login string) *deadbolt.User {
+			u := &deadbolt.User{ID: deadbolt.NewID(), Login: login, Name: login, Active: true, PasswordHash: "x", CreatedAt: gateT0, UpdatedAt: gateT0}
+			if err := st.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+			return u
+		}
+		wrong := func(secret []byte, k int) string {
+			now := g.clock.Now()
+			for i := k; ; i++ {
+				c := fmt.Sprintf("%06d", (i*7919+13)%1_000_000)
+				if c != totp.Code(secret, now.Add(-30*time.Second)) && c != totp.Code(secret, now) && c != totp.Code(secret, now.Add(30*time.Second)) {
+					return c
+				}
+			}
+		}
+		trusted := func(u *deadbolt.User) bool {
+			_, err := st.TrustedDevice(ctx, u.ID)
+			if err != nil && !deadbolt.IsCode(err, deadbolt.CodeNotFound) {
+				t.Fatal(err)
+			}
+			return err == nil
+		}
+
+		u := newcomer("nina")
+		id, secret := g.pairing(devs, u)
+		got := burst(gateBurst, func(i int) error {
+			_, err := devs.Confirm(ctx, u, id, wrong(secret, i), "192.0.2.9")
+			return err
+		})
+		wantTally(t, "50 wrong pairing codes at once", got, map[deadbolt.Code]int{invalidCode: 5, rateLimited: 45})
+		if n := g.events(&gateEmployee{u: u}, deadbolt.EventSecondFactorFail); n != 5 {
+			t.Errorf("codes checked (failure events) = %d, want 5", n)
+		}
+		if n, _ := g.svc.FailureCount(ctx, u.ID); n != gateBurst {
+			t.Errorf("attempts counted = %d, want %d", n, gateBurst)
+		}
+		if _, err := devs.Confirm(ctx, u, id, totp.Code(secret, g.clock.Now()), ""); deadbolt.ErrorCode(err) != rateLimited {
+			t.Errorf("the right code during the delay = %v, want rate_limited", err)
+		}
+		if trusted(u) {
+			t.Fatal("a device was confirmed by a refused attempt")
+		}
+		g.clock.Advance(15*time.Minute + time.Second)
+		if _, err := devs.Confirm(ctx, u, id, totp.Code(secret, g.clock.Now()), ""); err != nil {
+			t.Fatalf("the right code after the delay = %v", err)
+		}
+		if !trusted(u) {
+			t.Error("the right code after the delay did not confirm the device")
+		}
+		if n, _ := g.svc.FailureCount(ctx, u.ID); n != 0 {
+			t.Errorf("streak after the confirmation = %d, want 0 (a success ends it)", n)
+		}
+
+		// Locked: no device is confirmed.
+		cfg := signin.DefaultConfig()
+		cfg.SecondFactorFreeFailures, cfg.SecondFactorLockAt = 1000, 3
+		g2 := newGateRig(t, st, cfg)
+		g2.clock.Set(g.clock.Now())
+		devs2 := device.New(st, g.box, audit.New(st, g2.clock, slog.New(slog.DiscardHandler)), g2.clock, "http://127.0.0.1:8080")
+		devs2.Gate = g2.svc
+		v := newcomer("vera")
+		id, secret = g2.pairing(devs2, v)
+		got = burst(gateBurst, func(i int) error {
+			_, err := devs2.Confirm(ctx, v, id, wrong(secret, i), "")
+			return err
+		})
+		wantTally(t, "50 wrong pairing codes at once, locking at 3", got, map[deadbolt.Code]int{invalidCode: 2, locked: 48})
+		if _, err := devs2.Confirm(ctx, v, id, totp.Code(secret, g2.clock.Now()), ""); deadbolt.ErrorCode(err) != locked {
+			t.Errorf("the right code once locked = %v, want locked", err)
+		}
+		if trusted(v) {
+			t.Error("a locked employee confirmed a device")
+		}
+	})
+}

@@ -114,6 +114,22 @@ func (s *Store) ChangeFactors(ctx context.Context, c *deadbolt.FactorChange) (de
 		set += ", session_epoch = session_epoch + 1"
 	}
 	b := &pgx.Batch{}
+	if g := c.Guard; g != nil {
+		// As in a completion: the delete re-checks a row a concurrent hit
+		// changed, and a later hit waits for this transaction.
+		b.Queue(`DELETE FROM counters WHERE key = $1 AND (n < $2 OR n = $3)`, g.Key, g.Below, g.Own)
+		b.Queue(`SELECT count(*) FROM counters WHERE key = $1 AND n >= $2 AND n <> $3`, g.Key, g.Below, g.Own).
+			QueryRow(func(row pgx.Row) error {
+				var kept int64
+				if err := row.Scan(&kept); err != nil {
+					return err
+				}
+				if kept > 0 {
+					return guarded(g)
+				}
+				return nil
+			})
+	}
 	b.Queue(`UPDATE users SET `+set+` WHERE id = $2`, c.Now, c.UserID).Exec(func(tag pgconn.CommandTag) error {
 		if tag.RowsAffected() == 0 {
 			return notFound("User")
@@ -187,7 +203,7 @@ func (s *Store) ChangeFactors(ctx context.Context, c *deadbolt.FactorChange) (de
 		if errors.Is(err, errStepUsed) {
 			return deadbolt.FactorChangeResult{}, nil
 		}
-		if c := deadbolt.ErrorCode(err); c == deadbolt.CodeNotFound || c == deadbolt.CodeLimitReached {
+		if c := deadbolt.ErrorCode(err); c == deadbolt.CodeNotFound || c == deadbolt.CodeLimitReached || c == deadbolt.CodeLocked {
 			return deadbolt.FactorChangeResult{}, err
 		}
 		if passkeyTaken(err) {

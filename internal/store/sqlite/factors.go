@@ -112,6 +112,23 @@ func (s *Store) ChangeFactors(ctx context.Context, c *deadbolt.FactorChange) (de
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		now, user := tsv(c.Now), c.UserID
+		if g := c.Guard; g != nil {
+			// The writer serialises every write: nothing moves the counter
+			// between these statements.
+			r, err := tx.ExecContext(ctx, guardDeleteSQL, g.Key, g.Below, g.Own)
+			if err != nil {
+				return fmt.Errorf("sqlite: change factors: %w", err)
+			}
+			if n, _ := r.RowsAffected(); n == 0 {
+				var kept int
+				if err := tx.QueryRowContext(ctx, guardKeptSQL, g.Key, g.Below, g.Own).Scan(&kept); err != nil {
+					return fmt.Errorf("sqlite: change factors: %w", err)
+				}
+				if kept > 0 {
+					return guarded(g)
+				}
+			}
+		}
 		r, err := tx.ExecContext(ctx, `UPDATE users SET `+set+` WHERE id = ?2`, now, user)
 		if err != nil {
 			return fmt.Errorf("sqlite: change factors: %w", err)

@@ -24,6 +24,7 @@ var gateTests = []struct {
 	{"FactorAttemptRace", testFactorAttemptRace},
 	{"CompletionGuard", testCompletionGuard},
 	{"CompletionGuardRace", testCompletionGuardRace},
+	{"FactorChangeGuard", testFactorChangeGuard},
 }
 
 func testCounterPrev(t *testing.T, s deadbolt.Store) {
@@ -317,5 +318,67 @@ func testCompletionGuardRace(t *testing.T, s deadbolt.Store) {
 		}
 	default:
 		t.Fatalf("CompleteSecondFactor = %v, %v", ok, cerr)
+	}
+}
+
+// testFactorChangeGuard: a pairing confirmation carries the streak's guard
+// as a completion does: refused at the limit (nothing changes), the
+// counter deleted when allowed.
+func testFactorChangeGuard(t *testing.T, s deadbolt.Store) {
+	ctx := context.Background()
+	u := NewUser(t, s, "alice")
+	d := newDevice(t, s, u, "tok")
+	key := "sf:" + u.ID
+	for range 100 {
+		s.Hit(ctx, key, T0, 0)
+	}
+	c := confirmation(u.ID, d.ID, T0)
+	c.TOTPStep = 7
+	c.Events = []*deadbolt.Event{{Type: deadbolt.EventDeviceConfirmed, At: T0, UserID: u.ID}}
+	c.Guard = &deadbolt.CounterGuard{Key: key, Below: 100}
+	r, err := s.ChangeFactors(ctx, c)
+	wantCode(t, "ChangeFactors(guard at the limit)", err, deadbolt.CodeLocked)
+	if r.Applied {
+		t.Error("a refused change reports applied")
+	}
+	if _, err := s.TrustedDevice(ctx, u.ID); !deadbolt.IsCode(err, deadbolt.CodeNotFound) {
+		t.Errorf("a refused change confirmed the device: %v", err)
+	}
+	if got, _ := s.UserByID(ctx, u.ID); got.TwoFactorEnabled() || got.TOTPLastStep != 0 {
+		t.Errorf("a refused change changed the user: %+v", got)
+	}
+	if cn, _ := s.Counter(ctx, key); cn.N != 100 {
+		t.Errorf("a refused change changed the counter: N=%d", cn.N)
+	}
+	if evs, _ := s.Events(ctx, deadbolt.EventFilter{UserID: u.ID}); len(evs) != 0 || c.Events[0].ID != "" {
+		t.Errorf("a refused change stored %d events (event id %q)", len(evs), c.Events[0].ID)
+	}
+
+	// The attempt that reached the limit itself goes through, and ends the
+	// streak.
+	c.Events[0].ID = ""
+	c.Guard = &deadbolt.CounterGuard{Key: key, Below: 100, Own: 100}
+	if r, err := s.ChangeFactors(ctx, c); err != nil || !r.Applied {
+		t.Fatalf("ChangeFactors(own count at the limit) = %+v, %v", r, err)
+	}
+	if cn, _ := s.Counter(ctx, key); cn.N != 0 {
+		t.Errorf("the guarded counter was not deleted: N=%d", cn.N)
+	}
+	if _, err := s.TrustedDevice(ctx, u.ID); err != nil {
+		t.Errorf("the allowed change did not confirm the device: %v", err)
+	}
+
+	// Below the limit a used step is still not applied, and then the
+	// counter stays.
+	d2 := newDevice(t, s, u, "tok2")
+	s.Hit(ctx, key, T0, 0)
+	c2 := confirmation(u.ID, d2.ID, T0)
+	c2.TOTPStep = 7
+	c2.Guard = &deadbolt.CounterGuard{Key: key, Below: 100}
+	if r, err := s.ChangeFactors(ctx, c2); err != nil || r.Applied {
+		t.Errorf("ChangeFactors(used step) = %+v, %v; want not applied", r, err)
+	}
+	if cn, _ := s.Counter(ctx, key); cn.N != 1 {
+		t.Errorf("a change not applied deleted the counter: N=%d", cn.N)
 	}
 }
