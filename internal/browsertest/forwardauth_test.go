@@ -114,7 +114,7 @@ func TestForwardAuthThroughNginx(t *testing.T) {
 		chromedp.Navigate(sso+"/security/2fa/setup"),
 		chromedp.WaitVisible(chromedp.ID("pairing-qr")),
 	)
-	pairURL := decodeQR(t, Run(computer, "capture the QR code", chromedp.Screenshot(chromedp.ID("pairing-qr"))))
+	pairURL := decodeQR(t, Run(computer, "capture the QR code", qrShot("pairing-qr")))
 	if !strings.HasPrefix(pairURL, sso+"/app/pair#") {
 		computer.Fatalf("read the QR code", "QR holds %q, want a pairing URL of %s", pairURL, sso)
 	}

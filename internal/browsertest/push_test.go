@@ -49,7 +49,7 @@ func pairCompanion(t *testing.T, s *deadbolttest.Server, computer, phone *Tab, l
 		chromedp.WaitVisible(chromedp.ID("pairing-qr")),
 	)
 	computer.Axe("setup wizard")
-	png := Run(computer, "capture the QR code", chromedp.Screenshot(chromedp.ID("pairing-qr")))
+	png := Run(computer, "capture the QR code", qrShot("pairing-qr"))
 	pairURL := decodeQR(t, png)
 	if !strings.HasPrefix(pairURL, s.URL+"/app/pair#") {
 		computer.Fatalf("read the QR code", "QR holds %q, want a pairing URL of %s", pairURL, s.URL)
@@ -109,7 +109,7 @@ func TestPushApprovalWithCompanionApp(t *testing.T) {
 		computer.Do("go home", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.ID("logout")))
 		logOut(computer)
 		id, number := pushSignIn(computer, s.URL)
-		if qr := decodeQR(t, Run(computer, "capture the number's QR code", chromedp.Screenshot(chromedp.ID("push-qr")))); qr != strconv.Itoa(number) {
+		if qr := decodeQR(t, Run(computer, "capture the number's QR code", qrShot("push-qr"))); qr != strconv.Itoa(number) {
 			computer.Fatalf("read the number's QR code", "the QR code holds %q, want just the digits %d", qr, number)
 		}
 		card := `.request[data-id="` + id + `"]`
@@ -193,7 +193,7 @@ func TestPushApprovalByScanning(t *testing.T) {
 	logOut(computer)
 
 	id, number := pushSignIn(computer, s.URL)
-	qr := Run(computer, "capture the number's QR code", chromedp.Screenshot(chromedp.ID("push-qr")))
+	qr := Run(computer, "capture the number's QR code", qrShot("push-qr"))
 	if err := writeY4M(camera, qr, 640, 480); err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func TestReauthByPushCarriesOn(t *testing.T) {
 		if n, err := strconv.Atoi(number); err != nil || n < 100000 || n > 999999 || len(groups) != 2 {
 			computer.Fatalf("read the number", "the page shows %q, want a six-digit number in two groups", groups)
 		}
-		if qr := decodeQR(t, Run(computer, "capture the number's QR code", chromedp.Screenshot(chromedp.ID("push-qr")))); qr != number {
+		if qr := decodeQR(t, Run(computer, "capture the number's QR code", qrShot("push-qr"))); qr != number {
 			computer.Fatalf("read the number's QR code", "the QR code holds %q, want %s", qr, number)
 		}
 

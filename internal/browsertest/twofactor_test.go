@@ -36,6 +36,17 @@ func decodeQR(t testing.TB, png []byte) string {
 	return res.GetText()
 }
 
+// qrShot screenshots the image with the id once it has loaded, for
+// decodeQR: a screenshot taken while it still loads holds half a code.
+func qrShot(id string) chromedp.Action[[]byte] {
+	return func(ctx context.Context, t *chromedp.Target) ([]byte, error) {
+		if _, err := chromedp.Poll[chromedp.Void](`(() => { const i = document.getElementById(`+jsString(id)+`); return !!i && i.complete && i.naturalWidth > 0; })()`)(ctx, t); err != nil {
+			return nil, err
+		}
+		return chromedp.Screenshot(chromedp.ID(id))(ctx, t)
+	}
+}
+
 // signInTo fills the sign-in form and waits for sel.
 func signInTo(tab *Tab, base, login, pw, sel string) {
 	tab.t.Helper()
@@ -73,7 +84,7 @@ func TestTwoFactorSetupAndSignIn(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("pairing-qr")),
 	)
 	tab.Axe("setup wizard")
-	png := Run(tab, "capture the QR code", chromedp.Screenshot(chromedp.ID("pairing-qr")))
+	png := Run(tab, "capture the QR code", qrShot("pairing-qr"))
 	url := decodeQR(t, png)
 	if !strings.HasPrefix(url, s.URL+"/app/pair#") {
 		tab.Fatalf("read QR", "QR holds %q, want a pairing URL of %s", url, s.URL)

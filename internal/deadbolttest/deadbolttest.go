@@ -76,6 +76,9 @@ type Options struct {
 	// 127.0.0.1: "localhost" gives passkeys a relying party (WebAuthn
 	// needs a domain name).
 	PublicHost string
+	// OrgLocation, when set, is the organisation's time zone instead of
+	// UTC.
+	OrgLocation *time.Location
 }
 
 // Server is a running test server.
@@ -134,7 +137,7 @@ func StartServer(t testing.TB, opts Options) *Server {
 		MasterKey: key, Hash: fastHash, HashConcurrency: 4, Captcha: opts.Captcha, PushDigits: opts.PushDigits,
 		TrustedProxies: opts.TrustedProxies, CookieDomain: opts.CookieDomain, SessionIdle: opts.SessionIdle,
 		Logger:          slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		ShutdownTimeout: opts.ShutdownTimeout,
+		ShutdownTimeout: opts.ShutdownTimeout, OrgLocation: opts.OrgLocation,
 	})
 	if err != nil {
 		cancel()
