@@ -137,6 +137,9 @@ type NewUser struct {
 	Email    string
 	Password string
 	Admin    bool
+	// OneTimePassword marks Password as good for the first sign-in only:
+	// the employee must choose a new one before anything else.
+	OneTimePassword bool
 }
 
 // MaxEmailLen is the longest email address accepted.
@@ -218,7 +221,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, n NewUser) (*deadbolt
 	}
 	now := s.clock.Now()
 	u := &deadbolt.User{ID: deadbolt.NewID(), Login: login, Name: name, Email: email, Admin: n.Admin, Active: true,
-		PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+		PasswordHash: hash, CreatedAt: now, UpdatedAt: now, PasswordChangeRequired: n.OneTimePassword}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return nil, deadbolt.WithMessagef(err, deadbolt.CodeLoginTaken, "The login %q is already taken.", login)
 	}
@@ -385,17 +388,19 @@ func (s *Service) EndSessions(ctx context.Context, actor Actor, idOrLogin string
 }
 
 // Bootstrap creates the administrator "admin" on an empty database. With
-// pw empty it makes up a password and returns it (to print once). It
+// pw empty it makes up a password and returns it (to print once); that
+// password works for one sign-in, which must choose a new one. It
 // returns created=false, and does nothing, when any account exists.
 func (s *Service) Bootstrap(ctx context.Context, pw string) (password string, created bool, err error) {
 	n, err := s.store.CountUsers(ctx)
 	if err != nil || n > 0 {
 		return "", false, err
 	}
-	if pw == "" {
+	oneTime := pw == ""
+	if oneTime {
 		pw = GeneratePassword()
 	}
-	_, err = s.Create(ctx, Actor{}, NewUser{Login: "admin", Name: "Administrator", Password: pw, Admin: true})
+	_, err = s.Create(ctx, Actor{}, NewUser{Login: "admin", Name: "Administrator", Password: pw, Admin: true, OneTimePassword: oneTime})
 	if deadbolt.IsCode(err, deadbolt.CodeLoginTaken) {
 		return "", false, nil // another node won the race
 	}

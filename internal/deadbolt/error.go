@@ -12,29 +12,30 @@ type Code string
 
 // The error codes of the API. Renaming one breaks clients.
 const (
-	CodeBadRequest           Code = "bad_request"            // malformed request body or parameters
-	CodeInvalidInput         Code = "invalid_input"          // well-formed but unacceptable values
-	CodeTooLarge             Code = "request_too_large"      // body over the limit
-	CodeUnauthorized         Code = "unauthorized"           // no valid session
-	CodeInvalidCredentials   Code = "invalid_credentials"    // login or password wrong
-	CodeInvalidCode          Code = "invalid_code"           // second-factor code wrong
-	CodeDeviceDisconnected   Code = "device_disconnected"    // device token no longer valid
-	CodeForbidden            Code = "forbidden"              // signed in but not allowed
-	CodeAccessDenied         Code = "access_denied"          // an application does not admit this employee
-	CodeSecondFactorRequired Code = "second_factor_required" // pending session used for more than the second step
-	CodeSetupRequired        Code = "setup_required"         // policy demands 2FA setup first
-	CodeCaptchaRequired      Code = "captcha_required"       // recovery code attempt without a solved CAPTCHA
-	CodeReauthRequired       Code = "reauth_required"        // factor change without a fresh proof
-	CodeNotFound             Code = "not_found"
-	CodeMethodNotAllowed     Code = "method_not_allowed"
-	CodeMisdirected          Code = "misdirected_request" // a Host this server does not answer for
-	CodeConflict             Code = "conflict"
-	CodeLoginTaken           Code = "login_taken"
-	CodePhoneInUse           Code = "phone_in_use"
-	CodeLocked               Code = "locked"        // second factor locked until an administrator unlocks
-	CodeRateLimited          Code = "rate_limited"  // slow down; RetryAfter says how long
-	CodeUnavailable          Code = "unavailable"   // a dependency (database, SMS provider, …) failed or did not answer in time
-	CodeLimitReached         Code = "limit_reached" // a count has reached its maximum (passkeys per employee, …)
+	CodeBadRequest             Code = "bad_request"              // malformed request body or parameters
+	CodeInvalidInput           Code = "invalid_input"            // well-formed but unacceptable values
+	CodeTooLarge               Code = "request_too_large"        // body over the limit
+	CodeUnauthorized           Code = "unauthorized"             // no valid session
+	CodeInvalidCredentials     Code = "invalid_credentials"      // login or password wrong
+	CodeInvalidCode            Code = "invalid_code"             // second-factor code wrong
+	CodeDeviceDisconnected     Code = "device_disconnected"      // device token no longer valid
+	CodeForbidden              Code = "forbidden"                // signed in but not allowed
+	CodeAccessDenied           Code = "access_denied"            // an application does not admit this employee
+	CodeSecondFactorRequired   Code = "second_factor_required"   // pending session used for more than the second step
+	CodeSetupRequired          Code = "setup_required"           // policy demands 2FA setup first
+	CodePasswordChangeRequired Code = "password_change_required" // a one-time password must be replaced first
+	CodeCaptchaRequired        Code = "captcha_required"         // recovery code attempt without a solved CAPTCHA
+	CodeReauthRequired         Code = "reauth_required"          // factor change without a fresh proof
+	CodeNotFound               Code = "not_found"
+	CodeMethodNotAllowed       Code = "method_not_allowed"
+	CodeMisdirected            Code = "misdirected_request" // a Host this server does not answer for
+	CodeConflict               Code = "conflict"
+	CodeLoginTaken             Code = "login_taken"
+	CodePhoneInUse             Code = "phone_in_use"
+	CodeLocked                 Code = "locked"        // second factor locked until an administrator unlocks
+	CodeRateLimited            Code = "rate_limited"  // slow down; RetryAfter says how long
+	CodeUnavailable            Code = "unavailable"   // a dependency (database, SMS provider, …) failed or did not answer in time
+	CodeLimitReached           Code = "limit_reached" // a count has reached its maximum (passkeys per employee, …)
 	// CodePasskeysUnavailable: passkeys are off because the public URL's
 	// host is an IP address (WebAuthn needs a domain name).
 	CodePasskeysUnavailable Code = "passkeys_unavailable"
@@ -158,6 +159,7 @@ var sentences = map[Code]string{
 	CodeAccessDenied:             "You do not have access to this application. Ask your administrator.",
 	CodeSecondFactorRequired:     "Finish signing in with your second factor first.",
 	CodeSetupRequired:            "Set up two-factor authentication first.",
+	CodePasswordChangeRequired:   "Choose a new password first: the one you signed in with was for one time only.",
 	CodeCaptchaRequired:          "Solve the CAPTCHA first.",
 	CodeReauthRequired:           "Confirm it is you again before changing this.",
 	CodeNotFound:                 "What you asked for does not exist.",

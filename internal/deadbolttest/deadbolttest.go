@@ -71,6 +71,10 @@ type Options struct {
 	// ShutdownTimeout bounds the drain when the server stops; zero means
 	// the server's default.
 	ShutdownTimeout time.Duration
+	// OneTimeAdmin starts an empty server as an operator who set no
+	// administrator password does: "admin" gets a one-time password, in
+	// App.BootstrapPassword, to be replaced at the first sign-in.
+	OneTimeAdmin bool
 	// PublicHost, when set, is the host name of the listening address
 	// (Server.URL, and the public URL unless PublicURL is set) instead of
 	// 127.0.0.1: "localhost" gives passkeys a relying party (WebAuthn
@@ -131,9 +135,13 @@ func StartServer(t testing.TB, opts Options) *Server {
 		logs = io.Discard
 	}
 	key := bytes.Repeat([]byte{7}, 32)
+	adminPassword := AdminPassword
+	if opts.OneTimeAdmin {
+		adminPassword = ""
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, app.Config{
-		Database: db, PublicURL: pub, Dev: !opts.NoDev, AdminPassword: AdminPassword,
+		Database: db, PublicURL: pub, Dev: !opts.NoDev, AdminPassword: adminPassword,
 		MasterKey: key, Hash: fastHash, HashConcurrency: 4, Captcha: opts.Captcha, PushDigits: opts.PushDigits,
 		TrustedProxies: opts.TrustedProxies, CookieDomain: opts.CookieDomain, SessionIdle: opts.SessionIdle,
 		Logger:          slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -91,7 +91,7 @@ func (s *Service) SecondFactor(ctx context.Context, a *Auth, method, code string
 // ReauthCode renews a session's fresh proof with a second-factor code,
 // through the same gate as sign-in (errors as SecondFactor).
 func (s *Service) ReauthCode(ctx context.Context, a *Auth, method, code string, cap *CaptchaAnswer, c Client) error {
-	if err := RequireFull(a); err != nil && a.Session.State != deadbolt.SessionSetup {
+	if err := requireSignedIn(a); err != nil {
 		return err
 	}
 	p, err := s.proveFactor(ctx, a.User, smsFor{sessionID: a.Session.ID, reauth: true}, method, code, cap, c)

@@ -15,6 +15,9 @@ const (
 	StateAuthenticated = "authenticated"
 	StateSecondFactor  = "second_factor"
 	StateSetupRequired = "setup_required"
+	// StatePasswordChange: signed in with a one-time password; the
+	// session can do nothing but choose a new one (RequireChosenPassword).
+	StatePasswordChange = "password_change_required"
 )
 
 // Result is the outcome of a successful password step.
@@ -140,6 +143,11 @@ func (s *Service) afterPassword(ctx context.Context, u *deadbolt.User, c Client)
 		if setup {
 			state, res.State = deadbolt.SessionSetup, StateSetupRequired
 		}
+	}
+	if u.PasswordChangeRequired && state != deadbolt.SessionPending {
+		// The one-time password is replaced before anything else, setup
+		// included.
+		res.State = StatePasswordChange
 	}
 	sess, tok, h := s.newSession(u, state, "password", c)
 	if err := s.store.CreateSession(ctx, sess, h); err != nil {

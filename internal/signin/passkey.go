@@ -180,7 +180,7 @@ func (s *Service) completeSignIn(ctx context.Context, a *Auth, p *proof, method 
 // made for PasskeyOptions, through the same gate as sign-in (errors as
 // SecondFactorPasskey).
 func (s *Service) ReauthPasskey(ctx context.Context, a *Auth, credential []byte, c Client) error {
-	if err := RequireFull(a); err != nil && a.Session.State != deadbolt.SessionSetup {
+	if err := requireSignedIn(a); err != nil {
 		return err
 	}
 	p, as, err := s.provePasskey(ctx, a.User, purposeReauth(a.Session.ID), credential, c)

@@ -14,12 +14,19 @@ import (
 // (CodeReauthRequired, checked before the password); without one the
 // current password is the proof. A wrong current password is
 // CodeInvalidCredentials and passes the same gate as sign-in
-// (CodeRateLimited).
+// (CodeRateLimited). An employee who signed in with a one-time password
+// changes it here from any session past the second step (one limited to
+// setup too), without a fresh proof: the one-time password is the proof.
 func (s *Service) ChangePassword(ctx context.Context, a *Auth, current, next string, c Client) error {
-	if err := RequireFull(a); err != nil {
-		return err
+	oneTime := a.User.PasswordChangeRequired
+	switch {
+	case oneTime && (a.Session.State == deadbolt.SessionFull || a.Session.State == deadbolt.SessionSetup):
+	default:
+		if err := RequireFull(a); err != nil {
+			return err
+		}
 	}
-	if a.User.TwoFactorEnabled() {
+	if a.User.TwoFactorEnabled() && !oneTime {
 		if err := s.RequireFresh(a); err != nil {
 			return err
 		}
@@ -71,7 +78,7 @@ func (s *Service) verifyOwnPassword(ctx context.Context, a *Auth, pw string, c C
 // (CodeInvalidInput names the method to use). The password passes the same
 // gate as sign-in: CodeRateLimited, CodeInvalidCredentials.
 func (s *Service) ReauthPassword(ctx context.Context, a *Auth, pw string, c Client) error {
-	if err := RequireFull(a); err != nil && a.Session.State != deadbolt.SessionSetup {
+	if err := requireSignedIn(a); err != nil {
 		return err
 	}
 	if a.User.TwoFactorEnabled() {

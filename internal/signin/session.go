@@ -42,11 +42,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Auth, error)
 }
 
 // RequireFull returns CodeSecondFactorRequired or CodeSetupRequired unless
-// the session is fully signed in.
+// the session is fully signed in, and CodePasswordChangeRequired while its
+// employee must replace a one-time password (RequireChosenPassword).
 func RequireFull(a *Auth) error {
 	switch a.Session.State {
 	case deadbolt.SessionFull:
-		return nil
+		return RequireChosenPassword(a)
 	case deadbolt.SessionSetup:
 		return deadbolt.Errorf(deadbolt.CodeSetupRequired, "Set up two-factor authentication first.")
 	default:
@@ -54,10 +55,32 @@ func RequireFull(a *Auth) error {
 	}
 }
 
+// RequireChosenPassword returns CodePasswordChangeRequired while the
+// session's employee signed in with a one-time password (the first
+// administrator's) and has not chosen a new one: such a session may read
+// its own account, choose its language, change the password and log out,
+// nothing else. It is safe for concurrent use.
+func RequireChosenPassword(a *Auth) error {
+	if a.User.PasswordChangeRequired {
+		return deadbolt.Errorf(deadbolt.CodePasswordChangeRequired, "Choose a new password first: the one you signed in with was for one time only.")
+	}
+	return nil
+}
+
+// requireSignedIn returns nil for a full session or one limited to 2FA
+// setup; RequireFull's error for a session pending its second factor; and
+// CodePasswordChangeRequired while a one-time password is to be replaced.
+func requireSignedIn(a *Auth) error {
+	if a.Session.State == deadbolt.SessionSetup {
+		return RequireChosenPassword(a)
+	}
+	return RequireFull(a)
+}
+
 // RequireFresh returns CodeReauthRequired unless the session proved its
 // employee within Config.FreshProof.
 func (s *Service) RequireFresh(a *Auth) error {
-	if err := RequireFull(a); err != nil && a.Session.State != deadbolt.SessionSetup {
+	if err := requireSignedIn(a); err != nil {
 		return err
 	}
 	if s.clock.Now().Sub(a.Session.AuthAt) > s.cfg.FreshProof {
@@ -196,6 +219,6 @@ func (s *Service) Live(sess *deadbolt.Session, u *deadbolt.User) bool {
 		return false
 	}
 	now := s.clock.Now()
-	return sess.State == deadbolt.SessionFull && u.Active && sess.Epoch == u.SessionEpoch &&
+	return sess.State == deadbolt.SessionFull && u.Active && !u.PasswordChangeRequired && sess.Epoch == u.SessionEpoch &&
 		now.Before(sess.ExpiresAt) && now.Sub(sess.LastSeenAt) < s.cfg.IdleTimeout
 }

@@ -99,8 +99,11 @@ type Auth struct {
 	User    *deadbolt.User
 }
 
-// Full reports whether the session is fully signed in.
-func (a *Auth) Full() bool { return a.Session.State == deadbolt.SessionFull }
+// Full reports whether the session is fully signed in, its employee's
+// one-time password replaced (RequireChosenPassword).
+func (a *Auth) Full() bool {
+	return a.Session.State == deadbolt.SessionFull && !a.User.PasswordChangeRequired
+}
 
 // Factors holds what the second-factor methods need.
 type Factors struct {

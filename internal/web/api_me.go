@@ -17,6 +17,9 @@ func userJSON(u *deadbolt.User) map[string]any {
 		"admin":      u.Admin,
 		"active":     u.Active,
 		"created_at": timeJSON(u.CreatedAt),
+		// A one-time password (the first administrator's) is still to be
+		// replaced.
+		"password_change_required": u.PasswordChangeRequired,
 	}
 }
 

@@ -24,7 +24,7 @@ func statusOf(code deadbolt.Code) int {
 		deadbolt.CodeUserVerificationRequired:
 		return http.StatusUnauthorized
 	case deadbolt.CodeForbidden, deadbolt.CodeAccessDenied, deadbolt.CodeSecondFactorRequired, deadbolt.CodeSetupRequired,
-		deadbolt.CodeCaptchaRequired, deadbolt.CodeReauthRequired:
+		deadbolt.CodePasswordChangeRequired, deadbolt.CodeCaptchaRequired, deadbolt.CodeReauthRequired:
 		return http.StatusForbidden
 	case deadbolt.CodeNotFound:
 		return http.StatusNotFound

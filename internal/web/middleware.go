@@ -411,6 +411,11 @@ const (
 	needSetup               // a full session, or one limited to 2FA setup
 	needAny                 // any live session
 	needAdmin               // a full session of an administrator
+	// needSelf: a full session or one limited to 2FA setup, also while its
+	// employee must first replace a one-time password (signin.
+	// RequireChosenPassword): reading one's account, choosing a language,
+	// changing the password.
+	needSelf
 )
 
 func (s *server) authed(n need, h authHandler) http.Handler {
@@ -433,6 +438,13 @@ func (s *server) authed(n need, h authHandler) http.Handler {
 				return deadbolt.Errorf(deadbolt.CodeBadRequest, "This session is not waiting for a second factor.")
 			}
 		case needSetup:
+			if a.Session.State == deadbolt.SessionPending {
+				return signin.RequireFull(a)
+			}
+			if err := signin.RequireChosenPassword(a); err != nil {
+				return err
+			}
+		case needSelf:
 			if a.Session.State == deadbolt.SessionPending {
 				return signin.RequireFull(a)
 			}

@@ -82,7 +82,8 @@ func TestPageAccess(t *testing.T) {
 		{"GET", "/admin", [5]string{"/login", "/login/verify", "/security/2fa/setup", forbidden, ok}},
 		{"GET", "/admin/audit", [5]string{"/login", "/login/verify", "/security/2fa/setup", forbidden, ok}},
 		{"POST", "/logout/all", [5]string{"/login", "/login/verify", "/security/2fa/setup", "/login?msg=logged_out_all", "/login?msg=logged_out_all"}},
-		{"POST", "/security/password", [5]string{"/login", "/login/verify", "/security/2fa/setup", "401", "401"}}, // no current password
+		{"POST", "/security/password", [5]string{"/login", "/login/verify", "/security/2fa/setup", "401", "401"}},      // no current password
+		{"GET", "/security/password/new", [5]string{"/login", "/login/verify", "/security", "/security", "/security"}}, // no one-time password to replace
 	}
 	for _, tc := range tests {
 		for i, sess := range sessions {

@@ -63,8 +63,31 @@ func (s *server) securityFailed(w http.ResponseWriter, r *http.Request, a *signi
 	s.render(w, r, status, "security", d)
 }
 
+// pageNewPassword asks an employee who signed in with a one-time password
+// to choose their own; anyone else changes it on the Security page.
+func (s *server) pageNewPassword(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
+	if !a.User.PasswordChangeRequired {
+		http.Redirect(w, r, "/security", http.StatusSeeOther)
+		return
+	}
+	s.newPasswordPage(w, r, a, http.StatusOK, "")
+}
+
+func (s *server) newPasswordPage(w http.ResponseWriter, r *http.Request, a *signin.Auth, status int, errMsg string) {
+	s.render(w, r, status, "password_new", &pageData{Title: tr(r).T("password_new.title"), User: a.User, Error: errMsg})
+}
+
 func (s *server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if a.User.PasswordChangeRequired {
+		s.pageOneTimePasswordSubmit(w, r, a)
+		return
+	}
+	if a.Session.State == deadbolt.SessionSetup {
+		// Only a one-time password is changed before the setup.
+		http.Redirect(w, r, "/security/2fa/setup", http.StatusSeeOther)
+		return
+	}
 	err := s.Signin.ChangePassword(r.Context(), a, r.PostFormValue("current"), r.PostFormValue("new"), s.client(r))
 	if deadbolt.IsCode(err, deadbolt.CodeReauthRequired) && s.needFresh(w, r, a, "/security/password") {
 		// The passwords typed do not travel through the confirmation
@@ -76,6 +99,31 @@ func (s *server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request, a *s
 		return
 	}
 	http.Redirect(w, r, "/security?msg=password_changed", http.StatusSeeOther)
+}
+
+// pageOneTimePasswordSubmit replaces a one-time password (typed twice),
+// then goes on to the page asked for before (a deep link), else to the
+// portal; a session limited to setup goes on to setup.
+func (s *server) pageOneTimePasswordSubmit(w http.ResponseWriter, r *http.Request, a *signin.Auth) {
+	next := r.PostFormValue("new")
+	if next != r.PostFormValue("repeat") {
+		s.newPasswordPage(w, r, a, http.StatusBadRequest, tr(r).T("password_new.mismatch"))
+		return
+	}
+	if err := s.Signin.ChangePassword(r.Context(), a, r.PostFormValue("current"), next, s.client(r)); err != nil {
+		if status := errorStatus(err); status < 500 {
+			s.newPasswordPage(w, r, a, status, errorText(tr(r), err))
+			return
+		}
+		s.pageError(w, r, err)
+		return
+	}
+	// The portal goes on to a page remembered before (pageHome).
+	if a.Session.State == deadbolt.SessionSetup {
+		http.Redirect(w, r, "/security/2fa/setup", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/?msg=password_set", http.StatusSeeOther)
 }
 
 func (s *server) pageEndSession(w http.ResponseWriter, r *http.Request, a *signin.Auth) {

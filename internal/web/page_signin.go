@@ -13,6 +13,12 @@ func (s *server) pageLogin(w http.ResponseWriter, r *http.Request) {
 	// there after the sign-in (only to a registered app: never elsewhere).
 	target, hasTarget := s.takeContinue(w, r)
 	a, err := s.authenticate(r)
+	if err == nil && a.User.PasswordChangeRequired && a.Session.State != deadbolt.SessionPending {
+		// Signed in with a one-time password: choosing a new one is the
+		// way on.
+		http.Redirect(w, r, "/security/password/new", http.StatusSeeOther)
+		return
+	}
 	if err == nil && a.Session.State == deadbolt.SessionSetup && !a.User.TwoFactorEnabled() {
 		// Signed in for setup only: the way on is setup, not a bare
 		// sign-in form (logging out is offered there).
@@ -67,6 +73,8 @@ func (s *server) pageLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login/verify", http.StatusSeeOther)
 	case signin.StateSetupRequired:
 		http.Redirect(w, r, "/security/2fa/setup", http.StatusSeeOther)
+	case signin.StatePasswordChange:
+		http.Redirect(w, r, "/security/password/new", http.StatusSeeOther)
 	default:
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	}

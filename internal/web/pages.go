@@ -34,7 +34,7 @@ func staticFiles() http.Handler {
 	})
 }
 
-var pageNames = []string{"login", "access", "home", "security", "admin", "error", "verify", "setup", "codes", "reauth", "phone",
+var pageNames = []string{"login", "access", "home", "security", "admin", "error", "verify", "setup", "codes", "reauth", "phone", "password_new",
 	"admin_user", "admin_import", "admin_workgroups", "admin_workgroup", "admin_phones", "admin_audit", "logout", "admin_apps", "admin_app"}
 
 // scriptedPages are the pages whose scripts need the "js." texts.
@@ -231,7 +231,7 @@ type pageHandler func(w http.ResponseWriter, r *http.Request, a *signin.Auth)
 // administrator gets the 403 error page. Any other failure (the database
 // unreachable) is the error page.
 func (s *server) page(n need, h pageHandler) http.Handler {
-	if n < needFull || n > needAdmin {
+	if n < needFull || n > needSelf {
 		panic("web: unknown session requirement")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -246,6 +246,13 @@ func (s *server) page(n need, h pageHandler) http.Handler {
 		}
 		r = withUserLanguage(r, a.User)
 		state := a.Session.State
+		if a.User.PasswordChangeRequired && n != needSelf && n != needPending && state != deadbolt.SessionPending {
+			// A one-time password is replaced before anything else; the
+			// page asked for is opened after that.
+			s.rememberDeepLink(w, r)
+			http.Redirect(w, r, "/security/password/new", http.StatusSeeOther)
+			return
+		}
 		switch n {
 		case needFull, needAdmin:
 			switch state {
@@ -276,7 +283,7 @@ func (s *server) page(n need, h pageHandler) http.Handler {
 				http.Redirect(w, r, "/", http.StatusSeeOther)
 				return
 			}
-		case needSetup:
+		case needSetup, needSelf:
 			switch state {
 			case deadbolt.SessionFull, deadbolt.SessionSetup:
 			case deadbolt.SessionPending:
@@ -359,7 +366,7 @@ func (s *server) notFoundPages(next http.Handler) http.Handler {
 		c := &notFoundCatcher{ResponseWriter: w, r: r}
 		next.ServeHTTP(c, r)
 		if c.caught {
-			for _, h := range []string{"Content-Type", "Content-Length", "X-Content-Type-Options"} {
+			for _, h := range []string{"Content-Type", "Content-Length"} {
 				w.Header().Del(h)
 			}
 			s.pageError(w, r, deadbolt.Errorf(deadbolt.CodeNotFound, "This page does not exist."))
