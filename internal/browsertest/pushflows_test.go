@@ -15,8 +15,9 @@ import (
 // TestCompanionAppFollowsChanges: the companion app follows what happens
 // elsewhere without a reload — the "type this code on your computer" hint
 // goes once the computer confirmed the pairing, and a sign-in request
-// leaves the phone when its sign-in is finished by another method or when
-// it expires.
+// leaves the phone when its sign-in is finished by another method, when a
+// new request replaces it, when the sign-in is cancelled, and when it
+// expires.
 func TestCompanionAppFollowsChanges(t *testing.T) {
 	deadbolttest.ForEachStore(t, func(t *testing.T, st deadbolttest.Store) {
 		s := deadbolttest.StartServer(t, deadbolttest.Options{Store: st})
@@ -53,8 +54,25 @@ func TestCompanionAppFollowsChanges(t *testing.T) {
 		phone.Do("the finished request leaves the phone", chromedp.WaitNotPresent(chromedp.CSS(card)))
 		phone.Axe("companion app, request finished elsewhere")
 
-		// A request that expires leaves the phone.
+		// A new request replaces the old one on the phone too.
 		logOut(computer)
+		id, _ = pushSignIn(computer, s.URL)
+		card = `.request[data-id="` + id + `"]`
+		phone.Do("a request arrives", chromedp.WaitVisible(chromedp.CSS(card)))
+		computer.Do("send a new request",
+			chromedp.Click(chromedp.ID("push-resend")),
+			chromedp.WaitVisible(chromedp.CSS(`#push-number:not([data-push-id="`+id+`"])`)),
+		)
+		next := Run(computer, "read the new request", chromedp.AttributeValue(chromedp.ID("push-number"), "data-push-id")).Value
+		phone.Do("the new request replaces the old",
+			chromedp.WaitVisible(chromedp.CSS(`.request[data-id="`+next+`"]`)),
+			chromedp.WaitNotPresent(chromedp.CSS(card)),
+		)
+		// A sign-in given up on the computer: its request leaves the phone.
+		computer.Do("cancel the sign-in", chromedp.Click(chromedp.ID("verify-cancel")), chromedp.WaitVisible(chromedp.ID("login-form")))
+		phone.Do("the cancelled request leaves the phone", chromedp.WaitNotPresent(chromedp.CSS(`.request[data-id="`+next+`"]`)))
+
+		// A request that expires leaves the phone.
 		id, _ = pushSignIn(computer, s.URL)
 		card = `.request[data-id="` + id + `"]`
 		phone.Do("the next request arrives", chromedp.WaitVisible(chromedp.CSS(card)))

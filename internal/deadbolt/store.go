@@ -65,7 +65,9 @@ type SessionStore interface {
 	// ListSessions lists the user's sessions of the current epoch, newest
 	// first.
 	ListSessions(ctx context.Context, userID string) ([]*Session, error)
-	// DeleteSession deletes the session id of userID ("" matches any user).
+	// DeleteSession deletes the session id of userID ("" matches any user)
+	// and, in the same transaction, ends (as replaced) the push requests
+	// still pending for it: a sign-in given up leaves no request behind.
 	DeleteSession(ctx context.Context, userID, id string) error
 	// DeleteExpiredSessions removes sessions ended before now (absolute
 	// expiry) or idle since before idleBefore; returns how many.

@@ -123,11 +123,19 @@ func (s *Store) ListSessions(ctx context.Context, userID string) ([]*deadbolt.Se
 // DeleteSession deletes the session id of userID ("" for any user); a
 // missing session is CodeNotFound.
 func (s *Store) DeleteSession(ctx context.Context, userID, id string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE id = $1 AND ($2 = '' OR user_id = $2)`, id, userID)
+	// One statement: the session goes, and so do the push requests still
+	// pending for it (replaced).
+	var n int
+	err := s.pool.QueryRow(ctx, `WITH gone AS (
+			DELETE FROM sessions WHERE id = $1 AND ($2 = '' OR user_id = $2) RETURNING id
+		), ended AS (
+			UPDATE push_requests SET status = $3 WHERE session_id IN (SELECT id FROM gone) AND status = $4
+		)
+		SELECT count(*) FROM gone`, id, userID, deadbolt.PushReplaced, deadbolt.PushPending).Scan(&n)
 	if err != nil {
 		return fmt.Errorf("postgres: delete session: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return notFound("Session")
 	}
 	return nil

@@ -112,16 +112,24 @@ func (s *Store) ListSessions(ctx context.Context, userID string) ([]*deadbolt.Se
 	return out, rows.Err()
 }
 
-// DeleteSession deletes a session of userID ("" for any user).
+// DeleteSession deletes a session of userID ("" for any user) and, in the
+// same transaction, ends (as replaced) the push requests still pending for
+// it.
 func (s *Store) DeleteSession(ctx context.Context, userID, id string) error {
-	res, err := s.wdb.ExecContext(ctx, `DELETE FROM sessions WHERE id = ? AND (? = '' OR user_id = ?)`, id, userID, userID)
-	if err != nil {
-		return fmt.Errorf("sqlite: delete session: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("Session")
-	}
-	return nil
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ? AND (? = '' OR user_id = ?)`, id, userID, userID)
+		if err != nil {
+			return fmt.Errorf("sqlite: delete session: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("Session")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE push_requests SET status = ? WHERE session_id = ? AND status = ?`,
+			deadbolt.PushReplaced, id, deadbolt.PushPending); err != nil {
+			return fmt.Errorf("sqlite: delete session: %w", err)
+		}
+		return nil
+	})
 }
 
 // DeleteExpiredSessions removes ended sessions.

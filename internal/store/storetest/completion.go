@@ -19,6 +19,46 @@ var completionTests = []struct {
 	{"ReauthPush", testReauthPush},
 	{"ReauthPushRace", testReauthPushRace},
 	{"CompletionEndsPendingPush", testCompletionEndsPendingPush},
+	{"DeleteSessionEndsPendingPush", testDeleteSessionEndsPendingPush},
+}
+
+// testDeleteSessionEndsPendingPush: ending a session (a sign-in given up)
+// ends the push request still pending for it, so the phone drops it; an
+// approved one and another session's stay as they were.
+func testDeleteSessionEndsPendingPush(t *testing.T, s deadbolt.Store) {
+	ctx := context.Background()
+	u := NewUser(t, s, "alice")
+	d := newDevice(t, s, u, "phone")
+	pending, _ := NewSession(t, s, u, deadbolt.SessionPending)
+	other, _ := NewSession(t, s, u, deadbolt.SessionPending)
+	full, _ := NewSession(t, s, u, deadbolt.SessionFull)
+	mine := reauthPush(t, s, u, d, pending.ID, deadbolt.PushSignIn, false)
+	theirs := reauthPush(t, s, u, d, other.ID, deadbolt.PushSignIn, false)
+	approved := reauthPush(t, s, u, d, full.ID, deadbolt.PushReauth, true)
+	if err := s.DeleteSession(ctx, u.ID, pending.ID); err != nil {
+		t.Fatalf("DeleteSession = %v", err)
+	}
+	if err := s.DeleteSession(ctx, "", full.ID); err != nil {
+		t.Fatalf("DeleteSession(any user) = %v", err)
+	}
+	for _, tt := range []struct {
+		what string
+		id   string
+		want string
+	}{
+		{"the ended sign-in's request", mine.ID, deadbolt.PushReplaced},
+		{"another sign-in's request", theirs.ID, deadbolt.PushPending},
+		{"an approved request", approved.ID, deadbolt.PushApproved},
+	} {
+		if got, err := s.PushRequest(ctx, tt.id); err != nil || got.Status != tt.want {
+			t.Errorf("%s after DeleteSession = %+v, %v; want %s", tt.what, got, err, tt.want)
+		}
+	}
+	live, err := s.PendingPushRequests(ctx, u.ID, T0)
+	if err != nil || len(live) != 1 || live[0].ID != theirs.ID {
+		t.Errorf("PendingPushRequests = %v, %v; want only the other sign-in's", live, err)
+	}
+	wantCode(t, "DeleteSession(ended)", s.DeleteSession(ctx, u.ID, pending.ID), deadbolt.CodeNotFound)
 }
 
 // testCompletionEndsPendingPush: a sign-in completed by a code ends the

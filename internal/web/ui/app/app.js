@@ -562,7 +562,25 @@ function removeRequest(id) {
   c.el.remove();
   state.cards.delete(id);
   updateEmpty();
+  closeNotifications(id);
   wake();
+}
+
+// closeNotifications takes the system notification of request id off the
+// phone once the request is over here (answered, expired, or finished
+// another way), so no dead request stays on the lock screen.
+function closeNotifications(id) {
+  if (!("serviceWorker" in navigator)) return;
+  navigator.serviceWorker
+    .getRegistration(APP.href)
+    .then((reg) => (reg ? reg.getNotifications({ tag: "deadbolt-sign-in" }) : []))
+    .then((list) => {
+      for (const n of list) {
+        const nid = n.data && n.data.id;
+        if (nid === id || (!nid && state.cards.size === 0)) n.close();
+      }
+    })
+    .catch(() => {});
 }
 
 function updateEmpty() {
