@@ -34,7 +34,7 @@ import (
 
 const (
 	smsNumber  = "+14155550143"
-	smsMasked  = "+1 *** ***-01-43"
+	smsMasked  = "+1 (•••) •••-0143"
 	smsWording = `^Your Deadbolt sign-in code is ([0-9]{6})\. It expires in 5 minutes\. Do not share it\.$`
 )
 

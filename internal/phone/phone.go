@@ -213,14 +213,22 @@ func ValidRegion(region string) bool {
 	return phonenumbers.GetSupportedRegions()[strings.ToUpper(region)]
 }
 
-// Mask returns e164 for display with all but the country code and the last
-// four digits hidden, as "+1 *** ***-01-43" for "+14155550143". The hidden
-// digits are shown as stars in groups of three (a last group of four rather
-// than a lone star), so the length of the number stays visible. Mask returns
-// "***" for anything that is not an E.164 number with a known country code
-// and at least six national digits.
+// Hidden is the character that stands for a hidden digit in a masked
+// number.
+const Hidden = "•"
+
+// Mask returns e164 for display with every digit but the country code and
+// the last four hidden, laid out the way the number's country writes it:
+// "+1 (•••) •••-0143" for "+14155550143" (North America writes the area
+// code in brackets), "+7 ••• •••-67-89" for "+79123456789", "+44 ••••
+// ••3456" for "+447400123456" (the international format of
+// libphonenumber). The hidden digits keep their places, so the length of
+// the number stays visible. A number libphonenumber has no layout for gets
+// groups of three and the last four together. Mask returns "•••" for anything that is not
+// an E.164 number with a known country code and at least six national
+// digits. It is safe for concurrent use.
 func Mask(e164 string) string {
-	const none = "***"
+	none := strings.Repeat(Hidden, 3)
 	if len(e164) < 2 || len(e164) > 16 || e164[0] != '+' || e164[1] == '0' {
 		return none
 	}
@@ -238,27 +246,58 @@ func Mask(e164 string) string {
 		return none
 	}
 	hidden := len(national) - 4
-	last := national[hidden:]
-
 	var b strings.Builder
-	b.WriteString("+")
-	b.WriteString(cc)
-	b.WriteString(" ")
-	for i := 0; i < hidden; {
-		n := 3
-		if rest := hidden - i; rest <= 4 {
-			n = rest
+	b.WriteString("+" + cc + " ")
+	seen := 0
+	for _, r := range layout(e164, cc, national) {
+		if r < '0' || r > '9' {
+			b.WriteRune(r)
+			continue
 		}
-		if i > 0 {
-			b.WriteByte(' ')
+		if seen < hidden {
+			b.WriteString(Hidden)
+		} else {
+			b.WriteRune(r)
 		}
-		b.WriteString(strings.Repeat("*", n))
-		i += n
+		seen++
 	}
-	b.WriteString("-")
-	b.WriteString(last[:2])
-	b.WriteString("-")
-	b.WriteString(last[2:])
+	return b.String()
+}
+
+// layout returns the national digits of e164 grouped as its country
+// writes them in international form (North American numbers as
+// "(415) 555-0143"), or in groups of three with the last four together
+// when libphonenumber knows no layout that keeps exactly these digits.
+func layout(e164, cc, national string) string {
+	if num, err := phonenumbers.Parse(e164, ""); err == nil {
+		var s string
+		if cc == "1" {
+			s = phonenumbers.Format(num, phonenumbers.NATIONAL)
+		} else {
+			s, _ = strings.CutPrefix(phonenumbers.Format(num, phonenumbers.INTERNATIONAL), "+"+cc+" ")
+		}
+		if onlyDigits(s) == national {
+			return s
+		}
+	}
+	var b strings.Builder
+	head := national[:len(national)-4]
+	for i := 0; i < len(head); i += 3 {
+		b.WriteString(head[i:min(i+3, len(head))])
+		b.WriteByte(' ')
+	}
+	b.WriteString(national[len(head):])
+	return b.String()
+}
+
+// onlyDigits returns the ASCII digits of s.
+func onlyDigits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
 	return b.String()
 }
 

@@ -206,26 +206,26 @@ func TestMask(t *testing.T) {
 		in   string
 		want string
 	}{
-		{"+14155550143", "+1 *** ***-01-43"},
-		{"+447400123456", "+44 *** ***-34-56"},
-		{"+4915123456789", "+49 *** ****-67-89"},
-		{"+33612345678", "+33 *** **-56-78"},
-		{"+79123456789", "+7 *** ***-67-89"},
-		{"+5511961234567", "+55 *** ****-45-67"},
-		{"+4930123456", "+49 ****-34-56"},
-		{"+498001234567890", "+49 *** *** ***-78-90"},
-		{"+353123456", "+353 **-34-56"},
-		{"", "***"},
-		{"+", "***"},
-		{"14155550143", "***"},
-		{"+1 415 555 0143", "***"},
-		{"+1415555014x", "***"},
-		{"+14155550143\n", "***"},
-		{"+01234567890", "***"},
-		{"+99912345678", "***"},
-		{"+35312345", "***"},
-		{"+12345678901234567", "***"},
-		{"+１４１５５５５０１４３", "***"},
+		{"+14155550143", "+1 (•••) •••-0143"},
+		{"+447400123456", "+44 •••• ••3456"},
+		{"+4915123456789", "+49 •••• •••6789"},
+		{"+33612345678", "+33 • •• •• 56 78"},
+		{"+79123456789", "+7 ••• •••-67-89"},
+		{"+5511961234567", "+55 •• •••••-4567"},
+		{"+4930123456", "+49 •• ••3456"},
+		{"+498001234567890", "+49 ••• ••••••7890"},
+		{"+353123456", "+353 ••3456"},
+		{"", "•••"},
+		{"+", "•••"},
+		{"14155550143", "•••"},
+		{"+1 415 555 0143", "•••"},
+		{"+1415555014x", "•••"},
+		{"+14155550143\n", "•••"},
+		{"+01234567890", "•••"},
+		{"+99912345678", "•••"},
+		{"+35312345", "•••"},
+		{"+12345678901234567", "•••"},
+		{"+１４１５５５５０１４３", "•••"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -253,7 +253,7 @@ func TestMaskParsed(t *testing.T) {
 		if d, want := digitsOf(got), cc+e164[len(e164)-4:]; d != want {
 			t.Errorf("Mask(%q) = %q shows digits %q, want %q", e164, got, d, want)
 		}
-		if stars, want := strings.Count(got, "*"), len(e164)-1-len(cc)-4; stars != want {
+		if stars, want := strings.Count(got, Hidden), len(e164)-1-len(cc)-4; stars != want {
 			t.Errorf("Mask(%q) = %q has %d stars, want %d", e164, got, stars, want)
 		}
 	}
@@ -312,7 +312,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("Parse(%q, %q) = %q, %v, want %q, nil (from Parse(%q, %q))", got, r, again, err, got, input, region)
 			}
 		}
-		if m := Mask(got); m == "***" {
+		if m := Mask(got); m == "•••" {
 			t.Fatalf("Mask(%q) = %q, want a masked number", got, m)
 		}
 	})
@@ -324,15 +324,15 @@ func FuzzMask(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		got := Mask(in)
-		if got == "***" {
+		if got == "•••" {
 			return
 		}
 		if !strings.HasPrefix(in, "+") {
-			t.Fatalf("Mask(%q) = %q, want \"***\" for input without +", in, got)
+			t.Fatalf("Mask(%q) = %q, want \"•••\" for input without +", in, got)
 		}
 		cc := countryCode(in[1:])
 		if cc == "" {
-			t.Fatalf("Mask(%q) = %q, want \"***\" for unknown country code", in, got)
+			t.Fatalf("Mask(%q) = %q, want \"•••\" for unknown country code", in, got)
 		}
 		if d, want := digitsOf(got), cc+in[len(in)-4:]; d != want {
 			t.Fatalf("Mask(%q) = %q shows digits %q, want %q", in, got, d, want)

@@ -38,8 +38,8 @@ func TestLogSend(t *testing.T) {
 	if rec["msg"] != "sms sent" {
 		t.Errorf("log msg = %v, want %q", rec["msg"], "sms sent")
 	}
-	if rec["to"] != "+1 *** ***-01-43" {
-		t.Errorf("log to = %v, want %q", rec["to"], "+1 *** ***-01-43")
+	if rec["to"] != "+1 (•••) •••-0143" {
+		t.Errorf("log to = %v, want %q", rec["to"], "+1 (•••) •••-0143")
 	}
 	for _, secret := range []string{code, m.Body, "4155550143", "sign-in code"} {
 		if strings.Contains(out, secret) {

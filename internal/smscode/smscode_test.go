@@ -144,7 +144,7 @@ func TestSendLoginAndVerify(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SendLogin = %v", err)
 	}
-	if to != "+1 *** ***-01-43" || resend != time.Minute {
+	if to != "+1 (•••) •••-0143" || resend != time.Minute {
 		t.Errorf("SendLogin = %q, %v; want the masked number and 1m", to, resend)
 	}
 	m := e.sender.last(t)
@@ -461,7 +461,7 @@ func TestLink(t *testing.T) {
 
 	// Typed in the national form of the default region.
 	to, _, err := e.svc.StartLink(ctx, alice, "(415) 555-0143", "203.0.113.9")
-	if err != nil || to != "+1 *** ***-01-43" {
+	if err != nil || to != "+1 (•••) •••-0143" {
 		t.Fatalf("StartLink = %q, %v", to, err)
 	}
 	code := e.sender.last(t).Code

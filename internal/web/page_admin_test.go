@@ -363,7 +363,7 @@ func TestConsolePhoneLookup(t *testing.T) {
 		t.Fatalf("confirm phone = %d %s", r.Status, r.Body)
 	}
 
-	c.get("/admin").want(t, "list shows the masked phone", http.StatusOK, "***")
+	c.get("/admin").want(t, "list shows the masked phone", http.StatusOK, "(•••) •••-0143")
 	c.get("/admin/phones").want(t, "empty lookup", http.StatusOK, `id="phone-lookup"`)
 	r := c.get("/admin/phones?number=" + url.QueryEscape("(415) 555-0143"))
 	r.want(t, "lookup", http.StatusOK, `href="/admin/users/`+id+`" id="holder-link">fay<`)
