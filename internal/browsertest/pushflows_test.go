@@ -1,11 +1,13 @@
 package browsertest
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -196,4 +198,56 @@ func TestWrongPushNumber(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#message[data-state="ok"]`)),
 	)
 	computer.Do("the computer signs in", chromedp.WaitVisible(chromedp.ID("welcome")))
+}
+
+// TestThisWasntMeWithoutJavaScript: in a browser without JavaScript, "I
+// approved it on my phone" after a report says that requests are paused
+// because one was reported, and opens on another method.
+func TestThisWasntMeWithoutJavaScript(t *testing.T) {
+	s := deadbolttest.StartServer(t, deadbolttest.Options{})
+	admin := s.AdminToken(t)
+	s.CreateUser(t, admin, "erin", "erin-password")
+	b := Start(t)
+	computer := b.NewTab("computer")
+	phone := b.NewTab("phone")
+	pairCompanion(t, s, computer, phone, "erin", "erin-password")
+	computer.Do("go home", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.ID("logout")))
+	logOut(computer)
+	scripts := func(off bool) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: off})
+			return err
+		})
+	}
+	computer.Do("sign in without JavaScript",
+		scripts(true),
+		chromedp.Navigate(s.URL+"/login"),
+		chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.SendKeys(chromedp.ID("login"), "erin"),
+		chromedp.SendKeys(chromedp.ID("password"), "erin-password"),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.ID("push-check")),
+	)
+	id := Run(computer, "read the push request", chromedp.AttributeValue(chromedp.ID("push-number"), "data-push-id")).Value
+	card := `.request[data-id="` + id + `"]`
+	phone.Do("report the request",
+		chromedp.WaitVisible(chromedp.CSS(card)),
+		chromedp.Click(chromedp.CSS(card+" button.report")),
+		chromedp.WaitVisible(chromedp.CSS(card+" button.confirm-report")),
+		chromedp.Click(chromedp.CSS(card+" button.confirm-report")),
+		chromedp.WaitVisible(chromedp.CSS(`#message[data-state="ok"]`)),
+	)
+	computer.Do("check on the computer",
+		chromedp.Click(chromedp.ID("push-check")),
+		chromedp.WaitVisible(chromedp.ID("code")),
+		scripts(false), // to read the page; its own scripts did not run
+	)
+	flash := Run(computer, "read what happened", chromedp.Text(chromedp.ID("flash")))
+	if !strings.Contains(flash, "paused") || !strings.Contains(flash, "not you") {
+		computer.Fatalf("read what happened", "the page says %q, want it to say requests are paused because one was reported", flash)
+	}
+	if n := Run(computer, "no push left", chromedp.Evaluate[int](`document.querySelectorAll("#push-number, #error").length`)); n != 0 {
+		computer.Fatalf("no push left", "the page still shows a push number or a bare error after the report")
+	}
+	computer.Axe("push reported, without JavaScript")
 }

@@ -422,6 +422,12 @@ func (s *server) pagePushCheck(w http.ResponseWriter, r *http.Request, a *signin
 	case deadbolt.PushPending:
 		http.Redirect(w, r, "/login/verify?method=push&push="+url.QueryEscape(id), http.StatusSeeOther)
 	default:
+		if out.Reported {
+			// "This wasn't me": the page says pushes are paused, and why,
+			// and opens on another method.
+			s.verifyPage(w, r, a, "", http.StatusOK, "")
+			return
+		}
 		s.verifyPage(w, r, a, signin.MethodPush, http.StatusOK, tr(r).T("verify.push.ended"))
 	}
 }
