@@ -316,6 +316,7 @@ func build(ctx context.Context, c Config, st deadbolt.Store, serving bool) (_ *A
 	}
 	a.factors.Passkeys = a.Passkeys
 	a.Workgroups.PasskeysAvailable = a.Passkeys.Available
+	a.Passkeys.RemovalRule = a.Workgroups.PasskeyRemovalRule
 	a.Signin = signin.New(signinStore, hasher, auditLog, clock, cfg, a.factors, log)
 	a.Accounts = accounts.New(st, hasher, auditLog, clock, a.Signin)
 	appSecrets, err := apps.NewSecrets(box.Subkey("deadbolt client secrets v1"))

@@ -40,7 +40,8 @@ const (
 //
 //  0. Guard, if set: the guarded counter is deleted first — only while the
 //     guard allows it (as a Completion's guard); when it does not, nothing
-//     changes and the answer is CodeLocked;
+//     changes and the answer is CodeLocked; then AdminRule, if set,
+//     decides (see AdminRule) — its error is the answer, changing nothing;
 //  1. the user's row: updated at Now; TwoFactor, ClearDeviceDisconnected
 //     and ClearLastConfirmed applied; with EndSessions the session epoch
 //     grows by one (a missing user is CodeNotFound, changing nothing);
@@ -83,7 +84,8 @@ type FactorChange struct {
 
 	Events []*Event
 
-	Guard *CounterGuard
+	Guard     *CounterGuard
+	AdminRule AdminRule
 }
 
 // FactorChangeResult is what a FactorChange did.

@@ -64,6 +64,23 @@ func FoldName(name string) string {
 	return b.String()
 }
 
+// AdminFactors is what decides whether one active administrator can still
+// complete a sign-in: the administrator, their workgroups (with their
+// policies) and how many passkeys they have.
+type AdminFactors struct {
+	User       *User
+	Workgroups []*Workgroup
+	Passkeys   int
+}
+
+// AdminRule decides whether a change may be made, from every active
+// administrator as they are before it. The store reads them inside the
+// change's own transaction, serialised with every other change that
+// carries a rule, and calls the rule before it writes: no such change can
+// come between the decision and the write. A non-nil error refuses the
+// change; the store changes nothing and returns that error as it is.
+type AdminRule func(admins []AdminFactors) error
+
 // WorkgroupStore persists workgroups, their members and their two-factor
 // policy, and the per-employee state the banners need (dismissals, the last
 // "Everything is fine", exemptions). It stores; it decides nothing.
@@ -85,8 +102,10 @@ type WorkgroupStore interface {
 	RenameWorkgroup(ctx context.Context, id, name string) error
 	// DeleteWorkgroup deletes a workgroup and its memberships.
 	DeleteWorkgroup(ctx context.Context, id string) error
-	// SetWorkgroupPolicy replaces a workgroup's policy.
-	SetWorkgroupPolicy(ctx context.Context, id string, p WorkgroupPolicy) error
+	// SetWorkgroupPolicy replaces a workgroup's policy. With a rule, the
+	// rule decides first, in the same transaction (AdminRule); its error
+	// refuses the change, which then changes nothing.
+	SetWorkgroupPolicy(ctx context.Context, id string, p WorkgroupPolicy, rule AdminRule) error
 	// AddWorkgroupMember makes userID a member of workgroupID and reports
 	// whether it was not one already. A missing workgroup or user is
 	// CodeNotFound.

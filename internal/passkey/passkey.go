@@ -86,6 +86,11 @@ type Service struct {
 	wa    *webauthn.WebAuthn // nil while passkeys are off
 	off   error              // why they are off
 	rpID  string
+
+	// RemovalRule, if set, gives the rule a removal of one of userID's
+	// passkeys must pass, decided in the removal's own transaction (the
+	// workgroups' refusal to leave no administrator able to sign in).
+	RemovalRule func(userID string) deadbolt.AdminRule
 }
 
 // New returns the passkey service for cfg. With a public URL whose host is
@@ -415,7 +420,9 @@ func notFound() error { return deadbolt.Errorf(deadbolt.CodeNotFound, "Passkey n
 
 // Remove deletes one of u's passkeys (the caller checks the fresh proof),
 // with its audit event, in one factor change; the second factor stays on.
-// CodeNotFound for a passkey u does not have.
+// CodeNotFound for a passkey u does not have; CodeAdminLockout when
+// RemovalRule refuses (the last passkey an administrator could sign in
+// with while passkeys are required).
 func (s *Service) Remove(ctx context.Context, u *deadbolt.User, id, ip string) error {
 	if !deadbolt.ValidID(id) {
 		return notFound()
@@ -423,8 +430,11 @@ func (s *Service) Remove(ctx context.Context, u *deadbolt.User, id, ip string) e
 	now := s.clock.Now()
 	ev := &deadbolt.Event{Type: deadbolt.EventPasskeyRemoved, At: now, UserID: u.ID, IP: ip,
 		Detail: map[string]string{"passkey_id": id}}
-	_, err := s.store.ChangeFactors(ctx, &deadbolt.FactorChange{UserID: u.ID, Now: now, RemovePasskeyID: id,
-		Events: []*deadbolt.Event{ev}})
+	change := &deadbolt.FactorChange{UserID: u.ID, Now: now, RemovePasskeyID: id, Events: []*deadbolt.Event{ev}}
+	if s.RemovalRule != nil {
+		change.AdminRule = s.RemovalRule(u.ID)
+	}
+	_, err := s.store.ChangeFactors(ctx, change)
 	if err != nil {
 		return deadbolt.WithMessage(err, deadbolt.CodeNotFound, "Passkey not found.")
 	}

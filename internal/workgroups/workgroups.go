@@ -365,14 +365,15 @@ func (s *Service) SetPolicy(ctx context.Context, actor accounts.Actor, idOrName 
 	if p.PausedUntil, err = checkTime("paused_until", p.PausedUntil); err != nil {
 		return nil, err
 	}
-	if err := s.checkMinMethod(ctx, w, p); err != nil {
+	rule, err := s.checkMinMethod(w, p)
+	if err != nil {
 		return nil, err
 	}
 	stored := deadbolt.WorkgroupPolicy{
 		Required: p.Required, Deadline: p.Deadline, PausedUntil: p.PausedUntil, Paused: p.Paused,
 		AfterDeadline: string(after), MinMethod: string(minMethod), UpdatedAt: s.clock.Now(),
 	}
-	if err := s.store.SetWorkgroupPolicy(ctx, w.ID, stored); err != nil {
+	if err := s.store.SetWorkgroupPolicy(ctx, w.ID, stored, rule); err != nil {
 		return nil, workgroupNotFound(err)
 	}
 	detail := map[string]string{
@@ -456,69 +457,108 @@ func timeString(t time.Time) string {
 }
 
 // checkMinMethod refuses a phishing_resistant policy that could not be
-// met: while passkeys are off (CodePasskeysUnavailable), or when, saved
-// as p on w, it would leave no active administrator able to complete a
-// sign-in — every one bound by an overdue phishing_resistant requirement,
-// not exempt, without a passkey — where one could before
-// (CodeAdminLockout). Administrators left in setup mode could register a
-// passkey there, but one without an authenticator at hand could not: the
-// console must stay reachable.
-func (s *Service) checkMinMethod(ctx context.Context, w *deadbolt.Workgroup, p policy.Policy) error {
+// met while passkeys are off (CodePasskeysUnavailable), and returns the
+// rule the store applies with the write (nil for any other min_method):
+// saved as p on w, the policy must not leave every active administrator
+// unable to complete a sign-in — each bound by an overdue
+// phishing_resistant requirement, not exempt, without a passkey — where
+// one could before (CodeAdminLockout). Administrators left in setup mode
+// could register a passkey there, but one without an authenticator at hand
+// could not: the console must stay reachable. The rule decides from what
+// the store reads inside the policy's own transaction, so two policies
+// (or a policy and a passkey's removal) saved at once cannot each pass on
+// the other's old state.
+func (s *Service) checkMinMethod(w *deadbolt.Workgroup, p policy.Policy) (deadbolt.AdminRule, error) {
 	if p.MinMethod != policy.MinPhishingResistant {
-		return nil
+		return nil, nil
 	}
 	if s.PasskeysAvailable != nil {
 		if err := s.PasskeysAvailable(); err != nil {
-			return deadbolt.Errorf(deadbolt.CodePasskeysUnavailable,
+			return nil, deadbolt.Errorf(deadbolt.CodePasskeysUnavailable,
 				"Passkeys are off on this server, so nobody could meet a phishing_resistant policy. %s", deadbolt.ErrorMessage(err))
 		}
 	}
-	users, err := s.store.ListUsers(ctx)
-	if err != nil {
-		return err
-	}
-	now := s.clock.Now()
-	before, after := 0, 0
-	for _, u := range users {
-		if !u.Admin || !u.Active {
-			continue
-		}
-		ws, err := s.store.UserWorkgroups(ctx, u.ID)
-		if err != nil {
-			return err
-		}
-		o, err := s.store.FactorOverview(ctx, u.ID)
-		if err != nil {
-			return err
-		}
-		var old, next []policy.Policy
-		for _, x := range ws {
-			old = append(old, PolicyOf(x.Policy))
-			if x.ID == w.ID {
-				next = append(next, p)
-			} else {
-				next = append(next, PolicyOf(x.Policy))
-			}
-		}
-		can := func(ps []policy.Policy) bool {
-			st := policy.State{Requirement: policy.Effective(ps, now), ExemptUntil: u.ExemptUntil, Passkeys: o.Passkeys}
-			return o.Passkeys > 0 || policy.MethodAllowed(st, "totp", now)
-		}
-		if can(old) {
-			before++
-		}
-		if can(next) {
-			after++
-		}
-	}
-	if after == 0 && before > 0 {
+	refuse := func() error {
 		e := deadbolt.Errorf(deadbolt.CodeAdminLockout,
 			"This would leave no administrator able to sign in: every active administrator would need a passkey now and none has one. "+
 				"Register a passkey on your Security page first, or set a later deadline.")
 		e.Extra = map[string]any{"field": "min_method"}
 		return e
 	}
-	return nil
+	return s.lockoutRule(refuse, func(a deadbolt.AdminFactors) ([]policy.Policy, int) {
+		var next []policy.Policy
+		for _, x := range a.Workgroups {
+			if x.ID == w.ID {
+				next = append(next, p)
+			} else {
+				next = append(next, PolicyOf(x.Policy))
+			}
+		}
+		return next, a.Passkeys
+	}), nil
+}
+
+// PasskeyRemovalRule is the rule a removal of one of userID's passkeys
+// carries (deadbolt.FactorChange.AdminRule): refused with
+// CodeAdminLockout when, without that passkey, no active administrator
+// could complete a sign-in where one could before (the last
+// administrator's passkey under an overdue phishing_resistant policy).
+func (s *Service) PasskeyRemovalRule(userID string) deadbolt.AdminRule {
+	refuse := func() error {
+		return deadbolt.Errorf(deadbolt.CodeAdminLockout,
+			"This is the last passkey an administrator can sign in with while passkeys are required: removing it would leave no administrator able to sign in. "+
+				"Add another passkey first, or have the deadline set later.")
+	}
+	return s.lockoutRule(refuse, func(a deadbolt.AdminFactors) ([]policy.Policy, int) {
+		n := a.Passkeys
+		if a.User.ID == userID && n > 0 {
+			n--
+		}
+		return policiesOf(a.Workgroups), n
+	})
+}
+
+// lockoutRule returns the rule that refuses (with refuse's error) a change
+// after which no active administrator could complete a sign-in where one
+// could before; next gives an administrator's policies and passkey count
+// as the change leaves them.
+func (s *Service) lockoutRule(refuse func() error, next func(a deadbolt.AdminFactors) ([]policy.Policy, int)) deadbolt.AdminRule {
+	return func(admins []deadbolt.AdminFactors) error {
+		now := s.clock.Now()
+		before, after := 0, 0
+		for _, a := range admins {
+			if canSignIn(a.User, policiesOf(a.Workgroups), a.Passkeys, now) {
+				before++
+			}
+			if ps, n := next(a); canSignIn(a.User, ps, n, now) {
+				after++
+			}
+		}
+		if after == 0 && before > 0 {
+			return refuse()
+		}
+		return nil
+	}
+}
+
+// canSignIn reports whether u, bound by the policies ps and with passkeys
+// passkeys, can complete a sign-in at now: with a passkey, or with a code
+// their policies still accept.
+func canSignIn(u *deadbolt.User, ps []policy.Policy, passkeys int, now time.Time) bool {
+	if passkeys > 0 {
+		return true
+	}
+	st := policy.State{Requirement: policy.Effective(ps, now), ExemptUntil: u.ExemptUntil, Passkeys: passkeys}
+	return policy.MethodAllowed(st, "totp", now)
+}
+
+// policiesOf returns the policies of ws.
+func policiesOf(ws []*deadbolt.Workgroup) []policy.Policy {
+	out := make([]policy.Policy, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, PolicyOf(w.Policy))
+	}
+	return out
 }
 
 // MethodAllowed reports whether a sign-in of u completed now by method

@@ -195,10 +195,19 @@ func (s *Store) ChangeFactors(ctx context.Context, c *deadbolt.FactorChange) (de
 				return nil
 			})
 	}
-	err := s.tx(ctx, func(tx pgx.Tx) error { return tx.SendBatch(ctx, b).Close() })
+	var ruleErr error
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if ruleErr = applyAdminRule(ctx, tx, c.AdminRule); ruleErr != nil {
+			return ruleErr
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
 	if err != nil {
 		for _, e := range c.Events {
 			e.ID = ""
+		}
+		if ruleErr != nil {
+			return deadbolt.FactorChangeResult{}, ruleErr
 		}
 		if errors.Is(err, errStepUsed) {
 			return deadbolt.FactorChangeResult{}, nil

@@ -145,10 +145,26 @@ func (s *Store) DeleteWorkgroup(ctx context.Context, id string) error {
 }
 
 // SetWorkgroupPolicy replaces a workgroup's policy.
-func (s *Store) SetWorkgroupPolicy(ctx context.Context, id string, p deadbolt.WorkgroupPolicy) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE workgroups SET required = $2, deadline = $3, paused_until = $4,
-		paused = $5, after_deadline = $6, min_method = $7, policy_updated_at = $8 WHERE id = $1`,
-		id, p.Required, ts(p.Deadline), ts(p.PausedUntil), p.Paused, p.AfterDeadline, p.MinMethod, ts(p.UpdatedAt))
+func (s *Store) SetWorkgroupPolicy(ctx context.Context, id string, p deadbolt.WorkgroupPolicy, rule deadbolt.AdminRule) error {
+	const update = `UPDATE workgroups SET required = $2, deadline = $3, paused_until = $4,
+		paused = $5, after_deadline = $6, min_method = $7, policy_updated_at = $8 WHERE id = $1`
+	args := []any{id, p.Required, ts(p.Deadline), ts(p.PausedUntil), p.Paused, p.AfterDeadline, p.MinMethod, ts(p.UpdatedAt)}
+	var tag pgconn.CommandTag
+	var err error
+	if rule == nil {
+		tag, err = s.pool.Exec(ctx, update, args...)
+	} else {
+		err = s.tx(ctx, func(tx pgx.Tx) error {
+			if err := applyAdminRule(ctx, tx, rule); err != nil {
+				return err
+			}
+			tag, err = tx.Exec(ctx, update, args...)
+			return err
+		})
+	}
+	if ruleErr := (*deadbolt.Error)(nil); errors.As(err, &ruleErr) {
+		return err // the rule's answer
+	}
 	if err != nil {
 		return fmt.Errorf("postgres: set workgroup policy: %w", err)
 	}
@@ -156,6 +172,75 @@ func (s *Store) SetWorkgroupPolicy(ctx context.Context, id string, p deadbolt.Wo
 		return notFound("Workgroup")
 	}
 	return nil
+}
+
+// adminRuleLock is the transaction-level advisory lock every change with
+// an AdminRule takes before it reads: such changes run one at a time, and
+// each reads what the one before it committed (READ COMMITTED takes a new
+// snapshot for every statement).
+const adminRuleLock = 0x646561646d696e // "deadmin"
+
+// applyAdminRule serialises tx with every other change that carries a
+// rule, reads every active administrator inside it and asks rule (none:
+// nothing to decide).
+func applyAdminRule(ctx context.Context, tx pgx.Tx, rule deadbolt.AdminRule) error {
+	if rule == nil {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(adminRuleLock)); err != nil {
+		return fmt.Errorf("postgres: administrators: %w", err)
+	}
+	admins, err := adminFactors(ctx, tx)
+	if err != nil {
+		return err
+	}
+	return rule(admins)
+}
+
+// adminFactors reads every active administrator with their workgroups and
+// passkey count.
+func adminFactors(ctx context.Context, tx pgx.Tx) ([]deadbolt.AdminFactors, error) {
+	rows, err := tx.Query(ctx, `SELECT `+userCols+`, (SELECT count(*) FROM passkeys p WHERE p.user_id = u.id)
+		FROM users u WHERE u.admin AND u.active ORDER BY u.id`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: administrators: %w", err)
+	}
+	var out []deadbolt.AdminFactors
+	for rows.Next() {
+		a := deadbolt.AdminFactors{User: &deadbolt.User{}}
+		dest, finish := userDest(a.User)
+		if err := rows.Scan(append(dest, &a.Passkeys)...); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("postgres: administrators: %w", err)
+		}
+		finish()
+		out = append(out, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: administrators: %w", err)
+	}
+	for i := range out {
+		ws, err := tx.Query(ctx, `SELECT `+workgroupCols+` FROM workgroups w
+			JOIN workgroup_members um ON um.workgroup_id = w.id AND um.user_id = $1
+			ORDER BY w.name_key COLLATE "C", w.id`, out[i].User.ID)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: administrators' workgroups: %w", err)
+		}
+		for ws.Next() {
+			w, err := scanWorkgroup(ws)
+			if err != nil {
+				ws.Close()
+				return nil, fmt.Errorf("postgres: administrators' workgroups: %w", err)
+			}
+			out[i].Workgroups = append(out[i].Workgroups, w)
+		}
+		ws.Close()
+		if err := ws.Err(); err != nil {
+			return nil, fmt.Errorf("postgres: administrators' workgroups: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // AddWorkgroupMember adds a membership unless it exists, in one statement.

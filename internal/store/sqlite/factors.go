@@ -129,6 +129,9 @@ func (s *Store) ChangeFactors(ctx context.Context, c *deadbolt.FactorChange) (de
 				}
 			}
 		}
+		if err := applyAdminRule(ctx, tx, c.AdminRule); err != nil {
+			return err
+		}
 		r, err := tx.ExecContext(ctx, `UPDATE users SET `+set+` WHERE id = ?2`, now, user)
 		if err != nil {
 			return fmt.Errorf("sqlite: change factors: %w", err)

@@ -138,18 +138,84 @@ func (s *Store) DeleteWorkgroup(ctx context.Context, id string) error {
 	return nil
 }
 
-// SetWorkgroupPolicy replaces a workgroup's policy.
-func (s *Store) SetWorkgroupPolicy(ctx context.Context, id string, p deadbolt.WorkgroupPolicy) error {
-	res, err := s.wdb.ExecContext(ctx, `UPDATE workgroups SET required = ?, deadline = ?, paused_until = ?,
-		paused = ?, after_deadline = ?, min_method = ?, policy_updated_at = ? WHERE id = ?`,
-		p.Required, ts(p.Deadline), ts(p.PausedUntil), p.Paused, p.AfterDeadline, p.MinMethod, ts(p.UpdatedAt), id)
+// SetWorkgroupPolicy replaces a workgroup's policy; with a rule, in one
+// write transaction with the rule's read (the writer serialises every
+// write, so nothing changes between them).
+func (s *Store) SetWorkgroupPolicy(ctx context.Context, id string, p deadbolt.WorkgroupPolicy, rule deadbolt.AdminRule) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := applyAdminRule(ctx, tx, rule); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE workgroups SET required = ?, deadline = ?, paused_until = ?,
+			paused = ?, after_deadline = ?, min_method = ?, policy_updated_at = ? WHERE id = ?`,
+			p.Required, ts(p.Deadline), ts(p.PausedUntil), p.Paused, p.AfterDeadline, p.MinMethod, ts(p.UpdatedAt), id)
+		if err != nil {
+			return fmt.Errorf("sqlite: set workgroup policy: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("Workgroup")
+		}
+		return nil
+	})
+}
+
+// applyAdminRule reads every active administrator inside tx and asks rule
+// (none: nothing to decide).
+func applyAdminRule(ctx context.Context, tx *sql.Tx, rule deadbolt.AdminRule) error {
+	if rule == nil {
+		return nil
+	}
+	admins, err := adminFactors(ctx, tx)
 	if err != nil {
-		return fmt.Errorf("sqlite: set workgroup policy: %w", err)
+		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("Workgroup")
+	return rule(admins)
+}
+
+// adminFactors reads every active administrator with their workgroups and
+// passkey count.
+func adminFactors(ctx context.Context, tx *sql.Tx) ([]deadbolt.AdminFactors, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+userCols+`, (SELECT count(*) FROM passkeys p WHERE p.user_id = u.id)
+		FROM users u WHERE u.admin AND u.active ORDER BY u.id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: administrators: %w", err)
 	}
-	return nil
+	var out []deadbolt.AdminFactors
+	for rows.Next() {
+		a := deadbolt.AdminFactors{User: &deadbolt.User{}}
+		dest, finish := userDest(a.User)
+		if err := rows.Scan(append(dest, &a.Passkeys)...); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite: administrators: %w", err)
+		}
+		finish()
+		out = append(out, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: administrators: %w", err)
+	}
+	for i := range out {
+		ws, err := tx.QueryContext(ctx, `SELECT `+workgroupCols+` FROM workgroups w
+			JOIN workgroup_members um ON um.workgroup_id = w.id AND um.user_id = ?
+			ORDER BY w.name_key, w.id`, out[i].User.ID)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: administrators' workgroups: %w", err)
+		}
+		for ws.Next() {
+			w, err := scanWorkgroup(ws)
+			if err != nil {
+				ws.Close()
+				return nil, fmt.Errorf("sqlite: administrators' workgroups: %w", err)
+			}
+			out[i].Workgroups = append(out[i].Workgroups, w)
+		}
+		ws.Close()
+		if err := ws.Err(); err != nil {
+			return nil, fmt.Errorf("sqlite: administrators' workgroups: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // AddWorkgroupMember adds a membership unless it exists.

@@ -40,7 +40,7 @@ func testFactorOverview(t *testing.T, s deadbolt.Store) {
 		if i == 1 {
 			p = deadbolt.WorkgroupPolicy{Paused: true, PausedUntil: T0.Add(time.Hour)}
 		}
-		if err := s.SetWorkgroupPolicy(ctx, w.ID, p); err != nil {
+		if err := s.SetWorkgroupPolicy(ctx, w.ID, p, nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.AddWorkgroupMember(ctx, w.ID, u.ID, T0); err != nil {

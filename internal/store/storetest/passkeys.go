@@ -386,7 +386,7 @@ func testWorkgroupMinMethod(t *testing.T, s deadbolt.Store) {
 		t.Errorf("created min_method = %q, want no_sms", got.Policy.MinMethod)
 	}
 	p := deadbolt.WorkgroupPolicy{Required: true, Deadline: T0, MinMethod: "phishing_resistant", UpdatedAt: T0}
-	if err := s.SetWorkgroupPolicy(ctx, w.ID, p); err != nil {
+	if err := s.SetWorkgroupPolicy(ctx, w.ID, p, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Workgroup(ctx, w.ID)

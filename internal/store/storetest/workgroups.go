@@ -2,7 +2,10 @@ package storetest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +22,8 @@ var workgroupTests = []struct {
 	{"WorkgroupMembers", testWorkgroupMembers},
 	{"WorkgroupMemberRace", testWorkgroupMemberRace},
 	{"BannerState", testBannerState},
+	{"AdminRule", testAdminRule},
+	{"AdminRuleRace", testAdminRuleRace},
 }
 
 // NewWorkgroup inserts a workgroup named name and returns it.
@@ -107,7 +112,7 @@ func testWorkgroupPolicy(t *testing.T, s deadbolt.Store) {
 	deadline := time.Date(2026, 12, 1, 0, 0, 0, 123456789, zone)
 	p := deadbolt.WorkgroupPolicy{Required: true, Deadline: deadline, PausedUntil: T0.Add(48 * time.Hour),
 		AfterDeadline: "block", UpdatedAt: T0}
-	if err := s.SetWorkgroupPolicy(ctx, w.ID, p); err != nil {
+	if err := s.SetWorkgroupPolicy(ctx, w.ID, p, nil); err != nil {
 		t.Fatalf("SetWorkgroupPolicy = %v", err)
 	}
 	got, err := s.Workgroup(ctx, w.ID)
@@ -122,7 +127,7 @@ func testWorkgroupPolicy(t *testing.T, s deadbolt.Store) {
 	}
 	// Replacing clears what the new policy leaves out.
 	off := deadbolt.WorkgroupPolicy{Paused: true, UpdatedAt: T0.Add(time.Hour)}
-	if err := s.SetWorkgroupPolicy(ctx, w.ID, off); err != nil {
+	if err := s.SetWorkgroupPolicy(ctx, w.ID, off, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = s.Workgroup(ctx, w.ID)
@@ -130,7 +135,7 @@ func testWorkgroupPolicy(t *testing.T, s deadbolt.Store) {
 		got.Policy.AfterDeadline != "" || !got.Policy.UpdatedAt.Equal(off.UpdatedAt) {
 		t.Errorf("after replacing, Policy = %+v, want %+v", got.Policy, off)
 	}
-	wantCode(t, "SetWorkgroupPolicy(unknown)", s.SetWorkgroupPolicy(ctx, deadbolt.NewID(), p), deadbolt.CodeNotFound)
+	wantCode(t, "SetWorkgroupPolicy(unknown)", s.SetWorkgroupPolicy(ctx, deadbolt.NewID(), p, nil), deadbolt.CodeNotFound)
 
 	// A policy given at creation is kept.
 	w2 := &deadbolt.Workgroup{ID: deadbolt.NewID(), Name: "Sales", CreatedAt: T0, Policy: p}
@@ -182,7 +187,7 @@ func testWorkgroupMembers(t *testing.T, s deadbolt.Store) {
 		t.Errorf("ListWorkgroups member counts = %+v", list)
 	}
 
-	if err := s.SetWorkgroupPolicy(ctx, ops.ID, deadbolt.WorkgroupPolicy{Required: true, AfterDeadline: "block"}); err != nil {
+	if err := s.SetWorkgroupPolicy(ctx, ops.ID, deadbolt.WorkgroupPolicy{Required: true, AfterDeadline: "block"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	ws, err := s.UserWorkgroups(ctx, alice.ID)
@@ -283,4 +288,135 @@ func testBannerState(t *testing.T, s deadbolt.Store) {
 	}
 	wantCode(t, "SetLastConfirmed(unknown)", s.SetLastConfirmed(ctx, deadbolt.NewID(), T0), deadbolt.CodeNotFound)
 	wantCode(t, "SetExemptUntil(unknown)", s.SetExemptUntil(ctx, deadbolt.NewID(), T0), deadbolt.CodeNotFound)
+}
+
+// newAdmin inserts an active administrator.
+func newAdmin(t *testing.T, s deadbolt.Store, login string) *deadbolt.User {
+	t.Helper()
+	u := &deadbolt.User{ID: deadbolt.NewID(), Login: login, Name: login, Admin: true, Active: true,
+		PasswordHash: "$argon2id$placeholder", CreatedAt: T0, UpdatedAt: T0}
+	if err := s.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// testAdminRule: a rule sees every active administrator — with their
+// workgroups and passkey count — before the change, and its error refuses
+// the change, which then changes nothing.
+func testAdminRule(t *testing.T, s deadbolt.Store) {
+	ctx := context.Background()
+	ann := newAdmin(t, s, "ann")
+	bob := newAdmin(t, s, "bob")
+	gone := newAdmin(t, s, "gone")
+	if err := s.SetActive(ctx, gone.ID, false, T0); err != nil {
+		t.Fatal(err)
+	}
+	NewUser(t, s, "staff")
+	w := NewWorkgroup(t, s, "Ops")
+	s.AddWorkgroupMember(ctx, w.ID, ann.ID, T0)
+	if err := addPasskey(ctx, s, NewPasskey(bob, "bob-key"), 10); err != nil {
+		t.Fatal(err)
+	}
+	var seen []deadbolt.AdminFactors
+	look := func(admins []deadbolt.AdminFactors) error { seen = admins; return nil }
+	p := deadbolt.WorkgroupPolicy{Required: true, MinMethod: "phishing_resistant", UpdatedAt: T0}
+	if err := s.SetWorkgroupPolicy(ctx, w.ID, p, look); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, a := range seen {
+		got[a.User.Login] = fmt.Sprintf("%s passkeys=%d", names(a.Workgroups), a.Passkeys)
+	}
+	want := map[string]string{"ann": "Ops passkeys=0", "bob": " passkeys=1"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("the rule saw %v, want %v", got, want)
+	}
+	// The rule saw the policy as it was before the change.
+	for _, a := range seen {
+		for _, x := range a.Workgroups {
+			if x.Policy.MinMethod != "" && x.Policy.MinMethod != "any" {
+				t.Errorf("the rule saw %s's policy after the change: %+v", x.Name, x.Policy)
+			}
+		}
+	}
+
+	refused := deadbolt.Errorf(deadbolt.CodeAdminLockout, "no")
+	no := func([]deadbolt.AdminFactors) error { return refused }
+	p2 := deadbolt.WorkgroupPolicy{Required: false, MinMethod: "no_sms", UpdatedAt: T0.Add(time.Hour)}
+	if err := s.SetWorkgroupPolicy(ctx, w.ID, p2, no); !errors.Is(err, refused) {
+		t.Errorf("SetWorkgroupPolicy(refused) = %v, want the rule's error", err)
+	}
+	if got, _ := s.Workgroup(ctx, w.ID); got.Policy.MinMethod != "phishing_resistant" || !got.Policy.Required {
+		t.Errorf("a refused policy was saved: %+v", got.Policy)
+	}
+	keys, _ := s.Passkeys(ctx, bob.ID)
+	ev := &deadbolt.Event{Type: deadbolt.EventPasskeyRemoved, At: T0, UserID: bob.ID}
+	_, err := s.ChangeFactors(ctx, &deadbolt.FactorChange{UserID: bob.ID, Now: T0, RemovePasskeyID: keys[0].ID,
+		Events: []*deadbolt.Event{ev}, AdminRule: no})
+	if !errors.Is(err, refused) {
+		t.Errorf("ChangeFactors(refused) = %v, want the rule's error", err)
+	}
+	if keys, _ := s.Passkeys(ctx, bob.ID); len(keys) != 1 || ev.ID != "" || passkeyEvents(t, s, bob.ID, deadbolt.EventPasskeyRemoved) != 0 {
+		t.Errorf("a refused removal changed something: %d passkeys, event %q", len(keys), ev.ID)
+	}
+	if _, err := s.ChangeFactors(ctx, &deadbolt.FactorChange{UserID: bob.ID, Now: T0, RemovePasskeyID: keys[0].ID, AdminRule: look}); err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := s.Passkeys(ctx, bob.ID); len(keys) != 0 {
+		t.Errorf("an allowed removal left %d passkeys", len(keys))
+	}
+}
+
+// testAdminRuleRace: changes carrying a rule are decided one at a time,
+// each on what the one before it wrote. 50 administrators in a workgroup
+// each; 50 policies at once, each refused by its rule once 10 workgroups
+// of administrators demand passkeys: exactly 10 are saved.
+func testAdminRuleRace(t *testing.T, s deadbolt.Store) {
+	ctx := context.Background()
+	const n, limit = 50, 10
+	groups := make([]*deadbolt.Workgroup, n)
+	for i := range n {
+		u := newAdmin(t, s, fmt.Sprintf("admin-%02d", i))
+		groups[i] = NewWorkgroup(t, s, fmt.Sprintf("group-%02d", i))
+		s.AddWorkgroupMember(ctx, groups[i].ID, u.ID, T0)
+	}
+	full := deadbolt.Errorf(deadbolt.CodeAdminLockout, "full")
+	rule := func(admins []deadbolt.AdminFactors) error {
+		strict := 0
+		for _, a := range admins {
+			for _, w := range a.Workgroups {
+				if w.Policy.MinMethod == "phishing_resistant" {
+					strict++
+				}
+			}
+		}
+		if strict >= limit {
+			return full
+		}
+		return nil
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	saved := 0
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			err := s.SetWorkgroupPolicy(ctx, groups[i].ID, deadbolt.WorkgroupPolicy{Required: true, MinMethod: "phishing_resistant", UpdatedAt: T0}, rule)
+			if err != nil && !errors.Is(err, full) {
+				t.Errorf("policy %d: %v", i, err)
+			}
+			if err == nil {
+				mu.Lock()
+				saved++
+				mu.Unlock()
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if saved != limit {
+		t.Errorf("policies saved at once = %d, want exactly %d", saved, limit)
+	}
 }
