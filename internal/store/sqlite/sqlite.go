@@ -57,6 +57,13 @@ type Store struct {
 
 var _ deadbolt.Store = (*Store)(nil)
 
+// dsn is the driver's name for the database at path: a SQLite URI whose
+// path is escaped, so that a '?', '#' or '%' in a directory name stays part
+// of the path — unescaped, the driver would cut the name at the '?' and
+// read the rest as its settings (dropping WAL and synchronous=FULL), and
+// SQLite would end the path at a '#'. An absolute path gets the empty
+// authority (file:///…), so a path starting with "//" is not read as a
+// host.
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
 	for _, p := range []string{
@@ -71,7 +78,11 @@ func dsn(path string, readOnly bool) string {
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	}
-	return "file:" + path + "?" + q.Encode()
+	prefix := "file:"
+	if strings.HasPrefix(path, "/") {
+		prefix = "file://"
+	}
+	return prefix + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
 // Open opens (creating if need be) the SQLite database at path and, when
