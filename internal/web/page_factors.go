@@ -463,7 +463,10 @@ func (s *server) recoveryCaptcha(w http.ResponseWriter, r *http.Request, a *sign
 	if err != nil {
 		return err
 	}
-	d.Captcha = &captchaView{ID: c.ID, Image: "/api/v1/captcha/" + c.ID + "/image.png", Audio: "/api/v1/captcha/" + c.ID + "/audio.wav"}
+	// The digits are read out in the page's language where there is a
+	// voice for it (captcha.AudioLanguage), in English otherwise.
+	d.Captcha = &captchaView{ID: c.ID, Image: "/api/v1/captcha/" + c.ID + "/image.png",
+		Audio: "/api/v1/captcha/" + c.ID + "/audio.wav?lang=" + url.QueryEscape(tr(r).Code())}
 	return nil
 }
 
