@@ -186,8 +186,8 @@ func TestPasskeyRequired(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("passkey-name"), "Laptop"),
 		chromedp.Click(chromedp.ID("passkey-add")),
 		chromedp.WaitVisible(chromedp.ID("codes")),
-		// The session was for setup only: Done leads to signing in again.
-		chromedp.Click(chromedp.ID("codes-done")),
+		// The session was for setup only: Continue leads to signing in again.
+		chromedp.Click(chromedp.ID("codes-continue")),
 		chromedp.WaitVisible(chromedp.ID("login-form")),
 	)
 	tab.Do("sign in with the passkey",
