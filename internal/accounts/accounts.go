@@ -321,7 +321,7 @@ func (s *Service) SetActive(ctx context.Context, actor Actor, idOrLogin string, 
 	if !active && actor.User != nil && actor.User.ID == u.ID {
 		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "You cannot deactivate your own account.")
 	}
-	if err := s.store.SetActive(ctx, u.ID, active, s.clock.Now()); err != nil {
+	if err := s.store.SetActive(ctx, u.ID, active, deadbolt.EndDeactivation, s.clock.Now()); err != nil {
 		return nil, userNotFound(err)
 	}
 	typ := deadbolt.EventAdminUserDeactivated
@@ -351,7 +351,7 @@ func (s *Service) ResetPassword(ctx context.Context, actor Actor, idOrLogin, pw 
 	if err != nil {
 		return err
 	}
-	disconnected, err := s.store.SetPassword(ctx, u.ID, hash, "", s.clock.Now())
+	disconnected, err := s.store.SetPassword(ctx, u.ID, hash, "", deadbolt.EndPasswordChange, s.clock.Now())
 	if err != nil {
 		return userNotFound(err)
 	}
@@ -380,7 +380,7 @@ func (s *Service) EndSessions(ctx context.Context, actor Actor, idOrLogin string
 	if err != nil {
 		return err
 	}
-	if _, err := s.store.EndAllSessions(ctx, u.ID, false, s.clock.Now()); err != nil {
+	if _, err := s.store.EndAllSessions(ctx, u.ID, deadbolt.EndByAdministrator, s.clock.Now()); err != nil {
 		return userNotFound(err)
 	}
 	s.audit.Record(ctx, deadbolt.EventAdminSessionsEnded, u.ID, actor.id(), actor.IP, nil)

@@ -73,19 +73,19 @@ func TestCacheRevokedAtOnce(t *testing.T) {
 		}{
 			{"logout", func(u *deadbolt.User, sess *deadbolt.Session) error { return s.DeleteSession(ctx, u.ID, sess.ID) }},
 			{"log out of all devices", func(u *deadbolt.User, sess *deadbolt.Session) error {
-				_, err := s.EndAllSessions(ctx, u.ID, true, storetest.T0)
+				_, err := s.EndAllSessions(ctx, u.ID, deadbolt.EndLogOutEverywhere, storetest.T0)
 				return err
 			}},
 			{"administrator ends the sessions", func(u *deadbolt.User, sess *deadbolt.Session) error {
-				_, err := s.EndAllSessions(ctx, u.ID, false, storetest.T0)
+				_, err := s.EndAllSessions(ctx, u.ID, deadbolt.EndByAdministrator, storetest.T0)
 				return err
 			}},
 			{"password change", func(u *deadbolt.User, sess *deadbolt.Session) error {
-				_, err := s.SetPassword(ctx, u.ID, "$argon2id$new", "", storetest.T0)
+				_, err := s.SetPassword(ctx, u.ID, "$argon2id$new", "", deadbolt.EndPasswordChange, storetest.T0)
 				return err
 			}},
 			{"deactivation", func(u *deadbolt.User, sess *deadbolt.Session) error {
-				return s.SetActive(ctx, u.ID, false, storetest.T0)
+				return s.SetActive(ctx, u.ID, false, deadbolt.EndDeactivation, storetest.T0)
 			}},
 			{"2FA reset", func(u *deadbolt.User, sess *deadbolt.Session) error {
 				_, err := s.ChangeFactors(ctx, &deadbolt.FactorChange{UserID: u.ID, Now: storetest.T0,
@@ -185,7 +185,7 @@ func TestCacheReadRacingRevocation(t *testing.T) {
 		done := make(chan error)
 		go func() { _, _, err := c.SessionByToken(ctx, h); done <- err }()
 		<-p.read
-		if _, err := s.EndAllSessions(ctx, u.ID, true, storetest.T0); err != nil {
+		if _, err := s.EndAllSessions(ctx, u.ID, deadbolt.EndLogOutEverywhere, storetest.T0); err != nil {
 			t.Fatal(err)
 		}
 		close(p.release)
@@ -239,7 +239,7 @@ func TestCacheRevocationUnderLoad(t *testing.T) {
 			for checks.Load() < int64(200*(i+1)) {
 				time.Sleep(time.Millisecond)
 			}
-			if _, err := s.EndAllSessions(ctx, u.ID, true, storetest.T0); err != nil {
+			if _, err := s.EndAllSessions(ctx, u.ID, deadbolt.EndLogOutEverywhere, storetest.T0); err != nil {
 				t.Fatal(err)
 			}
 			revoked[i].Store(true)

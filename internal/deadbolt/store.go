@@ -30,18 +30,19 @@ type UserStore interface {
 	CountUsers(ctx context.Context) (int, error)
 	// SetPassword stores a new hash, bumps the session epoch and deletes
 	// every session of the user except keepSessionID ("" for none, which is
-	// moved to the new epoch), and disconnects the trusted device — in one
+	// moved to the new epoch), and changes the devices as end says — in one
 	// transaction. It returns whether a trusted device was disconnected.
-	SetPassword(ctx context.Context, userID, hash, keepSessionID string, now time.Time) (bool, error)
+	SetPassword(ctx context.Context, userID, hash, keepSessionID string, end SessionsEnd, now time.Time) (bool, error)
 	// RehashPassword replaces the hash only if it is still oldHash.
 	RehashPassword(ctx context.Context, userID, oldHash, newHash string) error
 	// EndAllSessions bumps the session epoch, deletes every session of the
-	// user and, when disconnectDevice, disconnects the trusted device — in
-	// one transaction. It returns whether a device was disconnected.
-	EndAllSessions(ctx context.Context, userID string, disconnectDevice bool, now time.Time) (bool, error)
-	// SetActive activates or deactivates a user; deactivation ends all
-	// sessions and disconnects the device in the same transaction.
-	SetActive(ctx context.Context, userID string, active bool, now time.Time) error
+	// user and changes the devices as end says — in one transaction. It
+	// returns whether a trusted device was disconnected.
+	EndAllSessions(ctx context.Context, userID string, end SessionsEnd, now time.Time) (bool, error)
+	// SetActive activates or deactivates a user; deactivation also bumps
+	// the session epoch, deletes every session and changes the devices as
+	// end says, in the same transaction (activation ignores end).
+	SetActive(ctx context.Context, userID string, active bool, end SessionsEnd, now time.Time) error
 }
 
 // SessionStore persists sessions, keyed by the hash of their token.

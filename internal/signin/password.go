@@ -45,7 +45,7 @@ func (s *Service) ChangePassword(ctx context.Context, a *Auth, current, next str
 		return err
 	}
 	now := s.clock.Now()
-	disconnected, err := s.store.SetPassword(ctx, a.User.ID, hash, a.Session.ID, now)
+	disconnected, err := s.store.SetPassword(ctx, a.User.ID, hash, a.Session.ID, deadbolt.EndPasswordChange, now)
 	if err != nil {
 		return err
 	}

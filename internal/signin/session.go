@@ -177,7 +177,7 @@ func (s *Service) Logout(ctx context.Context, a *Auth, c Client) error {
 // LogoutAll ends every session of the employee, this one included, and
 // disconnects the trusted device.
 func (s *Service) LogoutAll(ctx context.Context, a *Auth, c Client) error {
-	disconnected, err := s.store.EndAllSessions(ctx, a.User.ID, true, s.clock.Now())
+	disconnected, err := s.store.EndAllSessions(ctx, a.User.ID, deadbolt.EndLogOutEverywhere, s.clock.Now())
 	if err != nil {
 		return err
 	}

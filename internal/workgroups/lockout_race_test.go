@@ -201,7 +201,7 @@ func TestLockoutPasskeyRemovalAtOnce(t *testing.T) {
 			}
 			// The next round's pair are the only active administrators.
 			for _, u := range []*deadbolt.User{holder, other} {
-				if err := st.SetActive(ctx, u.ID, false, raceT0); err != nil {
+				if err := st.SetActive(ctx, u.ID, false, deadbolt.EndDeactivation, raceT0); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -146,21 +146,27 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// disconnectDevices disconnects every connected device of the user and
-// reports whether one of them was a trusted (confirmed) device, which is
-// then remembered on the user for the confirm-device banner. It is one
-// statement.
-func disconnectDevices(ctx context.Context, q querier, userID string, now time.Time) (bool, error) {
-	tag, err := q.Exec(ctx, `WITH d AS (
+// endDevices changes the user's devices as end says, in one statement: it
+// disconnects every connected one and reports whether one of them was a
+// trusted (confirmed) device, which it then records on the user when end
+// says to mark it.
+func endDevices(ctx context.Context, q querier, userID string, end deadbolt.SessionsEnd, now time.Time) (bool, error) {
+	if !end.DisconnectDevices {
+		return false, nil
+	}
+	var trusted bool
+	err := q.QueryRow(ctx, `WITH d AS (
 			UPDATE devices SET disconnected_at = $2
 			WHERE user_id = $1 AND disconnected_at IS NULL
-			RETURNING confirmed_at)
-		UPDATE users SET device_disconnected_at = $2
-		WHERE id = $1 AND EXISTS (SELECT 1 FROM d WHERE confirmed_at IS NOT NULL)`, userID, now)
+			RETURNING confirmed_at),
+		m AS (
+			UPDATE users SET device_disconnected_at = $2
+			WHERE id = $1 AND $3::boolean AND EXISTS (SELECT 1 FROM d WHERE confirmed_at IS NOT NULL))
+		SELECT EXISTS (SELECT 1 FROM d WHERE confirmed_at IS NOT NULL)`, userID, now, end.MarkDisconnected).Scan(&trusted)
 	if err != nil {
 		return false, fmt.Errorf("postgres: disconnect devices: %w", err)
 	}
-	return tag.RowsAffected() > 0, nil
+	return trusted, nil
 }
 
 // bumpEpoch moves the user to a new session epoch and returns it.
@@ -178,9 +184,9 @@ func bumpEpoch(ctx context.Context, q querier, userID string, now time.Time) (in
 }
 
 // SetPassword stores a new hash, ends every session but keepSessionID
-// (which moves to the new epoch) and disconnects the device, in one
-// transaction. An unknown user is CodeNotFound.
-func (s *Store) SetPassword(ctx context.Context, userID, hash, keepSessionID string, now time.Time) (bool, error) {
+// (which moves to the new epoch) and changes the devices as end says, in
+// one transaction. An unknown user is CodeNotFound.
+func (s *Store) SetPassword(ctx context.Context, userID, hash, keepSessionID string, end deadbolt.SessionsEnd, now time.Time) (bool, error) {
 	var disconnected bool
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		epoch, err := bumpEpoch(ctx, tx, userID, now)
@@ -197,7 +203,7 @@ func (s *Store) SetPassword(ctx context.Context, userID, hash, keepSessionID str
 			userID, keepSessionID, epoch); err != nil {
 			return fmt.Errorf("postgres: set password: %w", err)
 		}
-		disconnected, err = disconnectDevices(ctx, tx, userID, now)
+		disconnected, err = endDevices(ctx, tx, userID, end, now)
 		return err
 	})
 	return disconnected, err
@@ -213,10 +219,10 @@ func (s *Store) RehashPassword(ctx context.Context, userID, oldHash, newHash str
 	return nil
 }
 
-// EndAllSessions bumps the epoch, deletes the user's sessions and, if asked,
-// disconnects the device, in one transaction. An unknown user is
+// EndAllSessions bumps the epoch, deletes the user's sessions and changes
+// the devices as end says, in one transaction. An unknown user is
 // CodeNotFound.
-func (s *Store) EndAllSessions(ctx context.Context, userID string, disconnectDevice bool, now time.Time) (bool, error) {
+func (s *Store) EndAllSessions(ctx context.Context, userID string, end deadbolt.SessionsEnd, now time.Time) (bool, error) {
 	var disconnected bool
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		if _, err := bumpEpoch(ctx, tx, userID, now); err != nil {
@@ -225,20 +231,17 @@ func (s *Store) EndAllSessions(ctx context.Context, userID string, disconnectDev
 		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
 			return fmt.Errorf("postgres: end sessions: %w", err)
 		}
-		if !disconnectDevice {
-			return nil
-		}
 		var err error
-		disconnected, err = disconnectDevices(ctx, tx, userID, now)
+		disconnected, err = endDevices(ctx, tx, userID, end, now)
 		return err
 	})
 	return disconnected, err
 }
 
 // SetActive activates or deactivates the user; deactivation also ends every
-// session and disconnects the device, in the same transaction. An unknown
-// user is CodeNotFound.
-func (s *Store) SetActive(ctx context.Context, userID string, active bool, now time.Time) error {
+// session and changes the devices as end says, in the same transaction. An
+// unknown user is CodeNotFound.
+func (s *Store) SetActive(ctx context.Context, userID string, active bool, end deadbolt.SessionsEnd, now time.Time) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE users SET active = $2, updated_at = $3 WHERE id = $1`, userID, active, now)
 		if err != nil {
@@ -256,7 +259,7 @@ func (s *Store) SetActive(ctx context.Context, userID string, active bool, now t
 		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
 			return fmt.Errorf("postgres: set active: %w", err)
 		}
-		_, err = disconnectDevices(ctx, tx, userID, now)
+		_, err = endDevices(ctx, tx, userID, end, now)
 		return err
 	})
 }

@@ -143,10 +143,13 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// disconnectDevices disconnects every connected device of the user and
-// reports whether one of them was a trusted (confirmed) device, which is
-// then remembered on the user for the confirm-device banner.
-func disconnectDevices(ctx context.Context, tx *sql.Tx, userID string, now time.Time) (bool, error) {
+// endDevices changes the user's devices as end says: it disconnects every
+// connected one and reports whether one of them was a trusted (confirmed)
+// device, which it then records on the user when end says to mark it.
+func endDevices(ctx context.Context, tx *sql.Tx, userID string, end deadbolt.SessionsEnd, now time.Time) (bool, error) {
+	if !end.DisconnectDevices {
+		return false, nil
+	}
 	var trusted int
 	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM devices
 		WHERE user_id = ? AND disconnected_at IS NULL AND confirmed_at IS NOT NULL`, userID).Scan(&trusted)
@@ -157,7 +160,7 @@ func disconnectDevices(ctx context.Context, tx *sql.Tx, userID string, now time.
 		WHERE user_id = ? AND disconnected_at IS NULL`, tsv(now), userID); err != nil {
 		return false, fmt.Errorf("sqlite: disconnect devices: %w", err)
 	}
-	if trusted > 0 {
+	if trusted > 0 && end.MarkDisconnected {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET device_disconnected_at = ? WHERE id = ?`,
 			tsv(now), userID); err != nil {
 			return false, fmt.Errorf("sqlite: disconnect devices: %w", err)
@@ -180,9 +183,9 @@ func bumpEpoch(ctx context.Context, tx *sql.Tx, userID string, now time.Time) (i
 	return epoch, nil
 }
 
-// SetPassword stores a new hash and ends every other session and the
-// device, in one transaction.
-func (s *Store) SetPassword(ctx context.Context, userID, hash, keepSessionID string, now time.Time) (bool, error) {
+// SetPassword stores a new hash, ends every other session and changes the
+// devices as end says, in one transaction.
+func (s *Store) SetPassword(ctx context.Context, userID, hash, keepSessionID string, end deadbolt.SessionsEnd, now time.Time) (bool, error) {
 	var disconnected bool
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		epoch, err := bumpEpoch(ctx, tx, userID, now)
@@ -198,7 +201,7 @@ func (s *Store) SetPassword(ctx context.Context, userID, hash, keepSessionID str
 		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET epoch = ? WHERE id = ?`, epoch, keepSessionID); err != nil {
 			return fmt.Errorf("sqlite: set password: %w", err)
 		}
-		disconnected, err = disconnectDevices(ctx, tx, userID, now)
+		disconnected, err = endDevices(ctx, tx, userID, end, now)
 		return err
 	})
 	return disconnected, err
@@ -213,9 +216,9 @@ func (s *Store) RehashPassword(ctx context.Context, userID, oldHash, newHash str
 	return nil
 }
 
-// EndAllSessions bumps the epoch, deletes the user's sessions and, if asked,
-// disconnects the device.
-func (s *Store) EndAllSessions(ctx context.Context, userID string, disconnectDevice bool, now time.Time) (bool, error) {
+// EndAllSessions bumps the epoch, deletes the user's sessions and changes
+// the devices as end says.
+func (s *Store) EndAllSessions(ctx context.Context, userID string, end deadbolt.SessionsEnd, now time.Time) (bool, error) {
 	var disconnected bool
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := bumpEpoch(ctx, tx, userID, now); err != nil {
@@ -224,18 +227,16 @@ func (s *Store) EndAllSessions(ctx context.Context, userID string, disconnectDev
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID); err != nil {
 			return fmt.Errorf("sqlite: end sessions: %w", err)
 		}
-		if !disconnectDevice {
-			return nil
-		}
 		var err error
-		disconnected, err = disconnectDevices(ctx, tx, userID, now)
+		disconnected, err = endDevices(ctx, tx, userID, end, now)
 		return err
 	})
 	return disconnected, err
 }
 
-// SetActive activates or deactivates the user.
-func (s *Store) SetActive(ctx context.Context, userID string, active bool, now time.Time) error {
+// SetActive activates or deactivates the user; deactivation ends every
+// session and changes the devices as end says.
+func (s *Store) SetActive(ctx context.Context, userID string, active bool, end deadbolt.SessionsEnd, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET active = ?, updated_at = ? WHERE id = ?`, active, tsv(now), userID)
 		if err != nil {
@@ -253,7 +254,7 @@ func (s *Store) SetActive(ctx context.Context, userID string, active bool, now t
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID); err != nil {
 			return fmt.Errorf("sqlite: set active: %w", err)
 		}
-		_, err = disconnectDevices(ctx, tx, userID, now)
+		_, err = endDevices(ctx, tx, userID, end, now)
 		return err
 	})
 }

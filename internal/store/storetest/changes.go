@@ -133,23 +133,23 @@ func testChangeFeedPublishes(t *testing.T, s deadbolt.Store) {
 			return s.DeleteSession(ctx, "", sess.ID)
 		}},
 		{"SetPassword", func(u *deadbolt.User, sess *deadbolt.Session) error {
-			_, err := s.SetPassword(ctx, u.ID, "$argon2id$other", "", T0)
+			_, err := s.SetPassword(ctx, u.ID, "$argon2id$other", "", deadbolt.EndPasswordChange, T0)
 			return err
 		}},
 		{"SetPassword keeping this session", func(u *deadbolt.User, sess *deadbolt.Session) error {
-			_, err := s.SetPassword(ctx, u.ID, "$argon2id$other", sess.ID, T0)
+			_, err := s.SetPassword(ctx, u.ID, "$argon2id$other", sess.ID, deadbolt.EndPasswordChange, T0)
 			return err
 		}},
 		{"EndAllSessions", func(u *deadbolt.User, sess *deadbolt.Session) error {
-			_, err := s.EndAllSessions(ctx, u.ID, true, T0)
+			_, err := s.EndAllSessions(ctx, u.ID, deadbolt.EndLogOutEverywhere, T0)
 			return err
 		}},
 		{"EndAllSessions keeping the device", func(u *deadbolt.User, sess *deadbolt.Session) error {
-			_, err := s.EndAllSessions(ctx, u.ID, false, T0)
+			_, err := s.EndAllSessions(ctx, u.ID, deadbolt.EndByAdministrator, T0)
 			return err
 		}},
 		{"SetActive false", func(u *deadbolt.User, sess *deadbolt.Session) error {
-			return s.SetActive(ctx, u.ID, false, T0)
+			return s.SetActive(ctx, u.ID, false, deadbolt.EndDeactivation, T0)
 		}},
 		{"ChangeFactors reset", func(u *deadbolt.User, sess *deadbolt.Session) error {
 			_, err := s.ChangeFactors(ctx, &deadbolt.FactorChange{UserID: u.ID, Now: T0, TwoFactor: deadbolt.TwoFactorOff,
@@ -291,11 +291,11 @@ func testChangeFeedRace(t *testing.T, s deadbolt.Store) {
 			var err error
 			switch i % 3 {
 			case 0:
-				_, err = s.EndAllSessions(ctx, u.ID, true, T0)
+				_, err = s.EndAllSessions(ctx, u.ID, deadbolt.EndLogOutEverywhere, T0)
 			case 1:
-				err = s.SetActive(ctx, u.ID, false, T0)
+				err = s.SetActive(ctx, u.ID, false, deadbolt.EndDeactivation, T0)
 			default:
-				_, err = s.SetPassword(ctx, u.ID, "$argon2id$x", "", T0)
+				_, err = s.SetPassword(ctx, u.ID, "$argon2id$x", "", deadbolt.EndPasswordChange, T0)
 			}
 			if err != nil {
 				missed <- fmt.Sprintf("%s: %v", u.Login, err)

@@ -19,6 +19,7 @@ var factorTests = []struct {
 }{
 	{"PairingOnce", testPairingOnce},
 	{"DeviceLifecycle", testDeviceLifecycle},
+	{"SessionsEnd", testSessionsEnd},
 	{"ChangeFactorsAllOrNothing", testChangeFactorsAllOrNothing},
 	{"ChangeFactorsRace", testChangeFactorsRace},
 	{"RecoveryCodes", testRecoveryCodes},
@@ -171,7 +172,7 @@ func testDeviceLifecycle(t *testing.T, s deadbolt.Store) {
 		t.Errorf("TwoFactorSince moved to %v", uu.TwoFactorSince)
 	}
 	// Logout-all disconnects and marks the banner.
-	disc, err := s.EndAllSessions(ctx, u.ID, true, T0.Add(3*time.Minute))
+	disc, err := s.EndAllSessions(ctx, u.ID, deadbolt.EndLogOutEverywhere, T0.Add(3*time.Minute))
 	if err != nil || !disc {
 		t.Fatalf("EndAllSessions = %v, %v; want a disconnected device", disc, err)
 	}
@@ -398,7 +399,7 @@ func testResetTwoFactor(t *testing.T, s deadbolt.Store) {
 	s.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{hash("x")}, T0)
 	s.ReplaceRecoveryCodes(ctx, other.ID, [][]byte{hash("y")}, T0)
 	s.SetLastConfirmed(ctx, u.ID, T0)
-	s.EndAllSessions(ctx, u.ID, true, T0) // sets the disconnection mark
+	s.EndAllSessions(ctx, u.ID, deadbolt.EndLogOutEverywhere, T0) // sets the disconnection mark
 	d2 := newDevice(t, s, u, "d2")
 	change(t, s, &deadbolt.FactorChange{UserID: u.ID, Now: T0, ConfirmDeviceID: d2.ID})
 	u, _ = s.UserByID(ctx, u.ID)
@@ -464,4 +465,95 @@ func testCaptchaOnce(t *testing.T, s deadbolt.Store) {
 	s.SaveChallenge(ctx, deadbolt.Challenge{ID: "c2", Digits: []byte{1}, CreatedAt: T0, ExpiresAt: T0.Add(time.Minute)})
 	_, err = s.ConsumeChallenge(ctx, "c2", T0.Add(time.Minute))
 	wantCode(t, "ConsumeChallenge(expired)", err, deadbolt.CodeNotFound)
+}
+
+// testSessionsEnd: ending every session changes the devices exactly as
+// the SessionsEnd says — SetPassword, EndAllSessions and a deactivation
+// alike: the devices stay, or are disconnected, and the disconnection is
+// recorded on the user only when told, and only when a trusted device was
+// among them.
+func testSessionsEnd(t *testing.T, s deadbolt.Store) {
+	ctx := context.Background()
+	disconnectOnly := deadbolt.SessionsEnd{DisconnectDevices: true}
+	markOnly := deadbolt.SessionsEnd{MarkDisconnected: true}
+	ops := []struct {
+		name string
+		end  func(u *deadbolt.User, e deadbolt.SessionsEnd, now time.Time) (bool, error)
+	}{
+		{"SetPassword", func(u *deadbolt.User, e deadbolt.SessionsEnd, now time.Time) (bool, error) {
+			return s.SetPassword(ctx, u.ID, "$argon2id$new", "", e, now)
+		}},
+		{"EndAllSessions", func(u *deadbolt.User, e deadbolt.SessionsEnd, now time.Time) (bool, error) {
+			return s.EndAllSessions(ctx, u.ID, e, now)
+		}},
+		{"SetActive", func(u *deadbolt.User, e deadbolt.SessionsEnd, now time.Time) (bool, error) {
+			err := s.SetActive(ctx, u.ID, false, e, now)
+			if err == nil {
+				err = s.SetActive(ctx, u.ID, true, e, now)
+			}
+			return false, err
+		}},
+	}
+	for i, op := range ops {
+		u := NewUser(t, s, fmt.Sprintf("end-%d", i))
+		trusted := func(tok string, at time.Time) *deadbolt.Device {
+			d := newDevice(t, s, u, tok)
+			change(t, s, confirmation(u.ID, d.ID, at))
+			return d
+		}
+		mark := func() time.Time {
+			got, err := s.UserByID(ctx, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got.DeviceDisconnectedAt
+		}
+		gone := func(tok string) bool {
+			d, err := s.DeviceByToken(ctx, hash(tok))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return !d.DisconnectedAt.IsZero()
+		}
+		at := func(m int) time.Time { return T0.Add(time.Duration(10*i+m) * time.Minute) }
+
+		// Neither: the trusted device stays; a mark alone records nothing.
+		trusted(op.name+"-a", at(0))
+		for _, e := range []deadbolt.SessionsEnd{{}, markOnly} {
+			if disc, err := op.end(u, e, at(1)); err != nil || disc {
+				t.Errorf("%s(%+v) = %v, %v; want nothing disconnected", op.name, e, disc, err)
+			}
+			if gone(op.name + "-a") {
+				t.Fatalf("%s(%+v) disconnected the device", op.name, e)
+			}
+			if !mark().IsZero() {
+				t.Errorf("%s(%+v) recorded a disconnection", op.name, e)
+			}
+		}
+		// Disconnect, unmarked.
+		disc, err := op.end(u, disconnectOnly, at(2))
+		if err != nil || (op.name != "SetActive" && !disc) {
+			t.Errorf("%s(disconnect) = %v, %v; want the trusted device disconnected", op.name, disc, err)
+		}
+		if !gone(op.name+"-a") || !mark().IsZero() {
+			t.Errorf("%s(disconnect): device gone %v, mark %v; want gone and no mark", op.name, gone(op.name+"-a"), mark())
+		}
+		// Disconnect and mark.
+		trusted(op.name+"-b", at(3))
+		if _, err := op.end(u, deadbolt.SessionsEnd{DisconnectDevices: true, MarkDisconnected: true}, at(4)); err != nil {
+			t.Fatal(err)
+		}
+		if !gone(op.name+"-b") || !mark().Equal(at(4)) {
+			t.Errorf("%s(disconnect and mark): device gone %v, mark %v; want gone and %v", op.name, gone(op.name+"-b"), mark(), at(4))
+		}
+		// Mark asked, but no trusted device among those disconnected: the
+		// mark stays as it was.
+		newDevice(t, s, u, op.name+"-c")
+		if disc, err := op.end(u, deadbolt.SessionsEnd{DisconnectDevices: true, MarkDisconnected: true}, at(5)); err != nil || disc {
+			t.Errorf("%s(no trusted device) = %v, %v; want none disconnected", op.name, disc, err)
+		}
+		if !gone(op.name+"-c") || !mark().Equal(at(4)) {
+			t.Errorf("%s(no trusted device): unconfirmed device gone %v, mark %v; want gone and still %v", op.name, gone(op.name+"-c"), mark(), at(4))
+		}
+	}
 }

@@ -330,7 +330,7 @@ func testTokenSession(t *testing.T, s deadbolt.Store) {
 	f := newOIDCFixture(t, s)
 	c := f.issue(t, s, "code")
 	s.RedeemCode(ctx, c.Hash, T0, tokensFor(c, c.Hash, "0"))
-	if _, err := s.EndAllSessions(ctx, f.user.ID, false, T0); err != nil {
+	if _, err := s.EndAllSessions(ctx, f.user.ID, deadbolt.EndByAdministrator, T0); err != nil {
 		t.Fatal(err)
 	}
 	rec, err := s.Token(ctx, hash("access-0"))

@@ -83,7 +83,7 @@ func testFactorOverview(t *testing.T, s deadbolt.Store) {
 	if len(o.Dismissals) != 1 || !o.Dismissals["two_factor_required"].Equal(T0.Add(time.Minute)) {
 		t.Errorf("overview dismissals = %v", o.Dismissals)
 	}
-	s.EndAllSessions(ctx, u.ID, true, T0.Add(2*time.Minute))
+	s.EndAllSessions(ctx, u.ID, deadbolt.EndLogOutEverywhere, T0.Add(2*time.Minute))
 	if o, _ := s.FactorOverview(ctx, u.ID); o.Device != nil {
 		t.Errorf("overview shows a disconnected device: %+v", o.Device)
 	}

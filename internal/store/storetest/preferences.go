@@ -67,7 +67,7 @@ func testPasswordChangeRequired(t *testing.T, s deadbolt.Store) {
 		t.Fatalf("PasswordChangeRequired of a plain user = true")
 	}
 	sess, _ := NewSession(t, s, u, deadbolt.SessionFull)
-	if _, err := s.SetPassword(ctx, u.ID, "$argon2id$chosen", sess.ID, T0.Add(time.Minute)); err != nil {
+	if _, err := s.SetPassword(ctx, u.ID, "$argon2id$chosen", sess.ID, deadbolt.EndPasswordChange, T0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.UserByID(ctx, u.ID)

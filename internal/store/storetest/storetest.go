@@ -180,7 +180,7 @@ func testSessionEpoch(t *testing.T, s deadbolt.Store) {
 	ctx := context.Background()
 	u := NewUser(t, s, "alice")
 	_, h1 := NewSession(t, s, u, deadbolt.SessionFull)
-	if _, err := s.EndAllSessions(ctx, u.ID, true, T0); err != nil {
+	if _, err := s.EndAllSessions(ctx, u.ID, deadbolt.EndLogOutEverywhere, T0); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err := s.SessionByToken(ctx, h1)
@@ -208,7 +208,7 @@ func testSetPassword(t *testing.T, s deadbolt.Store) {
 	u := NewUser(t, s, "alice")
 	keep, hk := NewSession(t, s, u, deadbolt.SessionFull)
 	_, ho := NewSession(t, s, u, deadbolt.SessionFull)
-	if _, err := s.SetPassword(ctx, u.ID, "$argon2id$changed", keep.ID, T0); err != nil {
+	if _, err := s.SetPassword(ctx, u.ID, "$argon2id$changed", keep.ID, deadbolt.EndPasswordChange, T0); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.SessionByToken(ctx, hk); err != nil {
@@ -220,7 +220,7 @@ func testSetPassword(t *testing.T, s deadbolt.Store) {
 	if got.PasswordHash != "$argon2id$changed" {
 		t.Errorf("hash = %q", got.PasswordHash)
 	}
-	_, err = s.SetPassword(ctx, deadbolt.NewID(), "x", "", T0)
+	_, err = s.SetPassword(ctx, deadbolt.NewID(), "x", "", deadbolt.EndPasswordChange, T0)
 	wantCode(t, "SetPassword(unknown user)", err, deadbolt.CodeNotFound)
 }
 
@@ -228,7 +228,7 @@ func testDeactivate(t *testing.T, s deadbolt.Store) {
 	ctx := context.Background()
 	u := NewUser(t, s, "alice")
 	_, h := NewSession(t, s, u, deadbolt.SessionFull)
-	if err := s.SetActive(ctx, u.ID, false, T0); err != nil {
+	if err := s.SetActive(ctx, u.ID, false, deadbolt.EndDeactivation, T0); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err := s.SessionByToken(ctx, h)
@@ -237,13 +237,13 @@ func testDeactivate(t *testing.T, s deadbolt.Store) {
 	if got.Active {
 		t.Error("user still active")
 	}
-	if err := s.SetActive(ctx, u.ID, true, T0); err != nil {
+	if err := s.SetActive(ctx, u.ID, true, deadbolt.EndDeactivation, T0); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.UserByID(ctx, u.ID); !got.Active {
 		t.Error("user not reactivated")
 	}
-	wantCode(t, "SetActive(unknown)", s.SetActive(ctx, deadbolt.NewID(), false, T0), deadbolt.CodeNotFound)
+	wantCode(t, "SetActive(unknown)", s.SetActive(ctx, deadbolt.NewID(), false, deadbolt.EndDeactivation, T0), deadbolt.CodeNotFound)
 }
 
 func testCounterWindow(t *testing.T, s deadbolt.Store) {

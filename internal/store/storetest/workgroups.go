@@ -309,7 +309,7 @@ func testAdminRule(t *testing.T, s deadbolt.Store) {
 	ann := newAdmin(t, s, "ann")
 	bob := newAdmin(t, s, "bob")
 	gone := newAdmin(t, s, "gone")
-	if err := s.SetActive(ctx, gone.ID, false, T0); err != nil {
+	if err := s.SetActive(ctx, gone.ID, false, deadbolt.EndDeactivation, T0); err != nil {
 		t.Fatal(err)
 	}
 	NewUser(t, s, "staff")
