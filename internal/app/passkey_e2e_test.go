@@ -499,3 +499,76 @@ func TestPasskeyBeginLimit(t *testing.T) {
 		e2eStatus(t, "passwordless after the window", r, http.StatusOK)
 	})
 }
+
+// TestPasskeyLockCoversEveryPath: once the second factor is locked, no
+// passkey path proves anything, not even with right assertions made just
+// before the lock: the second step, a fresh proof, a sign-in without a
+// login, and the options of each. 100 wrong assertions sent one after
+// the other, with no waiting, reach the lock (the refused ones count).
+// The right assertions were never checked, so after an administrator's
+// unlock they still work.
+func TestPasskeyLockCoversEveryPath(t *testing.T) {
+	deadbolttest.ForEachStore(t, func(t *testing.T, st deadbolttest.Store) {
+		s := passkeyServer(t, st)
+		admin := s.AdminToken(t)
+		uid := s.CreateUser(t, admin, "liv", "liv-password")
+		tok, _ := s.Login(t, "liv", "liv-password")
+		a := passkeytest.New(s.URL)
+		addPasskey(t, s, tok, "Key", a)
+
+		// A full session, and right assertions for every path.
+		_, ans := s.Login(t, "liv", "liv-password")
+		p := ans["session_token"].(string)
+		cred := passkeyAnswer(t, s, "/api/v1/login/passkey/options", p, a)
+		full := e2eStatus(t, "second step", s.Do(t, "POST", "/api/v1/login/second-factor", p,
+			map[string]any{"method": "passkey", "credential": rawCredential(cred)}), http.StatusOK)["session_token"].(string)
+		_, ans = s.Login(t, "liv", "liv-password")
+		pending := ans["session_token"].(string)
+		second := passkeyAnswer(t, s, "/api/v1/login/passkey/options", pending, a)
+		reauth := passkeyAnswer(t, s, "/api/v1/me/reauth/passkey/options", full, a)
+		r := s.Do(t, "POST", "/api/v1/login/passkey/begin", "", nil)
+		beginID := e2eStatus(t, "begin", r, http.StatusOK)["id"].(string)
+		discover, err := a.Get(r.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		// 100 wrong assertions at once-after-another: 5 checked, the rest
+		// refused and counted, the 100th locks.
+		_, ans = s.Login(t, "liv", "liv-password")
+		wrongSession := ans["session_token"].(string)
+		a.Origin = "http://login.localhost.evil.example"
+		tally := map[int]int{}
+		for i := range 100 {
+			cred := passkeyAnswer(t, s, "/api/v1/login/passkey/options", wrongSession, a)
+			r := s.Do(t, "POST", "/api/v1/login/second-factor", wrongSession, map[string]any{"method": "passkey", "credential": rawCredential(cred)})
+			tally[r.Status]++
+			if i == 99 && r.Status != http.StatusLocked {
+				t.Fatalf("the 100th wrong assertion = %d %s, want 423", r.Status, r.Body)
+			}
+		}
+		a.Origin = s.URL
+		if want := map[int]int{http.StatusUnauthorized: 5, http.StatusTooManyRequests: 94, http.StatusLocked: 1}; fmt.Sprint(tally) != fmt.Sprint(want) {
+			t.Errorf("100 wrong assertions: %v, want %v", tally, want)
+		}
+
+		e2eWantError(t, "the right second step once locked", s.Do(t, "POST", "/api/v1/login/second-factor", pending,
+			map[string]any{"method": "passkey", "credential": rawCredential(second)}), http.StatusLocked, "locked")
+		e2eWantError(t, "the right fresh proof once locked", s.Do(t, "POST", "/api/v1/me/reauth", full,
+			map[string]any{"method": "passkey", "credential": rawCredential(reauth)}), http.StatusLocked, "locked")
+		e2eWantError(t, "the right passwordless sign-in once locked", s.Do(t, "POST", "/api/v1/login/passkey/finish", "",
+			map[string]any{"id": beginID, "credential": rawCredential(discover)}), http.StatusLocked, "locked")
+		e2eWantError(t, "second-step options once locked", s.Do(t, "POST", "/api/v1/login/passkey/options", pending, nil), http.StatusLocked, "locked")
+		e2eWantError(t, "fresh-proof options once locked", s.Do(t, "POST", "/api/v1/me/reauth/passkey/options", full, nil), http.StatusLocked, "locked")
+		e2eWantError(t, "passwordless once locked", passwordless(t, s, a), http.StatusLocked, "locked")
+
+		// Unlocked, the assertions refused without a check still work.
+		e2eStatus(t, "unlock", s.Do(t, "POST", "/api/v1/admin/users/"+uid+"/unlock", s.AdminToken(t), nil), http.StatusOK)
+		e2eStatus(t, "the second step after the unlock", s.Do(t, "POST", "/api/v1/login/second-factor", pending,
+			map[string]any{"method": "passkey", "credential": rawCredential(second)}), http.StatusOK)
+		e2eStatus(t, "the fresh proof after the unlock", s.Do(t, "POST", "/api/v1/me/reauth", full,
+			map[string]any{"method": "passkey", "credential": rawCredential(reauth)}), http.StatusOK)
+		e2eStatus(t, "passwordless after the unlock", s.Do(t, "POST", "/api/v1/login/passkey/finish", "",
+			map[string]any{"id": beginID, "credential": rawCredential(discover)}), http.StatusOK)
+	})
+}
