@@ -178,8 +178,9 @@ func (s *Service) SetupRequired(ctx context.Context, u *deadbolt.User) (bool, er
 }
 
 // RequiredBy names u's workgroups whose policy requires two-factor
-// authentication now — the workgroups behind Status.Required — sorted by
-// name. It returns store errors only; it is safe for concurrent use.
+// authentication now (not paused; an exemption of u aside), sorted by
+// name: who asks for the setup Status.Required reports. It returns store
+// errors only; it is safe for concurrent use.
 func (s *Service) RequiredBy(ctx context.Context, u *deadbolt.User) ([]string, error) {
 	ws, err := s.store.UserWorkgroups(ctx, u.ID)
 	if err != nil {

@@ -546,3 +546,35 @@ func TestCheckLoginParameters(t *testing.T) {
 		t.Errorf("LastConfirmedAt = %v, want the confirmation time", got)
 	}
 }
+
+// TestRequiredBy: the workgroups named as requiring two-factor
+// authentication are those whose policy requires it now, sorted; a paused
+// one and one without a requirement are left out.
+func TestRequiredBy(t *testing.T) {
+	f := newFixture(t, policy.Settings{})
+	ctx := context.Background()
+	alice := f.user(t, "alice", false)
+	for name, p := range map[string]policy.Policy{
+		"Ops":         {Required: true, Deadline: t0.Add(-time.Hour), AfterDeadline: policy.AfterDeadlineBlock},
+		"Engineering": {Required: true},
+		"Sales":       {Required: true, Paused: true},
+		"Cafeteria":   {},
+	} {
+		w, err := f.svc.Create(ctx, f.admin, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.svc.AddMember(ctx, f.admin, w.ID, alice.ID)
+		if _, err := f.svc.SetPolicy(ctx, f.admin, w.ID, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := f.svc.RequiredBy(ctx, alice)
+	if want := "Engineering, Ops"; err != nil || strings.Join(got, ", ") != want {
+		t.Errorf("RequiredBy = %q, %v; want %s", got, err, want)
+	}
+	bob := f.user(t, "bob", false)
+	if got, err := f.svc.RequiredBy(ctx, bob); err != nil || len(got) != 0 {
+		t.Errorf("RequiredBy(employee in no workgroup) = %q, %v; want none", got, err)
+	}
+}
