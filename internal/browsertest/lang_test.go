@@ -88,7 +88,7 @@ var ruMonths = [...]string{"янв.", "февр.", "мар.", "апр.", "мая
 // page speaks Russian there and on the pages after it, and becomes the
 // employee's saved choice; the selector of a signed-in page changes it;
 // another browser asking for English gets the saved Russian once signed
-// in; a browser asking for Russian gets it with no choice made; the
+// in, and PUT /api/v1/me/preferences from its page changes it at once; a browser asking for Russian gets it with no choice made; the
 // deadline shows in the organisation's time zone in Russian; every page
 // passes axe-core in Russian.
 func TestRussianInTheBrowser(t *testing.T) {
@@ -160,6 +160,19 @@ func TestRussianInTheBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("banner-two_factor_required")),
 	)
 	wantPage(second, "the saved Russian follows the employee", "ru", "#welcome", "Здравствуйте")
+	// The API changes it too, and this browser's pages follow at once.
+	status := Run(second, "PUT /api/v1/me/preferences", chromedp.Evaluate[int](`fetch("/api/v1/me/preferences", {method: "PUT",
+		headers: {"Content-Type": "application/json"}, body: JSON.stringify({language: "en"})}).then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if status != http.StatusOK {
+		second.Fatalf("PUT /api/v1/me/preferences", "the page's PUT answered %d, want 200", status)
+	}
+	second.Do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("welcome")))
+	wantPage(second, "English through the API", "en", "#welcome", "Welcome")
+	if got := savedLanguage(second, s, "English is saved through the API"); got != "en" {
+		second.Fatalf("English is saved through the API", "the saved language is %q, want en", got)
+	}
+	second.Do("choose Russian on the home page", chromedp.Click(chromedp.ID("lang-ru")), chromedp.WaitVisible(chromedp.ID("lang-en")))
+	wantPage(second, "the home page speaks Russian", "ru", "#welcome", "Здравствуйте")
 	second.Do("log out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-form")))
 	wantPage(second, "this browser now speaks Russian before signing in", "ru", "#sign-in h1", "Вход")
 
