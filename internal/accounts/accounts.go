@@ -31,6 +31,17 @@ type Unlocker interface {
 	Unlock(ctx context.Context, userID string) error
 }
 
+// LockoutRules give the rules that keep an administrator able to sign in,
+// decided by the store in the change's own transaction (the workgroups
+// service implements them).
+type LockoutRules interface {
+	// TwoFactorResetRule refuses a reset of userID's second factors that
+	// would leave no administrator able to sign in.
+	TwoFactorResetRule(userID string) deadbolt.AdminRule
+	// DeactivationRule refuses a deactivation of userID that would.
+	DeactivationRule(userID string) deadbolt.AdminRule
+}
+
 // Service manages accounts. It is safe for concurrent use.
 type Service struct {
 	store  Store
@@ -41,6 +52,9 @@ type Service struct {
 	// OnDisconnect, if set, is called after an action disconnected the
 	// employee's devices (deactivation, password reset, 2FA reset).
 	OnDisconnect func(ctx context.Context, userID string)
+	// Lockout, if set, keeps a reset of two-factor authentication or a
+	// deactivation from leaving no administrator able to sign in.
+	Lockout LockoutRules
 }
 
 func (s *Service) disconnected(ctx context.Context, userID string) {
@@ -60,8 +74,9 @@ func New(store Store, hasher *password.Hasher, audit *audit.Log, clock deadbolt.
 // their recovery codes deleted, their banner marks cleared and every one of
 // their sessions ended (SPEC: a lost phone must not leave sessions behind);
 // then their second-factor failures are cleared, so they can set it up
-// again. It returns CodeForbidden for an actor who is not an administrator
-// and CodeNotFound for an unknown employee.
+// again. It returns CodeForbidden for an actor who is not an administrator,
+// CodeNotFound for an unknown employee, and CodeAdminLockout when the reset
+// would leave no administrator able to sign in (Lockout).
 func (s *Service) ResetTwoFactor(ctx context.Context, actor Actor, idOrLogin string) error {
 	u, err := s.Get(ctx, actor, idOrLogin)
 	if err != nil {
@@ -69,10 +84,14 @@ func (s *Service) ResetTwoFactor(ctx context.Context, actor Actor, idOrLogin str
 	}
 	now := s.clock.Now()
 	e := &deadbolt.Event{Type: deadbolt.EventAdminTwoFactorReset, At: now, UserID: u.ID, ActorID: actor.id(), IP: actor.IP}
-	_, err = s.store.ChangeFactors(ctx, &deadbolt.FactorChange{UserID: u.ID, Now: now,
+	change := &deadbolt.FactorChange{UserID: u.ID, Now: now,
 		TwoFactor: deadbolt.TwoFactorOff, ClearDeviceDisconnected: true, ClearLastConfirmed: true,
 		Disconnect: deadbolt.DisconnectAll, DeleteRecoveryCodes: true, EndSessions: true, DeletePasskeys: true,
-		Events: []*deadbolt.Event{e}})
+		Events: []*deadbolt.Event{e}}
+	if s.Lockout != nil {
+		change.AdminRule = s.Lockout.TwoFactorResetRule(u.ID)
+	}
+	_, err = s.store.ChangeFactors(ctx, change)
 	if err != nil {
 		return userNotFound(err)
 	}
@@ -311,7 +330,8 @@ func (s *Service) Get(ctx context.Context, actor Actor, idOrLogin string) (*dead
 
 // SetActive deactivates (ending every session and disconnecting the
 // device) or reactivates an employee. Administrators cannot deactivate
-// themselves (CodeInvalidInput). It returns CodeForbidden and CodeNotFound
+// themselves (CodeInvalidInput), nor the last administrator able to sign in
+// (CodeAdminLockout, Lockout). It returns CodeForbidden and CodeNotFound
 // as Get does.
 func (s *Service) SetActive(ctx context.Context, actor Actor, idOrLogin string, active bool) (*deadbolt.User, error) {
 	u, err := s.Get(ctx, actor, idOrLogin)
@@ -321,7 +341,11 @@ func (s *Service) SetActive(ctx context.Context, actor Actor, idOrLogin string, 
 	if !active && actor.User != nil && actor.User.ID == u.ID {
 		return nil, deadbolt.Errorf(deadbolt.CodeInvalidInput, "You cannot deactivate your own account.")
 	}
-	if err := s.store.SetActive(ctx, u.ID, active, deadbolt.EndDeactivation, s.clock.Now()); err != nil {
+	var rule deadbolt.AdminRule
+	if !active && s.Lockout != nil {
+		rule = s.Lockout.DeactivationRule(u.ID)
+	}
+	if err := s.store.SetActive(ctx, u.ID, active, deadbolt.EndDeactivation, rule, s.clock.Now()); err != nil {
 		return nil, userNotFound(err)
 	}
 	typ := deadbolt.EventAdminUserDeactivated

@@ -319,6 +319,7 @@ func build(ctx context.Context, c Config, st deadbolt.Store, serving bool) (_ *A
 	a.Passkeys.RemovalRule = a.Workgroups.PasskeyRemovalRule
 	a.Signin = signin.New(signinStore, hasher, auditLog, clock, cfg, a.factors, log)
 	a.Accounts = accounts.New(st, hasher, auditLog, clock, a.Signin)
+	a.Accounts.Lockout = a.Workgroups
 	appSecrets, err := apps.NewSecrets(box.Subkey("deadbolt client secrets v1"))
 	if err != nil {
 		return nil, err

@@ -85,7 +85,7 @@ func TestCacheRevokedAtOnce(t *testing.T) {
 				return err
 			}},
 			{"deactivation", func(u *deadbolt.User, sess *deadbolt.Session) error {
-				return s.SetActive(ctx, u.ID, false, deadbolt.EndDeactivation, storetest.T0)
+				return s.SetActive(ctx, u.ID, false, deadbolt.EndDeactivation, nil, storetest.T0)
 			}},
 			{"2FA reset", func(u *deadbolt.User, sess *deadbolt.Session) error {
 				_, err := s.ChangeFactors(ctx, &deadbolt.FactorChange{UserID: u.ID, Now: storetest.T0,

@@ -41,8 +41,10 @@ type UserStore interface {
 	EndAllSessions(ctx context.Context, userID string, end SessionsEnd, now time.Time) (bool, error)
 	// SetActive activates or deactivates a user; deactivation also bumps
 	// the session epoch, deletes every session and changes the devices as
-	// end says, in the same transaction (activation ignores end).
-	SetActive(ctx context.Context, userID string, active bool, end SessionsEnd, now time.Time) error
+	// end says, in the same transaction (activation ignores end). With a
+	// rule, the rule decides first, in the same transaction (AdminRule);
+	// its error refuses the change, which then changes nothing.
+	SetActive(ctx context.Context, userID string, active bool, end SessionsEnd, rule AdminRule, now time.Time) error
 }
 
 // SessionStore persists sessions, keyed by the hash of their token.

@@ -292,7 +292,7 @@ func TestPasswordless(t *testing.T) {
 			t.Errorf("unknown passkey = %v, want invalid_credentials", err)
 		}
 		// Deactivated.
-		if err := st.SetActive(ctx, bob.ID, false, deadbolt.EndDeactivation, gateT0); err != nil {
+		if err := st.SetActive(ctx, bob.ID, false, deadbolt.EndDeactivation, nil, gateT0); err != nil {
 			t.Fatal(err)
 		}
 		id, opts = begin()

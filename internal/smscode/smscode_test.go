@@ -493,7 +493,7 @@ func TestLink(t *testing.T) {
 	if !strings.Contains(de.Message, "administrator") {
 		t.Errorf("message %q does not send the employee to an administrator", de.Message)
 	}
-	if err := e.st.SetActive(ctx, alice.ID, false, deadbolt.EndDeactivation, t0); err != nil {
+	if err := e.st.SetActive(ctx, alice.ID, false, deadbolt.EndDeactivation, nil, t0); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = e.svc.StartLink(ctx, bob, alicePhone, "")

@@ -14,6 +14,7 @@ import (
 	"deadbolt/internal/audit"
 	"deadbolt/internal/deadbolt"
 	"deadbolt/internal/passkey"
+	"deadbolt/internal/password"
 	"deadbolt/internal/policy"
 	"deadbolt/internal/store/postgres"
 	"deadbolt/internal/store/postgres/pgtest"
@@ -201,10 +202,88 @@ func TestLockoutPasskeyRemovalAtOnce(t *testing.T) {
 			}
 			// The next round's pair are the only active administrators.
 			for _, u := range []*deadbolt.User{holder, other} {
-				if err := st.SetActive(ctx, u.ID, false, deadbolt.EndDeactivation, raceT0); err != nil {
+				if err := st.SetActive(ctx, u.ID, false, deadbolt.EndDeactivation, nil, raceT0); err != nil {
 					t.Fatal(err)
 				}
 			}
+		}
+	})
+}
+
+// TestLockoutResetAndDeactivation: under an overdue policy that demands
+// passkeys, the last administrator with a passkey can be neither reset
+// nor deactivated; once another has one, both work. Two such
+// administrators deactivated at once (25 requests each): one stays.
+func TestLockoutResetAndDeactivation(t *testing.T) {
+	raceStores(t, func(t *testing.T, st deadbolt.Store) {
+		r := newRaceRig(t, st)
+		ctx := context.Background()
+		accts := accounts.New(st, password.New(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2),
+			audit.New(st, r.clock, slog.New(slog.DiscardHandler)), r.clock, nil)
+		accts.Lockout = r.svc
+		boss, w := r.admin(t, "boss", nil)
+		holder, _ := r.admin(t, "holder", w)
+		withKey := func(u *deadbolt.User, cred string) {
+			if _, err := st.ChangeFactors(ctx, &deadbolt.FactorChange{UserID: u.ID, Now: raceT0,
+				AddPasskey: storetest.NewPasskey(u, cred), MaxPasskeys: 10}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		withKey(holder, "holder-key")
+		if _, err := r.svc.SetPolicy(ctx, accounts.Actor{User: boss}, w.ID, phishingResistant); err != nil {
+			t.Fatal(err)
+		}
+		actor := accounts.Actor{User: boss}
+		if err := accts.ResetTwoFactor(ctx, actor, holder.ID); deadbolt.ErrorCode(err) != deadbolt.CodeAdminLockout {
+			t.Errorf("resetting the last passkey administrator = %v, want admin_lockout", err)
+		}
+		if keys, _ := st.Passkeys(ctx, holder.ID); len(keys) != 1 {
+			t.Errorf("a refused reset left %d passkeys", len(keys))
+		}
+		if _, err := accts.SetActive(ctx, actor, holder.ID, false); deadbolt.ErrorCode(err) != deadbolt.CodeAdminLockout {
+			t.Errorf("deactivating the last passkey administrator = %v, want admin_lockout", err)
+		}
+		if u, _ := st.UserByID(ctx, holder.ID); !u.Active {
+			t.Error("a refused deactivation deactivated")
+		}
+
+		// A second administrator with a passkey: either may go, not both.
+		second, _ := r.admin(t, "second", w)
+		withKey(second, "second-key")
+		got := parallel(50, func(i int) error {
+			target := holder
+			if i%2 == 1 {
+				target = second
+			}
+			_, err := accts.SetActive(ctx, actor, target.ID, false)
+			return err
+		})
+		for i, c := range got {
+			if c != "" && c != deadbolt.CodeAdminLockout {
+				t.Errorf("deactivation %d = %q", i, c)
+			}
+		}
+		active := 0
+		for _, u := range []*deadbolt.User{holder, second} {
+			if u, _ := st.UserByID(ctx, u.ID); u.Active {
+				active++
+			}
+		}
+		if active != 1 {
+			t.Errorf("after deactivating both at once, %d of the two passkey administrators are active, want 1", active)
+		}
+		// The one left: a reset is refused, and allowed once boss has a
+		// passkey too.
+		left := holder
+		if u, _ := st.UserByID(ctx, holder.ID); !u.Active {
+			left = second
+		}
+		if err := accts.ResetTwoFactor(ctx, actor, left.ID); deadbolt.ErrorCode(err) != deadbolt.CodeAdminLockout {
+			t.Errorf("resetting the one left = %v, want admin_lockout", err)
+		}
+		withKey(boss, "boss-key")
+		if err := accts.ResetTwoFactor(ctx, actor, left.ID); err != nil {
+			t.Errorf("resetting once boss has a passkey = %v", err)
 		}
 	})
 }

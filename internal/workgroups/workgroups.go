@@ -485,7 +485,7 @@ func (s *Service) checkMinMethod(w *deadbolt.Workgroup, p policy.Policy) (deadbo
 		e.Extra = map[string]any{"field": "min_method"}
 		return e
 	}
-	return s.lockoutRule(refuse, func(a deadbolt.AdminFactors) ([]policy.Policy, int) {
+	return s.lockoutRule(refuse, func(a deadbolt.AdminFactors) ([]policy.Policy, int, bool) {
 		var next []policy.Policy
 		for _, x := range a.Workgroups {
 			if x.ID == w.ID {
@@ -494,7 +494,7 @@ func (s *Service) checkMinMethod(w *deadbolt.Workgroup, p policy.Policy) (deadbo
 				next = append(next, PolicyOf(x.Policy))
 			}
 		}
-		return next, a.Passkeys
+		return next, a.Passkeys, true
 	}), nil
 }
 
@@ -509,20 +509,54 @@ func (s *Service) PasskeyRemovalRule(userID string) deadbolt.AdminRule {
 			"This is the last passkey an administrator can sign in with while passkeys are required: removing it would leave no administrator able to sign in. "+
 				"Add another passkey first, or have the deadline set later.")
 	}
-	return s.lockoutRule(refuse, func(a deadbolt.AdminFactors) ([]policy.Policy, int) {
+	return s.lockoutRule(refuse, func(a deadbolt.AdminFactors) ([]policy.Policy, int, bool) {
 		n := a.Passkeys
 		if a.User.ID == userID && n > 0 {
 			n--
 		}
-		return policiesOf(a.Workgroups), n
+		return policiesOf(a.Workgroups), n, true
+	})
+}
+
+// TwoFactorResetRule is the rule an administrator's reset of userID's
+// two-factor authentication carries: refused with CodeAdminLockout when,
+// with userID's passkeys gone, no active administrator could complete a
+// sign-in where one could before.
+func (s *Service) TwoFactorResetRule(userID string) deadbolt.AdminRule {
+	refuse := func() error {
+		return deadbolt.Errorf(deadbolt.CodeAdminLockout,
+			"Resetting this two-factor authentication would leave no administrator able to sign in while passkeys are required. "+
+				"Have another administrator register a passkey first, or set a later deadline.")
+	}
+	return s.lockoutRule(refuse, func(a deadbolt.AdminFactors) ([]policy.Policy, int, bool) {
+		n := a.Passkeys
+		if a.User.ID == userID {
+			n = 0
+		}
+		return policiesOf(a.Workgroups), n, true
+	})
+}
+
+// DeactivationRule is the rule a deactivation of userID carries: refused
+// with CodeAdminLockout when userID is the last active administrator who
+// could complete a sign-in.
+func (s *Service) DeactivationRule(userID string) deadbolt.AdminRule {
+	refuse := func() error {
+		return deadbolt.Errorf(deadbolt.CodeAdminLockout,
+			"Deactivating this administrator would leave no administrator able to sign in while passkeys are required. "+
+				"Have another administrator register a passkey first, or set a later deadline.")
+	}
+	return s.lockoutRule(refuse, func(a deadbolt.AdminFactors) ([]policy.Policy, int, bool) {
+		return policiesOf(a.Workgroups), a.Passkeys, a.User.ID != userID
 	})
 }
 
 // lockoutRule returns the rule that refuses (with refuse's error) a change
 // after which no active administrator could complete a sign-in where one
 // could before; next gives an administrator's policies and passkey count
-// as the change leaves them.
-func (s *Service) lockoutRule(refuse func() error, next func(a deadbolt.AdminFactors) ([]policy.Policy, int)) deadbolt.AdminRule {
+// as the change leaves them, and whether they are still an active
+// administrator.
+func (s *Service) lockoutRule(refuse func() error, next func(a deadbolt.AdminFactors) ([]policy.Policy, int, bool)) deadbolt.AdminRule {
 	return func(admins []deadbolt.AdminFactors) error {
 		now := s.clock.Now()
 		before, after := 0, 0
@@ -530,7 +564,7 @@ func (s *Service) lockoutRule(refuse func() error, next func(a deadbolt.AdminFac
 			if canSignIn(a.User, policiesOf(a.Workgroups), a.Passkeys, now) {
 				before++
 			}
-			if ps, n := next(a); canSignIn(a.User, ps, n, now) {
+			if ps, n, still := next(a); still && canSignIn(a.User, ps, n, now) {
 				after++
 			}
 		}

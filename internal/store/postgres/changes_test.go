@@ -78,7 +78,7 @@ func TestChangeFeedAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	marker := storetest.NewUser(t, a, "marker")
-	if err := a.SetActive(ctx, marker.ID, false, deadbolt.EndDeactivation, storetest.T0); err != nil {
+	if err := a.SetActive(ctx, marker.ID, false, deadbolt.EndDeactivation, nil, storetest.T0); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "node B hears of the marker", func() bool { return r.Changed(marker.ID) > 0 })
@@ -134,7 +134,7 @@ func TestChangeFeedLost(t *testing.T) {
 
 	// A change B cannot hear of: B's listener is gone.
 	u := storetest.NewUser(t, a, "alice")
-	if err := a.SetActive(ctx, u.ID, false, deadbolt.EndDeactivation, storetest.T0); err != nil {
+	if err := a.SetActive(ctx, u.ID, false, deadbolt.EndDeactivation, nil, storetest.T0); err != nil {
 		t.Fatal(err)
 	}
 	if up, _, ups := r.Up(); up || ups != upsBefore {

@@ -241,8 +241,11 @@ func (s *Store) EndAllSessions(ctx context.Context, userID string, end deadbolt.
 // SetActive activates or deactivates the user; deactivation also ends every
 // session and changes the devices as end says, in the same transaction. An
 // unknown user is CodeNotFound.
-func (s *Store) SetActive(ctx context.Context, userID string, active bool, end deadbolt.SessionsEnd, now time.Time) error {
+func (s *Store) SetActive(ctx context.Context, userID string, active bool, end deadbolt.SessionsEnd, rule deadbolt.AdminRule, now time.Time) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
+		if err := applyAdminRule(ctx, tx, rule); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `UPDATE users SET active = $2, updated_at = $3 WHERE id = $1`, userID, active, now)
 		if err != nil {
 			return fmt.Errorf("postgres: set active: %w", err)

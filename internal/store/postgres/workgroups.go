@@ -197,8 +197,17 @@ func applyAdminRule(ctx context.Context, tx pgx.Tx, rule deadbolt.AdminRule) err
 	return rule(admins)
 }
 
+// prefixed scans a row whose first column is not the scanner's: into
+// first, and the rest into what the scanner asks.
+type prefixed struct {
+	row   scanner
+	first any
+}
+
+func (p prefixed) Scan(dest ...any) error { return p.row.Scan(append([]any{p.first}, dest...)...) }
+
 // adminFactors reads every active administrator with their workgroups and
-// passkey count.
+// passkey count, in two queries.
 func adminFactors(ctx context.Context, tx pgx.Tx) ([]deadbolt.AdminFactors, error) {
 	rows, err := tx.Query(ctx, `SELECT `+userCols+`, (SELECT count(*) FROM passkeys p WHERE p.user_id = u.id)
 		FROM users u WHERE u.admin AND u.active ORDER BY u.id`)
@@ -220,25 +229,30 @@ func adminFactors(ctx context.Context, tx pgx.Tx) ([]deadbolt.AdminFactors, erro
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: administrators: %w", err)
 	}
-	for i := range out {
-		ws, err := tx.Query(ctx, `SELECT `+workgroupCols+` FROM workgroups w
-			JOIN workgroup_members um ON um.workgroup_id = w.id AND um.user_id = $1
-			ORDER BY w.name_key COLLATE "C", w.id`, out[i].User.ID)
+	ws, err := tx.Query(ctx, `SELECT um.user_id, `+workgroupCols+` FROM workgroups w
+		JOIN workgroup_members um ON um.workgroup_id = w.id
+		JOIN users u ON u.id = um.user_id AND u.admin AND u.active
+		ORDER BY w.name_key COLLATE "C", w.id`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: administrators' workgroups: %w", err)
+	}
+	defer ws.Close()
+	byID := make(map[string]int, len(out))
+	for i, a := range out {
+		byID[a.User.ID] = i
+	}
+	for ws.Next() {
+		var userID string
+		w, err := scanWorkgroup(prefixed{ws, &userID})
 		if err != nil {
 			return nil, fmt.Errorf("postgres: administrators' workgroups: %w", err)
 		}
-		for ws.Next() {
-			w, err := scanWorkgroup(ws)
-			if err != nil {
-				ws.Close()
-				return nil, fmt.Errorf("postgres: administrators' workgroups: %w", err)
-			}
+		if i, ok := byID[userID]; ok {
 			out[i].Workgroups = append(out[i].Workgroups, w)
 		}
-		ws.Close()
-		if err := ws.Err(); err != nil {
-			return nil, fmt.Errorf("postgres: administrators' workgroups: %w", err)
-		}
+	}
+	if err := ws.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: administrators' workgroups: %w", err)
 	}
 	return out, nil
 }

@@ -63,7 +63,7 @@ func TestChangeFeedOtherProcess(t *testing.T) {
 	r := watchStore(t, server)
 	u := storetest.NewUser(t, cli, "alice")
 	storetest.NewSession(t, cli, u, deadbolt.SessionFull)
-	if err := cli.SetActive(ctx, u.ID, false, deadbolt.EndDeactivation, storetest.T0); err != nil {
+	if err := cli.SetActive(ctx, u.ID, false, deadbolt.EndDeactivation, nil, storetest.T0); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the server hears of the deactivation made by the other process", func() bool { return r.Changed(u.ID) > 0 })
@@ -101,7 +101,7 @@ func TestChangeFeedGap(t *testing.T) {
 	}
 	// …then one that is read: the gap before it shows.
 	other := storetest.NewUser(t, cli, "bob")
-	if err := cli.SetActive(ctx, other.ID, false, deadbolt.EndDeactivation, storetest.T0); err != nil {
+	if err := cli.SetActive(ctx, other.ID, false, deadbolt.EndDeactivation, nil, storetest.T0); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the server hears of bob", func() bool { return r.Changed(other.ID) > 0 })

@@ -236,8 +236,11 @@ func (s *Store) EndAllSessions(ctx context.Context, userID string, end deadbolt.
 
 // SetActive activates or deactivates the user; deactivation ends every
 // session and changes the devices as end says.
-func (s *Store) SetActive(ctx context.Context, userID string, active bool, end deadbolt.SessionsEnd, now time.Time) error {
+func (s *Store) SetActive(ctx context.Context, userID string, active bool, end deadbolt.SessionsEnd, rule deadbolt.AdminRule, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := applyAdminRule(ctx, tx, rule); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE users SET active = ?, updated_at = ? WHERE id = ?`, active, tsv(now), userID)
 		if err != nil {
 			return fmt.Errorf("sqlite: set active: %w", err)

@@ -149,7 +149,7 @@ func testChangeFeedPublishes(t *testing.T, s deadbolt.Store) {
 			return err
 		}},
 		{"SetActive false", func(u *deadbolt.User, sess *deadbolt.Session) error {
-			return s.SetActive(ctx, u.ID, false, deadbolt.EndDeactivation, T0)
+			return s.SetActive(ctx, u.ID, false, deadbolt.EndDeactivation, nil, T0)
 		}},
 		{"ChangeFactors reset", func(u *deadbolt.User, sess *deadbolt.Session) error {
 			_, err := s.ChangeFactors(ctx, &deadbolt.FactorChange{UserID: u.ID, Now: T0, TwoFactor: deadbolt.TwoFactorOff,
@@ -293,7 +293,7 @@ func testChangeFeedRace(t *testing.T, s deadbolt.Store) {
 			case 0:
 				_, err = s.EndAllSessions(ctx, u.ID, deadbolt.EndLogOutEverywhere, T0)
 			case 1:
-				err = s.SetActive(ctx, u.ID, false, deadbolt.EndDeactivation, T0)
+				err = s.SetActive(ctx, u.ID, false, deadbolt.EndDeactivation, nil, T0)
 			default:
 				_, err = s.SetPassword(ctx, u.ID, "$argon2id$x", "", deadbolt.EndPasswordChange, T0)
 			}

@@ -487,9 +487,9 @@ func testSessionsEnd(t *testing.T, s deadbolt.Store) {
 			return s.EndAllSessions(ctx, u.ID, e, now)
 		}},
 		{"SetActive", func(u *deadbolt.User, e deadbolt.SessionsEnd, now time.Time) (bool, error) {
-			err := s.SetActive(ctx, u.ID, false, e, now)
+			err := s.SetActive(ctx, u.ID, false, e, nil, now)
 			if err == nil {
-				err = s.SetActive(ctx, u.ID, true, e, now)
+				err = s.SetActive(ctx, u.ID, true, e, nil, now)
 			}
 			return false, err
 		}},

@@ -60,7 +60,7 @@ func testPhoneLink(t *testing.T, s deadbolt.Store) {
 	wantCode(t, "CreateUser(taken login, free number)", s.CreateUser(ctx, dupLogin), deadbolt.CodeLoginTaken)
 
 	// A deactivated account keeps its number.
-	if err := s.SetActive(ctx, alice.ID, false, deadbolt.EndDeactivation, T0); err != nil {
+	if err := s.SetActive(ctx, alice.ID, false, deadbolt.EndDeactivation, nil, T0); err != nil {
 		t.Fatal(err)
 	}
 	wantCode(t, "SetPhone(bob, deactivated alice's number)", s.SetPhone(ctx, bob.ID, phoneA, T0), deadbolt.CodePhoneInUse)

@@ -228,7 +228,7 @@ func testDeactivate(t *testing.T, s deadbolt.Store) {
 	ctx := context.Background()
 	u := NewUser(t, s, "alice")
 	_, h := NewSession(t, s, u, deadbolt.SessionFull)
-	if err := s.SetActive(ctx, u.ID, false, deadbolt.EndDeactivation, T0); err != nil {
+	if err := s.SetActive(ctx, u.ID, false, deadbolt.EndDeactivation, nil, T0); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err := s.SessionByToken(ctx, h)
@@ -237,13 +237,13 @@ func testDeactivate(t *testing.T, s deadbolt.Store) {
 	if got.Active {
 		t.Error("user still active")
 	}
-	if err := s.SetActive(ctx, u.ID, true, deadbolt.EndDeactivation, T0); err != nil {
+	if err := s.SetActive(ctx, u.ID, true, deadbolt.EndDeactivation, nil, T0); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.UserByID(ctx, u.ID); !got.Active {
 		t.Error("user not reactivated")
 	}
-	wantCode(t, "SetActive(unknown)", s.SetActive(ctx, deadbolt.NewID(), false, deadbolt.EndDeactivation, T0), deadbolt.CodeNotFound)
+	wantCode(t, "SetActive(unknown)", s.SetActive(ctx, deadbolt.NewID(), false, deadbolt.EndDeactivation, nil, T0), deadbolt.CodeNotFound)
 }
 
 func testCounterWindow(t *testing.T, s deadbolt.Store) {

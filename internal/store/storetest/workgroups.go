@@ -309,7 +309,7 @@ func testAdminRule(t *testing.T, s deadbolt.Store) {
 	ann := newAdmin(t, s, "ann")
 	bob := newAdmin(t, s, "bob")
 	gone := newAdmin(t, s, "gone")
-	if err := s.SetActive(ctx, gone.ID, false, deadbolt.EndDeactivation, T0); err != nil {
+	if err := s.SetActive(ctx, gone.ID, false, deadbolt.EndDeactivation, nil, T0); err != nil {
 		t.Fatal(err)
 	}
 	NewUser(t, s, "staff")
@@ -359,6 +359,17 @@ func testAdminRule(t *testing.T, s deadbolt.Store) {
 	}
 	if keys, _ := s.Passkeys(ctx, bob.ID); len(keys) != 1 || ev.ID != "" || passkeyEvents(t, s, bob.ID, deadbolt.EventPasskeyRemoved) != 0 {
 		t.Errorf("a refused removal changed something: %d passkeys, event %q", len(keys), ev.ID)
+	}
+	// A refused deactivation leaves the user active, with their sessions.
+	sess, _ := NewSession(t, s, bob, deadbolt.SessionFull)
+	if err := s.SetActive(ctx, bob.ID, false, deadbolt.EndDeactivation, no, T0); !errors.Is(err, refused) {
+		t.Errorf("SetActive(refused) = %v, want the rule's error", err)
+	}
+	if got, _ := s.UserByID(ctx, bob.ID); !got.Active {
+		t.Error("a refused deactivation deactivated")
+	}
+	if list, _ := s.ListSessions(ctx, bob.ID); !hasSession(list, sess.ID) {
+		t.Error("a refused deactivation ended a session")
 	}
 	if _, err := s.ChangeFactors(ctx, &deadbolt.FactorChange{UserID: bob.ID, Now: T0, RemovePasskeyID: keys[0].ID, AdminRule: look}); err != nil {
 		t.Fatal(err)
