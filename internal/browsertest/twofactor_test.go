@@ -21,19 +21,34 @@ import (
 // decodeQR reads the text of a QR code in a PNG.
 func decodeQR(t testing.TB, png []byte) string {
 	t.Helper()
-	img, _, err := image.Decode(bytes.NewReader(png))
-	if err != nil {
-		t.Fatalf("QR screenshot: %v", err)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	text, err := readQR(png)
 	if err != nil {
 		t.Fatalf("decode QR: %v", err)
 	}
-	return res.GetText()
+	return text
+}
+
+// readQR reads the text of a QR code in a PNG. A code the browser scaled
+// to a size that is no whole multiple of its modules has modules a pixel
+// apart in width, which the detector sometimes misreads: the code alone
+// on a plain background (the pure-barcode reading) is tried then.
+func readQR(png []byte) (string, error) {
+	img, _, err := image.Decode(bytes.NewReader(png))
+	if err != nil {
+		return "", fmt.Errorf("QR screenshot: %w", err)
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		return "", err
+	}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	if err != nil {
+		var err2 error
+		if res, err2 = qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true}); err2 != nil {
+			return "", fmt.Errorf("%w; as a pure barcode: %w", err, err2)
+		}
+	}
+	return res.GetText(), nil
 }
 
 // qrShot screenshots the image with the id once it has loaded, for
