@@ -35,8 +35,9 @@ func TestOwnEventsInPlainWords(t *testing.T) {
 	tab := Start(t).NewTab("vera")
 	signIn(tab, s.URL, "vera", "vera-password")
 	tab.Do("close the two-factor banner",
+		discard(chromedp.Evaluate[bool](`window.oldPage = true`)),
 		chromedp.Click(chromedp.ID("banner-two_factor_required-close")),
-		chromedp.WaitVisible(chromedp.ID("welcome")),
+		waitFor(`!window.oldPage && document.readyState === "complete" && !!document.getElementById("welcome") && !document.getElementById("banner-two_factor_required")`),
 	)
 	// A push she denies on her phone.
 	c := sessionCookieOf(tab, "read the session cookie", s.URL)
