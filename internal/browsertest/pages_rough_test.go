@@ -176,6 +176,9 @@ func TestPageDetails(t *testing.T) {
 	if got, want := Run(tab, "read the number", chromedp.Text(chromedp.ID("sms-block"))), "+1 (•••) •••-0143"; !strings.Contains(got, want) {
 		tab.Fatalf("read the number", "the SMS block says %q, want the number as %q", got, want)
 	}
+	if ws := Run(tab, "the number stays on one line", chromedp.Evaluate[string](`getComputedStyle(document.querySelector("#sms-block .phone-number")).whiteSpace`)); ws != "nowrap" {
+		tab.Fatalf("the number stays on one line", "the masked number may break across lines (white-space %q)", ws)
+	}
 
 	type fonts struct{ Body, Odd string }
 	f := Run(tab, "fonts", chromedp.Evaluate[fonts](`(() => {

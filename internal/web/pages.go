@@ -45,6 +45,7 @@ var scriptedPages = map[string]bool{"verify": true, "reauth": true, "phone": tru
 // templates parse.
 var pageFuncs = template.FuncMap{
 	"initials": initials,
+	"phone":    phoneHTML,
 	"t":        i18n.English().HTML,
 }
 
@@ -68,6 +69,11 @@ func parsePages() *template.Template {
 		}
 	}
 	return root
+}
+
+// phoneHTML shows a masked phone number that never breaks across lines.
+func phoneHTML(masked string) template.HTML {
+	return template.HTML(`<span class="phone-number">` + template.HTMLEscapeString(masked) + `</span>`)
 }
 
 // initials shows up to two letters for the avatar.
