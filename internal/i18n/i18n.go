@@ -30,6 +30,7 @@
 package i18n
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
@@ -466,8 +467,8 @@ func (m *Matcher) Negotiate(accept string) *Locale {
 	if strings.TrimSpace(accept) == "" {
 		return m.def
 	}
-	desired, _, err := language.ParseAcceptLanguage(accept)
-	if err != nil || len(desired) == 0 {
+	desired := parseAccept(accept)
+	if len(desired) == 0 {
 		return m.def
 	}
 	for _, d := range desired {
@@ -477,6 +478,34 @@ func (m *Matcher) Negotiate(accept string) *Locale {
 		}
 	}
 	return m.def
+}
+
+// parseAccept returns the languages of an Accept-Language header, most
+// wanted first. A malformed entry (such as "ru;q=0.9;q=0.9") is skipped
+// rather than costing the whole header; entries with quality 0 are
+// refused languages and left out.
+func parseAccept(accept string) []language.Tag {
+	if tags, _, err := language.ParseAcceptLanguage(accept); err == nil {
+		return tags
+	}
+	type entry struct {
+		tag language.Tag
+		q   float32
+	}
+	var entries []entry
+	for part := range strings.SplitSeq(accept, ",") {
+		tags, qs, err := language.ParseAcceptLanguage(part)
+		if err != nil || len(tags) != 1 || qs[0] <= 0 {
+			continue
+		}
+		entries = append(entries, entry{tags[0], qs[0]})
+	}
+	slices.SortStableFunc(entries, func(a, b entry) int { return cmp.Compare(b.q, a.q) })
+	tags := make([]language.Tag, len(entries))
+	for i, e := range entries {
+		tags[i] = e.tag
+	}
+	return tags
 }
 
 type ctxKey struct{}

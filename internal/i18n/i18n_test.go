@@ -228,6 +228,9 @@ func TestNegotiate(t *testing.T) {
 		{m, "*", "en"},
 		{m, "RU-ru", "ru"},
 		{m, "garbage;;;q=x", "en"},
+		{m, "ru-RU,ru;q=0.9;q=0.9", "ru"},
+		{m, "de;q=x, ru;q=0.5, en;q=0.4", "ru"},
+		{ru, "en;q=0.2, ru;q=0, garbage;;", "en"},
 		{m, "uk", "en"},
 	}
 	for _, tt := range tests {
