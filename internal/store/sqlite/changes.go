@@ -94,7 +94,7 @@ func (f *feed) read(ctx context.Context, q querier) ([]change, error) {
 }
 
 // take reads the rows of tx past the high-water mark, its own among them.
-func (f *feed) take(ctx context.Context, tx *sql.Tx) ([]change, error) { return f.read(ctx, tx) }
+func (f *feed) take(ctx context.Context, tx querier) ([]change, error) { return f.read(ctx, tx) }
 
 // publish tells every listener what changed past the high-water mark and
 // moves it; when the rows could not be read (err) or some were missed (a

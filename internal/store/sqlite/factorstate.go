@@ -53,12 +53,38 @@ func (s *Store) FactorAttempt(ctx context.Context, userID, failuresKey, streakKe
 	// Relaxed: see relaxed.go.
 	err := s.tx(relaxedWrite(ctx), func(sqlTx *sql.Tx) error {
 		tx := s.prepared(sqlTx)
-		var err error
-		if fails, err = scanHit(tx.QueryRowContext(ctx, hitSQL, failuresKey, tsv(now), noWindow)); err != nil || !countStreak {
+		if !countStreak {
+			var err error
+			fails, err = scanHit(tx.QueryRowContext(ctx, hitSQL, failuresKey, tsv(now), noWindow))
 			return err
 		}
-		streak, err = scanHit(tx.QueryRowContext(ctx, hitSQL, streakKey, tsv(now), noWindow))
-		return err
+		// Both streaks in one statement.
+		rows, err := tx.QueryContext(ctx, hitPairSQL, failuresKey, streakKey, tsv(now))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		got := 0
+		for rows.Next() {
+			var isFails bool
+			c, err := scanHitRow(rows, &isFails)
+			if err != nil {
+				return err
+			}
+			if isFails {
+				fails = c
+			} else {
+				streak = c
+			}
+			got++
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if got != 2 {
+			return fmt.Errorf("the hits returned %d counters, want 2", got)
+		}
+		return nil
 	})
 	<-read
 	if err = errors.Join(err, rerr); err != nil {
@@ -69,6 +95,26 @@ func (s *Store) FactorAttempt(ctx context.Context, userID, failuresKey, streakKe
 		st.Streak = streak
 	}
 	return st, nil
+}
+
+// hitPairSQL counts one hit on each of two streaks (keys ?1 and ?2, which
+// never restart) at ?3, as hitSQL does for one; each returned row tells
+// whether it is ?1's.
+const hitPairSQL = `INSERT INTO counters (key, n, first_at, last_at, prev_at) VALUES (?1, 1, ?3, ?3, NULL), (?2, 1, ?3, ?3, NULL)
+	ON CONFLICT (key) DO UPDATE SET
+		n = counters.n + 1,
+		prev_at = counters.last_at,
+		last_at = excluded.last_at
+	RETURNING key = ?1, n, first_at, last_at, prev_at`
+
+// scanHitRow reads a counter of hitPairSQL, and whether it is the first key's.
+func scanHitRow(rows *sql.Rows, first *bool) (deadbolt.Counter, error) {
+	var n, f, last int64
+	var prev sql.NullInt64
+	if err := rows.Scan(first, &n, &f, &last, &prev); err != nil {
+		return deadbolt.Counter{}, err
+	}
+	return deadbolt.Counter{N: n, First: time.UnixMicro(f).UTC(), Last: time.UnixMicro(last).UTC(), Prev: fromTS(prev)}, nil
 }
 
 // scanHit reads the counter a hit returned.

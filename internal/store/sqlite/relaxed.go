@@ -39,9 +39,12 @@ func (w *writer) commitBatch(batch []*writeOp) {
 	}
 	ctx := context.Background()
 	if len(relaxed) > 0 {
-		if _, err := w.db.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err == nil {
+		if w.unsynced {
+			// Still at NORMAL since the last relaxed commit.
+			w.commitRelaxed(relaxed)
+		} else if _, err := w.db.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err == nil {
 			w.unsynced = true
-			w.commit(relaxed)
+			w.commitRelaxed(relaxed)
 		} else {
 			// Committed durably instead: slower, never weaker.
 			durable = batch

@@ -128,7 +128,7 @@ func Open(ctx context.Context, path string, migrate bool) (*Store, error) {
 		wdb.Close()
 		return nil, err
 	}
-	s := &Store{path: path, rdb: newDB(rdb), wdb: newWriter(wdb, f), feed: f, wst: wst}
+	s := &Store{path: path, rdb: newDB(rdb), wdb: newWriter(wdb, f, wst), feed: f, wst: wst}
 	if s.rdb.stmt(ctx, sessionByTokenSQL) == nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: prepare the session query")

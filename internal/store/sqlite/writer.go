@@ -40,6 +40,8 @@ type writer struct {
 	// unsynced: the connection may still be at synchronous=NORMAL after
 	// relaxed writes (relaxed.go).
 	unsynced bool
+	// st are the statements prepared on the connection (wstmt.go).
+	st writeStmts
 }
 
 type writeOp struct {
@@ -57,8 +59,8 @@ const (
 	opWithdrawn
 )
 
-func newWriter(d *sql.DB, f *feed) *writer {
-	w := &writer{db: d, ops: make(chan *writeOp, 1024), quit: make(chan struct{}), done: make(chan struct{}), feed: f}
+func newWriter(d *sql.DB, f *feed, st writeStmts) *writer {
+	w := &writer{db: d, ops: make(chan *writeOp, 1024), quit: make(chan struct{}), done: make(chan struct{}), feed: f, st: st}
 	go w.run()
 	return w
 }
@@ -206,7 +208,15 @@ func (w *writer) drain() {
 }
 
 // commit runs a batch in one transaction and answers each write.
-func (w *writer) commit(batch []*writeOp) {
+func (w *writer) commit(batch []*writeOp) { w.commitFeed(batch, true) }
+
+// commitRelaxed commits a batch of relaxed writes: they count attempts and
+// write no change feed rows, so the transaction's feed rows are not read.
+func (w *writer) commitRelaxed(batch []*writeOp) { w.commitFeed(batch, false) }
+
+// commitFeed runs a batch in one transaction and answers each write;
+// with feed, it publishes the change feed rows the transaction wrote.
+func (w *writer) commitFeed(batch []*writeOp, feed bool) {
 	if len(batch) == 0 {
 		return
 	}
@@ -238,7 +248,7 @@ func (w *writer) commit(batch []*writeOp) {
 				// write, and run the others again in a new transaction.
 				tx.Rollback()
 				op.done <- errs[i]
-				w.commit(append(append([]*writeOp(nil), batch[:i]...), batch[i+1:]...))
+				w.commitFeed(append(append([]*writeOp(nil), batch[:i]...), batch[i+1:]...), feed)
 				return
 			}
 			if errs[i] != nil {
@@ -251,7 +261,11 @@ func (w *writer) commit(batch []*writeOp) {
 			}
 		}
 	}
-	changed, ferr := w.feed.take(ctx, tx)
+	var changed []change
+	var ferr error
+	if feed {
+		changed, ferr = w.feed.take(ctx, preparedTx{tx: tx, st: w.st})
+	}
 	if err := tx.Commit(); err != nil {
 		for i := range errs {
 			if errs[i] == nil {

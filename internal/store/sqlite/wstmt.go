@@ -15,9 +15,11 @@ import (
 // Tx.StmtContext, which reuses the statement already prepared on that
 // connection (and prepares it again should the connection ever be new).
 
-// hotWrites are the statements prepared on the writer's connection.
+// hotWrites are the statements prepared on the writer's connection; the
+// read of a transaction's change feed rows (writer.go) among them, since
+// every durable commit runs it.
 var hotWrites = []string{
-	hitSQL, unhitSQL,
+	changesSQL, hitSQL, hitPairSQL, unhitSQL,
 	guardDeleteSQL, guardKeptSQL, useRecoveryCodeSQL, consumePushSQL, useTOTPStepSQL,
 	deleteSessionSQL, renewAuthSQL, deleteCounterSQL, insertSessionSQL, insertEventSQL,
 }
@@ -70,6 +72,14 @@ func (p preparedTx) ExecContext(ctx context.Context, query string, args ...any) 
 		return p.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
 	return p.tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a query in the transaction.
+func (p preparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := p.st[query]; st != nil {
+		return p.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return p.tx.QueryContext(ctx, query, args...)
 }
 
 // QueryRowContext runs a one-row query in the transaction.

@@ -148,6 +148,25 @@ func testFactorAttempt(t *testing.T, s deadbolt.Store) {
 	if err != nil || st.Device != nil || st.RecoveryCodesLeft != 0 || st.Failures.N != 1 || st.Streak.N != 1 || !st.Streak.Prev.IsZero() {
 		t.Errorf("FactorAttempt(bob) = %+v, %v", st, err)
 	}
+
+	// One streak running, the other counted for the first time: each
+	// answer is its own counter's.
+	w := NewUser(t, s, "carol")
+	s.Hit(ctx, "sf:"+w.ID, T0, 0)
+	s.Hit(ctx, "sf:"+w.ID, T0.Add(time.Second), 0)
+	st, err = s.FactorAttempt(ctx, w.ID, "sf:"+w.ID, "rc:"+w.ID, true, T0.Add(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Failures.N != 3 || !st.Failures.First.Equal(T0) || !st.Failures.Prev.Equal(T0.Add(time.Second)) {
+		t.Errorf("FactorAttempt(carol) failures %+v, want N=3 from T0, Prev +1s", st.Failures)
+	}
+	if st.Streak.N != 1 || !st.Streak.First.Equal(T0.Add(2*time.Second)) || !st.Streak.Prev.IsZero() {
+		t.Errorf("FactorAttempt(carol) streak %+v, want N=1 at +2s without Prev", st.Streak)
+	}
+	if c, _ := s.Counter(ctx, "rc:"+w.ID); !sameCounter(c, st.Streak) {
+		t.Errorf("stored streak %+v, FactorAttempt answered %+v", c, st.Streak)
+	}
 }
 
 // testFactorAttemptRace: 50 attempts at once are all counted, each seeing
