@@ -35,9 +35,11 @@ func TestOwnEventsInPlainWords(t *testing.T) {
 	tab := Start(t).NewTab("vera")
 	signIn(tab, s.URL, "vera", "vera-password")
 	tab.Do("close the two-factor banner",
-		discard(chromedp.Evaluate[bool](`window.oldPage = true`)),
+		markPage(),
 		chromedp.Click(chromedp.ID("banner-two_factor_required-close")),
-		waitFor(`!window.oldPage && document.readyState === "complete" && !!document.getElementById("welcome") && !document.getElementById("banner-two_factor_required")`),
+		newPage(),
+		chromedp.WaitVisible(chromedp.ID("welcome")),
+		waitFor(`!document.getElementById("banner-two_factor_required")`),
 	)
 	// A push she denies on her phone.
 	c := sessionCookieOf(tab, "read the session cookie", s.URL)
@@ -56,8 +58,12 @@ func TestOwnEventsInPlainWords(t *testing.T) {
 	for _, lang := range []string{"en", "ru"} {
 		l := i18n.Get(lang)
 		if lang != "en" {
+			// The page in the new language must have loaded before the
+			// next navigation: one started while it loads can abort it or
+			// be aborted by it (net::ERR_ABORTED).
 			tab.Do("choose "+lang, chromedp.Navigate(s.URL+"/security"), chromedp.WaitVisible(chromedp.ID("lang-"+lang)),
-				chromedp.Click(chromedp.ID("lang-"+lang)), waitFor(`document.documentElement.lang === "`+lang+`"`))
+				markPage(), chromedp.Click(chromedp.ID("lang-"+lang)), newPage(),
+				waitFor(`document.documentElement.lang === "`+lang+`"`))
 		}
 		tab.Do("open Security in "+lang, chromedp.Navigate(s.URL+"/security"), chromedp.WaitVisible(chromedp.ID("events-section")))
 		list := Run(tab, "read own events in "+lang, chromedp.Text(chromedp.CSS("#events-section ul.events")))

@@ -223,3 +223,17 @@ func waitFor(predicate string) chromedp.Action[chromedp.Void] {
 		}
 	}
 }
+
+// markPage marks the tab's document, so that newPage can tell it from the
+// document a click, a key or a form sent from it loads next.
+func markPage() chromedp.Action[chromedp.Void] {
+	return discard(chromedp.Evaluate[bool](`window.deadboltOldPage = true`))
+}
+
+// newPage waits until the document markPage marked has been replaced and
+// its successor has loaded: the server has answered the request that
+// replaced it. An element of the old document, visible before that answer,
+// no longer counts.
+func newPage() chromedp.Action[chromedp.Void] {
+	return waitFor(`!window.deadboltOldPage && document.readyState === "complete"`)
+}
