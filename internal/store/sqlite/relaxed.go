@@ -13,7 +13,9 @@ import (
 // next checkpoint. Only the count of a sign-in attempt is written so
 // (FactorAttempt): its caller tells nobody what the attempt proved before a
 // durable write that follows it (signin's gate.go, "Durability"). Every
-// other write stays fully synchronous.
+// other write stays fully synchronous. A relaxed write writes no change
+// feed rows: a commit of relaxed writes alone does not read them
+// (writer.commitRelaxed).
 
 type relaxedKey struct{}
 
