@@ -59,8 +59,45 @@ type CounterGuard struct {
 	Own   int64
 }
 
+// Settlement is what a counted second-factor attempt writes besides its
+// count, in the count's own transaction (CompletionStore.SettleAttempt).
+type Settlement struct {
+	// Completion, when set, is the attempt's success, applied as
+	// CompleteSecondFactor applies one, its Guard aside: nothing can move
+	// the counter between the count and the completion of one
+	// transaction. It is all or nothing: a proof already used or a session
+	// gone writes none of it and leaves the count and Events written.
+	Completion *Completion
+	// Events are appended whatever becomes of Completion (a failure, a
+	// lock).
+	Events []*Event
+	// Uncounted takes the attempt back: nothing at all is written (an
+	// attempt at a method the employee does not have).
+	Uncounted bool
+}
+
+// Settle decides a counted attempt from the FactorState its count
+// returned and says what to write with the count. It runs inside the
+// store's write transaction: it must be quick and must not call the store.
+// Its error is the attempt's answer, returned after the count (and the
+// Settlement, Completion aside) is committed.
+type Settle func(st *FactorState) (*Settlement, error)
+
 // CompletionStore commits second-factor successes.
 type CompletionStore interface {
+	// SettleAttempt counts one second-factor attempt and settles it in one
+	// durable transaction: it hits failuresKey at now — and streakKey too
+	// when countStreak — as FactorAttempt does, calls settle with the
+	// factor state and the counters including this hit, and writes what
+	// settle returned with the hits. It reports whether the Settlement's
+	// Completion was applied: false, with a nil error, when its proof was
+	// already used; CodeNotFound when its session is gone (the count and
+	// events stay written either way). settle's error is returned as it
+	// is. The trusted device and codes left may be read just before the
+	// transaction (SQLite reads them off the writer); the counters are the
+	// transaction's own.
+	SettleAttempt(ctx context.Context, userID, failuresKey, streakKey string, countStreak bool, now time.Time, settle Settle) (bool, error)
+
 	// CompleteSecondFactor applies c in one transaction, ending (as
 	// replaced) any push request still pending for the sign-in it
 	// completes or the fresh proof it renews. It reports false,

@@ -81,6 +81,16 @@ func (s *Service) SecondFactor(ctx context.Context, a *Auth, method, code string
 	if a.Session.State != deadbolt.SessionPending {
 		return nil, deadbolt.Errorf(deadbolt.CodeBadRequest, "This session is not waiting for a second factor.")
 	}
+	if s.settles(method, cap) {
+		comp, res, err := s.signInCompletion(ctx, a, nil, method, nil, c)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.settleCode(ctx, a.User, method, code, comp, c); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
 	p, err := s.proveFactor(ctx, a.User, smsFor{sessionID: a.Session.ID}, method, code, cap, c)
 	if err != nil {
 		return nil, err
@@ -94,16 +104,22 @@ func (s *Service) ReauthCode(ctx context.Context, a *Auth, method, code string, 
 	if err := requireSignedIn(a); err != nil {
 		return err
 	}
+	reauth := func(p *proof) *deadbolt.Completion {
+		comp := s.completion(a.User, p, s.clock.Now())
+		comp.AuthSessionID, comp.AuthAt = a.Session.ID, comp.Now
+		comp.AuthAMR = MergeAMR(a.Session.AMR, AMR(method))
+		comp.Event = &deadbolt.Event{Type: deadbolt.EventReauth, At: comp.Now, UserID: a.User.ID, IP: c.IP,
+			Detail: map[string]string{"method": method}}
+		return comp
+	}
+	if s.settles(method, cap) {
+		return s.settleCode(ctx, a.User, method, code, reauth(&proof{}), c)
+	}
 	p, err := s.proveFactor(ctx, a.User, smsFor{sessionID: a.Session.ID, reauth: true}, method, code, cap, c)
 	if err != nil {
 		return err
 	}
-	comp := s.completion(a.User, p, s.clock.Now())
-	comp.AuthSessionID, comp.AuthAt = a.Session.ID, comp.Now
-	comp.AuthAMR = MergeAMR(a.Session.AMR, AMR(method))
-	comp.Event = &deadbolt.Event{Type: deadbolt.EventReauth, At: comp.Now, UserID: a.User.ID, IP: c.IP,
-		Detail: map[string]string{"method": method}}
-	return s.complete(ctx, a.User, p, comp, c)
+	return s.complete(ctx, a.User, p, reauth(p), c)
 }
 
 // complete commits a proven second factor in one transaction. A proof
@@ -249,13 +265,16 @@ func (s *Service) checkRecovery(code string) ([]byte, bool) {
 	return s.factors.Recovery.Hash(canon), true
 }
 
+// captchaNeeded answers a recovery code that needs a solved CAPTCHA.
+func captchaNeeded(msg deadbolt.Words) error {
+	e := deadbolt.Errorf(deadbolt.CodeCaptchaRequired, "%s", msg)
+	yes := true
+	e.CaptchaRequired = &yes
+	return e
+}
+
 func (s *Service) checkCaptcha(ctx context.Context, userID string, cap *CaptchaAnswer, c Client, now time.Time) error {
-	need := func(msg deadbolt.Words) error {
-		e := deadbolt.Errorf(deadbolt.CodeCaptchaRequired, "%s", msg)
-		yes := true
-		e.CaptchaRequired = &yes
-		return e
-	}
+	need := captchaNeeded
 	if cap == nil || cap.Answer == "" {
 		s.audit.Record(ctx, deadbolt.EventCaptchaShown, userID, "", c.IP, nil)
 		return need(deadbolt.Phrase("Solve the CAPTCHA to try another recovery code."))

@@ -49,6 +49,20 @@ import (
 //     streak: they are at most the handful a delay lets through in that
 //     instant.
 //
+// A TOTP or recovery code (settleCode) takes all four steps in one
+// transaction (deadbolt.CompletionStore.SettleAttempt): the count is its
+// first statement, whose row lock (PostgreSQL) or the one writer (SQLite)
+// holds every other attempt of the employee until it commits; the rule
+// and the check run in Go between that statement and the next; then the
+// completion (with the streaks reset, no guard needed: nothing moved the
+// counter meanwhile) or the failure's record is written, and one durable
+// commit covers the count and the outcome. So a success costs what it did
+// before counting came first — one write transaction — plus the count's
+// statement. The other proofs (an SMS code, whose own tries are counted
+// in the store; a push number; a passkey; a pairing code; a recovery code
+// sent with a solved CAPTCHA) take the steps as separate writes
+// (secondFactorGate), the success guarded as step 4 says.
+//
 // Consequences: of 50 wrong codes sent at once at most 5 (the free ones)
 // are checked; the rest are 429 and count. The second-factor streak counts
 // attempts, not only failures: it is the number of attempts since the last
@@ -84,29 +98,30 @@ import (
 // bounded by the window: at most IPFailures are ever checked in it.
 //
 // Durability. The count must survive a crash whenever the attempt's
-// outcome was told: otherwise a crash would hand back checked guesses.
-// Every answer that tells an outcome is sent only after a durable write
-// that follows the increment — a success after its completion's commit, a
-// wrong proof after its second_factor_failure event (recorded durably: if
-// that record fails, the answer is the error, not invalid_code), an SMS
-// code after its own try count, a push number after its decision — and a
-// durable commit makes every earlier commit of the same database durable
-// too (PostgreSQL flushes its WAL in order, up to the committing record;
-// SQLite at synchronous=FULL syncs the whole WAL file). So the
-// second-factor increment itself (FactorAttempt) need not wait for its own
+// outcome was told: otherwise a crash would hand back checked guesses. A
+// settled attempt commits its count and its outcome durably together. For
+// the others every answer that tells an outcome is sent only after a
+// durable write that follows the increment — a success after its
+// completion's commit, a wrong proof after its second_factor_failure event
+// (recorded durably: if that record fails, the answer is the error, not
+// invalid_code), an SMS code after its own try count, a push number after
+// its decision — and a durable commit makes every earlier commit of the
+// same database durable too (PostgreSQL flushes its WAL in order, up to
+// the committing record; SQLite at synchronous=FULL syncs the whole WAL
+// file). So their increment (FactorAttempt) need not wait for its own
 // flush, and does not: PostgreSQL commits it with synchronous_commit off
 // for that one statement, SQLite commits it in a group of its own kind at
-// synchronous=NORMAL (store/sqlite/relaxed.go). That wait was most of what
-// counting first costs. A crash can then forget only increments whose
-// answers told nothing about a proof — refusals (429, 423,
-// captcha_required) — whose loss shortens a delay, never frees a guess;
-// both databases flush such commits within moments anyway, and the lock is
-// recorded durably by the attempt that reaches it, before its answer.
+// synchronous=NORMAL (store/sqlite/relaxed.go). A crash can then forget
+// only increments whose answers told nothing about a proof — refusals
+// (429, 423, captcha_required) — whose loss shortens a delay, never frees
+// a guess; both databases flush such commits within moments anyway, and
+// the lock is recorded durably by the attempt that reaches it, before its
+// answer.
 // Password counters stay fully durable (a sign-in's hashing dwarfs them).
 
-// Adding a method (a passkey assertion, say) is one call to
-// secondFactorGate with its usable and check functions; a completion it
-// leads to takes lockGuard.
+// Adding a method is one call to secondFactorGate with its usable and
+// check functions, a completion it leads to taking lockGuard — or, when
+// its check needs nothing but the factor state, a case of settleCode.
 
 // limit is one counting rule: a streak whose first free attempts are
 // checked at once, then each after a delay; lockAt (if not 0) ends it.
@@ -253,6 +268,105 @@ func (s *Service) secondFactorGate(ctx context.Context, a gateAttempt) (*proof, 
 	return p, nil
 }
 
+// settles reports whether a code attempt by method is settled in one
+// transaction with its count (settleCode): a TOTP or recovery code, whose
+// check needs nothing but the factor state — not an SMS code (its own
+// tries are counted in the store), nor a recovery code sent with a solved
+// CAPTCHA (solving it is a write of its own).
+func (s *Service) settles(method string, cap *CaptchaAnswer) bool {
+	if s.factors == nil {
+		return false
+	}
+	return method == MethodTOTP || (method == MethodRecovery && cap == nil)
+}
+
+// settleCode runs one TOTP or recovery-code attempt through the gate in a
+// single transaction (deadbolt.CompletionStore.SettleAttempt): counted by
+// its first statement, decided from that count, checked, and — when
+// allowed and right — completed by comp, whose proof it fills in, with the
+// streaks reset; a failure is recorded in the same commit, so the count,
+// the outcome and its record are durable together before the answer. The
+// answers are those of secondFactorGate; a recovery code past the streak
+// answers CodeCaptchaRequired (a CAPTCHA solved with it takes
+// secondFactorGate). A success needs one transaction, like a sign-in
+// without the gate: counting first costs one statement, not a commit.
+func (s *Service) settleCode(ctx context.Context, u *deadbolt.User, method, code string, comp *deadbolt.Completion, c Client) error {
+	now := comp.Now
+	recovery := method == MethodRecovery
+	var (
+		v      verdict
+		streak int64
+	)
+	settle := func(st *deadbolt.FactorState) (*deadbolt.Settlement, error) {
+		v, streak = s.secondFactorLimit().decide(st.Failures, now), st.Streak.N
+		event := func(typ string, detail map[string]string) *deadbolt.Event {
+			return &deadbolt.Event{Type: typ, At: now, UserID: u.ID, IP: c.IP, Detail: detail}
+		}
+		switch {
+		case v.locked && v.locks:
+			return &deadbolt.Settlement{Events: []*deadbolt.Event{event(deadbolt.EventSecondFactorLock, nil)}}, lockedError()
+		case v.locked:
+			return nil, lockedError()
+		case !v.check:
+			return nil, deadbolt.RateLimited(v.wait, "Too many wrong codes.")
+		case !contains(s.methodsOf(u, st), method):
+			return &deadbolt.Settlement{Uncounted: true}, errUnusable
+		case recovery && st.Streak.N > int64(s.cfg.CaptchaAfter):
+			return &deadbolt.Settlement{Events: []*deadbolt.Event{event(deadbolt.EventCaptchaShown, nil)}},
+				captchaNeeded(deadbolt.Phrase("Solve the CAPTCHA to try another recovery code."))
+		}
+		var ok bool
+		if recovery {
+			comp.RecoveryHash, ok = s.checkRecovery(code)
+		} else {
+			var err error
+			if comp.TOTPStep, ok, err = s.checkTOTP(u, st.Device, code, now); err != nil {
+				return nil, err
+			}
+		}
+		if !ok {
+			evs := []*deadbolt.Event{event(deadbolt.EventSecondFactorFail, map[string]string{"method": method})}
+			if v.locks {
+				return &deadbolt.Settlement{Events: append(evs, event(deadbolt.EventSecondFactorLock, nil))}, lockedError()
+			}
+			return &deadbolt.Settlement{Events: evs}, wrongCode(streak, int64(s.cfg.CaptchaAfter))
+		}
+		comp.Guard, comp.ResetCounters = nil, []string{failureKey(u.ID)}
+		if recovery {
+			comp.ResetCounters = append(comp.ResetCounters, recoveryKey(u.ID))
+		}
+		return &deadbolt.Settlement{Completion: comp}, nil
+	}
+	var events []*deadbolt.Event
+	done, err := s.store.SettleAttempt(ctx, u.ID, failureKey(u.ID), recoveryKey(u.ID), recovery, now,
+		func(st *deadbolt.FactorState) (*deadbolt.Settlement, error) {
+			set, err := settle(st)
+			events = nil
+			if set != nil && !set.Uncounted {
+				events = set.Events
+			}
+			return set, err
+		})
+	for _, e := range events {
+		if e.ID != "" {
+			s.audit.Committed(ctx, e)
+		}
+	}
+	switch {
+	case deadbolt.IsCode(err, deadbolt.CodeNotFound):
+		return unauthorized()
+	case err != nil:
+		return err
+	case !done:
+		// The proof was used meanwhile (a replayed code): a failed attempt.
+		return s.secondFactorFailed(ctx, u.ID, method, streak, v.locks, c)
+	}
+	if s.factors.Notifier != nil {
+		s.factors.Notifier.Publish(ctx, deviceTopic(u.ID))
+	}
+	return nil
+}
+
 // MethodPairing is the code a newly paired device shows, typed into the
 // browser that showed the QR code to confirm the pairing (SPEC §4).
 const MethodPairing = "pairing"
@@ -326,8 +440,14 @@ func (s *Service) secondFactorFailed(ctx context.Context, userID, method string,
 		s.audit.Record(ctx, deadbolt.EventSecondFactorLock, userID, "", c.IP, nil)
 		return lockedError()
 	}
+	return wrongCode(streak, int64(s.cfg.CaptchaAfter))
+}
+
+// wrongCode answers a wrong proof, telling whether a recovery code now
+// needs a CAPTCHA (streak is the recovery streak as the attempt saw it).
+func wrongCode(streak, captchaAfter int64) error {
 	e := deadbolt.Errorf(deadbolt.CodeInvalidCode, "The code is not correct.")
-	need := streak >= int64(s.cfg.CaptchaAfter)
+	need := streak >= captchaAfter
 	e.CaptchaRequired = &need
 	return e
 }

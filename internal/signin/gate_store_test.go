@@ -790,3 +790,64 @@ func TestGatePairing(t *testing.T) {
 		}
 	})
 }
+
+// TestGateOneCodeAtOnce: one right TOTP code sent at once on 5 pending
+// sign-ins, and one right recovery code on 3 (within the free attempts
+// and before a CAPTCHA is due):
+// exactly one signs in, the others are wrong codes — used meanwhile —
+// recorded as failures, and nothing is left half done.
+func TestGateOneCodeAtOnce(t *testing.T) {
+	gateStores(t, func(t *testing.T, st deadbolt.Store) {
+		g := newGateRig(t, st, signin.DefaultConfig())
+		ctx := context.Background()
+		for _, method := range []string{signin.MethodTOTP, signin.MethodRecovery} {
+			e := g.employee("dana-" + method)
+			code := e.codes[0]
+			if method == signin.MethodTOTP {
+				code = totp.Code(e.secret, g.clock.Now())
+			}
+			n := 5
+			if method == signin.MethodRecovery {
+				n = 3
+			}
+			auths := make([]*signin.Auth, n)
+			for i := range auths {
+				auths[i] = g.session(e, deadbolt.SessionPending)
+			}
+			var mu sync.Mutex
+			var won *signin.Result
+			got := burst(n, func(i int) error {
+				res, err := g.svc.SecondFactor(ctx, auths[i], method, code, nil, signin.Client{})
+				if err == nil {
+					mu.Lock()
+					won = res
+					mu.Unlock()
+				}
+				return err
+			})
+			wantTally(t, fmt.Sprintf("%s: one code on %d sign-ins at once", method, n), got, map[deadbolt.Code]int{"": 1, invalidCode: n - 1})
+			if won == nil || won.Session.State != deadbolt.SessionFull {
+				t.Fatalf("%s: the winner's result %+v", method, won)
+			}
+			if f := g.events(e, deadbolt.EventSecondFactorFail); f != n-1 {
+				t.Errorf("%s: failure events = %d, want %d", method, f, n-1)
+			}
+			if s := g.events(e, deadbolt.EventSignIn); s != 1 {
+				t.Errorf("%s: sign-in events = %d, want 1", method, s)
+			}
+			sessions, err := st.ListSessions(ctx, e.u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			full := 0
+			for _, s := range sessions {
+				if s.State == deadbolt.SessionFull {
+					full++
+				}
+			}
+			if full != 1 || len(sessions) != n {
+				t.Errorf("%s: %d sessions, %d full; want %d and 1 (the others still pending)", method, len(sessions), full, n)
+			}
+		}
+	})
+}

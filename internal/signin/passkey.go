@@ -150,10 +150,25 @@ func (s *Service) SecondFactorPasskey(ctx context.Context, a *Auth, credential [
 // by the proof p of method: full, or limited to setup when the
 // employee's policy does not accept method now.
 func (s *Service) completeSignIn(ctx context.Context, a *Auth, p *proof, method string, amr []string, c Client) (*Result, error) {
+	comp, res, err := s.signInCompletion(ctx, a, p, method, amr, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.complete(ctx, a.User, p, comp, c); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// signInCompletion builds the completion of the pending sign-in a by p
+// (nil: the proof is filled in later) and the result it answers once
+// committed: a full session, or one limited to setting up a second factor
+// when the employee's workgroup policy no longer accepts method.
+func (s *Service) signInCompletion(ctx context.Context, a *Auth, p *proof, method string, amr []string, c Client) (*deadbolt.Completion, *Result, error) {
 	state, res := deadbolt.SessionFull, StateAuthenticated
 	allowed, err := s.methodAllowed(ctx, a.User, method)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !allowed {
 		state, res = deadbolt.SessionSetup, StateSetupRequired
@@ -161,6 +176,9 @@ func (s *Service) completeSignIn(ctx context.Context, a *Auth, p *proof, method 
 	sess, tok, h := s.newSession(a.User, state, method, c)
 	if amr != nil {
 		sess.AMR = amr
+	}
+	if p == nil {
+		p = &proof{}
 	}
 	comp := s.completion(a.User, p, s.clock.Now())
 	comp.OldSessionID, comp.NewSession, comp.TokenHash = a.Session.ID, sess, h
@@ -170,10 +188,7 @@ func (s *Service) completeSignIn(ctx context.Context, a *Auth, p *proof, method 
 		typ, detail["reason"] = deadbolt.EventSetupRequired, "min_method"
 	}
 	comp.Event = &deadbolt.Event{Type: typ, At: comp.Now, UserID: a.User.ID, IP: c.IP, Detail: detail}
-	if err := s.complete(ctx, a.User, p, comp, c); err != nil {
-		return nil, err
-	}
-	return &Result{State: res, Token: tok, Session: sess, User: a.User}, nil
+	return comp, &Result{State: res, Token: tok, Session: sess, User: a.User}, nil
 }
 
 // ReauthPasskey renews a session's fresh proof with a passkey assertion

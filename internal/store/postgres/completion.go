@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -23,12 +24,6 @@ func guarded(g *deadbolt.CounterGuard) error {
 // CompleteSecondFactor commits a second-factor success in one transaction,
 // its statements sent together in one round trip.
 func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion) (bool, error) {
-	const (
-		plain   = iota // any outcome
-		proof          // must change exactly one row
-		session        // must change a row
-	)
-	var checks []int
 	b := &pgx.Batch{}
 	if g := c.Guard; g != nil {
 		// The delete re-reads a row a concurrent hit changed (READ
@@ -38,25 +33,184 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 		b.Queue(`DELETE FROM counters WHERE key = $1 AND (n < $2 OR n = $3)`, g.Key, g.Below, g.Own)
 		b.Queue(`SELECT count(*) FROM counters WHERE key = $1 AND n >= $2 AND n <> $3`, g.Key, g.Below, g.Own)
 	}
+	q := queueCompletion(b, c)
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		br := tx.SendBatch(ctx, b)
+		var locked bool
+		if c.Guard != nil {
+			var kept int64
+			_, err := br.Exec()
+			if err == nil {
+				err = br.QueryRow().Scan(&kept)
+			}
+			if err != nil {
+				br.Close()
+				return fmt.Errorf("postgres: complete second factor: %w", err)
+			}
+			locked = kept > 0
+		}
+		err := q.read(br)
+		if cerr := br.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("postgres: complete second factor: %w", cerr)
+		}
+		if locked && (err == nil || errors.Is(err, errProofUsed) || deadbolt.IsCode(err, deadbolt.CodeNotFound)) {
+			return guarded(c.Guard) // rolls back everything the batch did
+		}
+		return err // an error rolls back everything the batch did
+	})
+	if err != nil && c.Event != nil {
+		c.Event.ID = "" // rolled back
+	}
+	if errors.Is(err, errProofUsed) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// errUncounted rolls a settled attempt back whole (Settlement.Uncounted).
+var errUncounted = errors.New("attempt taken back")
+
+// settleAttemptSQL is factorAttemptSQL committed durably: the hits, in the
+// transaction that settles them.
+const settleAttemptSQL = `WITH f AS (
+		INSERT INTO counters AS c (key, n, first_at, last_at) VALUES ($2, 1, $4, $4)
+		ON CONFLICT (key) DO UPDATE SET n = c.n + 1, prev_at = c.last_at, last_at = excluded.last_at
+		RETURNING n, first_at, last_at, prev_at
+	), r AS (
+		INSERT INTO counters AS c (key, n, first_at, last_at) SELECT $3::text, 1, $4::timestamptz, $4::timestamptz WHERE $5::boolean
+		ON CONFLICT (key) DO UPDATE SET n = c.n + 1, prev_at = c.last_at, last_at = excluded.last_at
+		RETURNING n, first_at, last_at, prev_at
+	)
+	SELECT ` + factorStateCols + `,
+		f.n, f.first_at, f.last_at, f.prev_at,
+		coalesce(r.n, r0.n), coalesce(r.first_at, r0.first_at), coalesce(r.last_at, r0.last_at),
+		CASE WHEN r.n IS NULL THEN r0.prev_at ELSE r.prev_at END
+	FROM f
+	` + trustedDeviceJoin + `
+	LEFT JOIN r ON true
+	LEFT JOIN counters r0 ON r0.key = $3`
+
+// SettleAttempt counts a second-factor attempt and settles it in one
+// transaction: the hits and the factor state in one statement, whose
+// upserts hold the counters' rows locked until the commit (a concurrent
+// attempt waits for this one's count), settle, then its events and
+// completion sent together, the completion in a savepoint of its own so
+// that a proof already used or a session gone rolls back only it.
+func (s *Store) SettleAttempt(ctx context.Context, userID, failuresKey, streakKey string, countStreak bool, now time.Time, settle deadbolt.Settle) (bool, error) {
+	var (
+		serr, cerr error
+		events     []*deadbolt.Event
+	)
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		st, err := scanFactorState(tx.QueryRow(ctx, settleAttemptSQL, userID, failuresKey, streakKey, now, countStreak))
+		if err != nil {
+			return fmt.Errorf("postgres: settle attempt: %w", err)
+		}
+		set, err := settle(st)
+		serr = err
+		switch {
+		case set == nil:
+			return nil
+		case set.Uncounted:
+			return errUncounted
+		}
+		b := &pgx.Batch{}
+		for _, e := range set.Events {
+			queueEvent(b, e)
+		}
+		events = set.Events
+		var q *completionQueue
+		if c := set.Completion; c != nil && serr == nil {
+			b.Queue(`SAVEPOINT completion`)
+			q = queueCompletion(b, c)
+			events = append(events, c.Event)
+		}
+		if b.Len() == 0 {
+			return nil
+		}
+		br := tx.SendBatch(ctx, b)
+		for _, e := range set.Events {
+			if err := readEvent(br, e); err != nil {
+				br.Close()
+				return fmt.Errorf("postgres: settle attempt: %w", err)
+			}
+		}
+		if q != nil {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return fmt.Errorf("postgres: settle attempt: %w", err)
+			}
+			cerr = q.read(br)
+		}
+		if err := br.Close(); err != nil {
+			return fmt.Errorf("postgres: settle attempt: %w", err)
+		}
+		if cerr != nil {
+			if !errors.Is(cerr, errProofUsed) && !deadbolt.IsCode(cerr, deadbolt.CodeNotFound) {
+				return cerr
+			}
+			if e := set.Completion.Event; e != nil {
+				e.ID = "" // rolled back
+			}
+			if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT completion`); err != nil {
+				return fmt.Errorf("postgres: settle attempt: %w", err)
+			}
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errUncounted):
+		return false, serr
+	case err != nil:
+		for _, e := range events {
+			if e != nil {
+				e.ID = "" // rolled back
+			}
+		}
+		return false, err
+	case serr != nil:
+		return false, serr
+	case errors.Is(cerr, errProofUsed):
+		return false, nil
+	}
+	return cerr == nil, cerr
+}
+
+// completionQueue reads the answers of a completion queued in a batch.
+type completionQueue struct {
+	c      *deadbolt.Completion
+	checks []int
+}
+
+// What a completion's statement must have changed.
+const (
+	anyRows     = iota // any outcome
+	proofRow           // must change exactly one row
+	sessionRows        // must change a row
+)
+
+// queueCompletion queues c, its Guard aside, in b.
+func queueCompletion(b *pgx.Batch, c *deadbolt.Completion) *completionQueue {
+	q := &completionQueue{c: c}
 	switch {
 	case c.RecoveryHash != nil:
 		b.Queue(`UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND hash = $3 AND used_at IS NULL`,
 			c.Now, c.UserID, c.RecoveryHash)
-		checks = append(checks, proof)
+		q.checks = append(q.checks, proofRow)
 	case c.PushRequestID != "":
 		b.Queue(`UPDATE push_requests SET status = $1 WHERE id = $2 AND user_id = $3 AND status = $4`,
 			deadbolt.PushConsumed, c.PushRequestID, c.UserID, deadbolt.PushApproved)
-		checks = append(checks, proof)
+		q.checks = append(q.checks, proofRow)
 	case c.TOTPStep > 0:
 		b.Queue(`UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, c.TOTPStep, c.UserID)
-		checks = append(checks, proof)
+		q.checks = append(q.checks, proofRow)
 	case c.Passkey != nil:
 		// The counter only moves forward, or stays at 0 for authenticators
 		// without one.
 		b.Queue(`UPDATE passkeys SET sign_count = $1, backup_state = $2, last_used_at = $3
 			WHERE id = $4 AND user_id = $5 AND (sign_count < $1 OR (sign_count = 0 AND $1 = 0))`,
 			c.Passkey.SignCount, c.Passkey.BackupState, c.Now, c.Passkey.ID, c.UserID)
-		checks = append(checks, proof)
+		q.checks = append(q.checks, proofRow)
 	}
 	insert := func() {
 		ns := c.NewSession
@@ -73,83 +227,72 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 		// A push request still waiting for this sign-in is over.
 		b.Queue(`UPDATE push_requests SET status = $1 WHERE session_id = $2 AND status = $3`,
 			deadbolt.PushReplaced, c.OldSessionID, deadbolt.PushPending)
-		checks = append(checks, session, plain, plain)
+		q.checks = append(q.checks, sessionRows, anyRows, anyRows)
 	case c.NewSession != nil:
 		insert()
-		checks = append(checks, plain)
+		q.checks = append(q.checks, anyRows)
 	case c.AuthSessionID != "":
 		b.Queue(`UPDATE sessions SET auth_at = $1, amr = $3 WHERE id = $2`, c.AuthAt, c.AuthSessionID, joinAMR(c.AuthAMR))
 		b.Queue(`UPDATE push_requests SET status = $1 WHERE session_id = $2 AND purpose = $3 AND status = $4`,
 			deadbolt.PushReplaced, c.AuthSessionID, deadbolt.PushReauth, deadbolt.PushPending)
-		checks = append(checks, session, plain)
+		q.checks = append(q.checks, sessionRows, anyRows)
 	}
 	if len(c.ResetCounters) > 0 {
 		b.Queue(`DELETE FROM counters WHERE key = ANY($1)`, c.ResetCounters)
-		checks = append(checks, plain)
+		q.checks = append(q.checks, anyRows)
 	}
-	var detail []byte
-	if e := c.Event; e != nil {
-		var err error
-		if detail, err = json.Marshal(e.Detail); err != nil || e.Detail == nil {
-			detail = []byte("{}")
-		}
-		b.Queue(`INSERT INTO events (type, at, user_id, actor_id, ip, detail)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, e.Type, e.At, e.UserID, e.ActorID, e.IP, detail)
+	if c.Event != nil {
+		queueEvent(b, c.Event)
 	}
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		br := tx.SendBatch(ctx, b)
-		var used, gone, locked bool
-		if c.Guard != nil {
-			var kept int64
-			_, err := br.Exec()
-			if err == nil {
-				err = br.QueryRow().Scan(&kept)
-			}
-			if err != nil {
-				br.Close()
-				return fmt.Errorf("postgres: complete second factor: %w", err)
-			}
-			locked = kept > 0
-		}
-		for _, check := range checks {
-			tag, err := br.Exec()
-			if err != nil {
-				br.Close()
-				return fmt.Errorf("postgres: complete second factor: %w", err)
-			}
-			switch {
-			case check == proof && tag.RowsAffected() != 1:
-				used = true
-			case check == session && tag.RowsAffected() == 0:
-				gone = true
-			}
-		}
-		if e := c.Event; e != nil {
-			var id int64
-			if err := br.QueryRow().Scan(&id); err != nil {
-				br.Close()
-				return fmt.Errorf("postgres: complete second factor: %w", err)
-			}
-			e.ID = strconv.FormatInt(id, 10)
-		}
-		if err := br.Close(); err != nil {
+	return q
+}
+
+// read reads the completion's answers off br: errProofUsed when its proof
+// was used, CodeNotFound when its session is gone, other errors as they
+// are. It reads every answer it queued either way but an error's.
+func (q *completionQueue) read(br pgx.BatchResults) error {
+	var used, gone bool
+	for _, check := range q.checks {
+		tag, err := br.Exec()
+		if err != nil {
 			return fmt.Errorf("postgres: complete second factor: %w", err)
 		}
 		switch {
-		case locked:
-			return guarded(c.Guard) // rolls back everything the batch did
-		case used:
-			return errProofUsed // rolls back everything the batch did
-		case gone:
-			return notFound("Session")
+		case check == proofRow && tag.RowsAffected() != 1:
+			used = true
+		case check == sessionRows && tag.RowsAffected() == 0:
+			gone = true
 		}
-		return nil
-	})
-	if err != nil && c.Event != nil {
-		c.Event.ID = "" // rolled back
 	}
-	if errors.Is(err, errProofUsed) {
-		return false, nil
+	if e := q.c.Event; e != nil {
+		if err := readEvent(br, e); err != nil {
+			return fmt.Errorf("postgres: complete second factor: %w", err)
+		}
 	}
-	return err == nil, err
+	switch {
+	case used:
+		return errProofUsed
+	case gone:
+		return notFound("Session")
+	}
+	return nil
+}
+
+// queueEvent queues the insert of e; readEvent reads its id.
+func queueEvent(b *pgx.Batch, e *deadbolt.Event) {
+	detail, err := json.Marshal(e.Detail)
+	if err != nil || e.Detail == nil {
+		detail = []byte("{}")
+	}
+	b.Queue(`INSERT INTO events (type, at, user_id, actor_id, ip, detail)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, e.Type, e.At, e.UserID, e.ActorID, e.IP, detail)
+}
+
+func readEvent(br pgx.BatchResults, e *deadbolt.Event) error {
+	var id int64
+	if err := br.QueryRow().Scan(&id); err != nil {
+		return err
+	}
+	e.ID = strconv.FormatInt(id, 10)
+	return nil
 }

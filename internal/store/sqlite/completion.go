@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"deadbolt/internal/deadbolt"
 )
@@ -27,6 +28,10 @@ const (
 	deleteSessionSQL   = `DELETE FROM sessions WHERE id = ?`
 	renewAuthSQL       = `UPDATE sessions SET auth_at = ?, amr = ? WHERE id = ?`
 	deleteCounterSQL   = `DELETE FROM counters WHERE key = ?`
+	// A push request still waiting for the sign-in (or fresh proof) a
+	// completion ends is over.
+	replacePushSQL       = `UPDATE push_requests SET status = ? WHERE session_id = ? AND status = ?`
+	replaceReauthPushSQL = `UPDATE push_requests SET status = ? WHERE session_id = ? AND purpose = ? AND status = ?`
 )
 
 // CompleteSecondFactor commits a second-factor success in one transaction.
@@ -34,100 +39,208 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 	err := s.tx(ctx, func(sqlTx *sql.Tx) error {
 		tx := s.prepared(sqlTx)
 		if g := c.Guard; g != nil {
-			// The writer serialises every write, so nothing moves the
-			// counter between these statements. The guarded delete nearly
-			// always finds the counter (this attempt counted it); only when
-			// it deletes nothing is there something to tell apart.
-			res, err := tx.ExecContext(ctx, guardDeleteSQL, g.Key, g.Below, g.Own)
-			if err != nil {
-				return fmt.Errorf("sqlite: complete second factor: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				var kept int
-				if err := tx.QueryRowContext(ctx, guardKeptSQL, g.Key, g.Below, g.Own).Scan(&kept); err != nil {
-					return fmt.Errorf("sqlite: complete second factor: %w", err)
-				}
-				if kept > 0 {
-					return guarded(g)
-				}
-			}
-		}
-		switch {
-		case c.RecoveryHash != nil:
-			res, err := tx.ExecContext(ctx, useRecoveryCodeSQL, tsv(c.Now), c.UserID, c.RecoveryHash)
-			if err != nil {
-				return fmt.Errorf("sqlite: complete second factor: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n != 1 {
-				return errProofUsed
-			}
-		case c.PushRequestID != "":
-			res, err := tx.ExecContext(ctx, consumePushSQL, deadbolt.PushConsumed, c.PushRequestID, c.UserID, deadbolt.PushApproved)
-			if err != nil {
-				return fmt.Errorf("sqlite: complete second factor: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n != 1 {
-				return errProofUsed
-			}
-		case c.TOTPStep > 0:
-			res, err := tx.ExecContext(ctx, useTOTPStepSQL, c.TOTPStep, c.UserID, c.TOTPStep)
-			if err != nil {
-				return fmt.Errorf("sqlite: complete second factor: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n != 1 {
-				return errProofUsed
-			}
-		case c.Passkey != nil:
-			if err := usePasskey(ctx, tx, c.UserID, c.Passkey, c.Now); err != nil {
+			if err := guardCounter(ctx, tx, g); err != nil {
 				return err
 			}
 		}
-		switch {
-		case c.OldSessionID != "":
-			res, err := tx.ExecContext(ctx, deleteSessionSQL, c.OldSessionID)
-			if err != nil {
-				return fmt.Errorf("sqlite: complete second factor: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return notFound("Session")
-			}
-			if err := insertSession(ctx, tx, c.NewSession, c.TokenHash); err != nil {
-				return err
-			}
-			// A push request still waiting for this sign-in is over.
-			if _, err := tx.ExecContext(ctx, `UPDATE push_requests SET status = ? WHERE session_id = ? AND status = ?`,
-				deadbolt.PushReplaced, c.OldSessionID, deadbolt.PushPending); err != nil {
-				return fmt.Errorf("sqlite: complete second factor: %w", err)
-			}
-		case c.NewSession != nil:
-			if err := insertSession(ctx, tx, c.NewSession, c.TokenHash); err != nil {
-				return err
-			}
-		case c.AuthSessionID != "":
-			res, err := tx.ExecContext(ctx, renewAuthSQL, tsv(c.AuthAt), joinAMR(c.AuthAMR), c.AuthSessionID)
-			if err != nil {
-				return fmt.Errorf("sqlite: complete second factor: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return notFound("Session")
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE push_requests SET status = ? WHERE session_id = ? AND purpose = ? AND status = ?`,
-				deadbolt.PushReplaced, c.AuthSessionID, deadbolt.PushReauth, deadbolt.PushPending); err != nil {
-				return fmt.Errorf("sqlite: complete second factor: %w", err)
-			}
-		}
-		for _, key := range c.ResetCounters {
-			if _, err := tx.ExecContext(ctx, deleteCounterSQL, key); err != nil {
-				return fmt.Errorf("sqlite: complete second factor: %w", err)
-			}
-		}
-		if c.Event != nil {
-			return appendEvent(ctx, tx, c.Event)
-		}
-		return nil
+		return complete(ctx, tx, c)
 	})
 	if errors.Is(err, errProofUsed) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// errUncounted rolls a settled attempt back whole (Settlement.Uncounted).
+var errUncounted = errors.New("attempt taken back")
+
+// SettleAttempt counts a second-factor attempt, settles it and writes the
+// settlement, all in one write of the group commit. The trusted device and
+// codes left are read first on a reader connection, so that the writer —
+// which runs every write of the server one after the other — runs only
+// the hits, settle and what it returned; the counters settle sees are the
+// hits' own (RETURNING). The completion runs in a savepoint of its own: a
+// proof already used or a session gone rolls back only it.
+func (s *Store) SettleAttempt(ctx context.Context, userID, failuresKey, streakKey string, countStreak bool, now time.Time, settle deadbolt.Settle) (bool, error) {
+	read, err := s.FactorState(ctx, userID, failuresKey, streakKey)
+	if err != nil {
+		return false, err
+	}
+	var (
+		serr    error // settle's answer
+		cerr    error // the completion's
+		applied bool
+		events  []*deadbolt.Event
+	)
+	err = s.tx(ctx, func(sqlTx *sql.Tx) error {
+		// The writer may run this again in a new transaction (writer.go):
+		// each run starts from the state read.
+		serr, cerr, applied, events = nil, nil, false, nil
+		tx := s.prepared(sqlTx)
+		fails, streak, err := hitFactor(ctx, tx, failuresKey, streakKey, countStreak, now)
+		if err != nil {
+			return err
+		}
+		st := *read
+		st.Failures = fails
+		if countStreak {
+			st.Streak = streak
+		}
+		set, err := settle(&st)
+		serr = err
+		if set == nil {
+			return nil
+		}
+		if set.Uncounted {
+			return errUncounted
+		}
+		for _, e := range set.Events {
+			if err := appendEvent(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		events = set.Events
+		if set.Completion == nil || serr != nil {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, savepointSQL); err != nil {
+			return fmt.Errorf("sqlite: settle attempt: %w", err)
+		}
+		events = append(events, set.Completion.Event)
+		if cerr = complete(ctx, tx, set.Completion); cerr != nil {
+			if set.Completion.Event != nil {
+				set.Completion.Event.ID = "" // rolled back
+			}
+			if _, err := tx.ExecContext(ctx, rollbackToSQL); err != nil {
+				return fmt.Errorf("sqlite: settle attempt: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, releaseSQL); err != nil {
+			return fmt.Errorf("sqlite: settle attempt: %w", err)
+		}
+		applied = cerr == nil
+		return nil
+	})
+	switch {
+	case errors.Is(err, errUncounted):
+		return false, serr
+	case err != nil:
+		for _, e := range events {
+			if e != nil {
+				e.ID = "" // rolled back
+			}
+		}
+		return false, fmt.Errorf("sqlite: settle attempt: %w", err)
+	case serr != nil:
+		return false, serr
+	case errors.Is(cerr, errProofUsed):
+		return false, nil
+	}
+	return applied, cerr
+}
+
+// The savepoint of a settled attempt's completion.
+const (
+	savepointSQL  = `SAVEPOINT completion`
+	rollbackToSQL = `ROLLBACK TO completion`
+	releaseSQL    = `RELEASE completion`
+)
+
+// guardCounter deletes the guarded counter while the guard allows it, and
+// answers CodeLocked when it does not.
+func guardCounter(ctx context.Context, tx execQuerier, g *deadbolt.CounterGuard) error {
+	// The writer serialises every write, so nothing moves the counter
+	// between these statements. The guarded delete nearly always finds
+	// the counter (this attempt counted it); only when it deletes nothing
+	// is there something to tell apart.
+	res, err := tx.ExecContext(ctx, guardDeleteSQL, g.Key, g.Below, g.Own)
+	if err != nil {
+		return fmt.Errorf("sqlite: complete second factor: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var kept int
+		if err := tx.QueryRowContext(ctx, guardKeptSQL, g.Key, g.Below, g.Own).Scan(&kept); err != nil {
+			return fmt.Errorf("sqlite: complete second factor: %w", err)
+		}
+		if kept > 0 {
+			return guarded(g)
+		}
+	}
+	return nil
+}
+
+// complete applies c, its Guard aside: errProofUsed when its proof was
+// used, CodeNotFound when its session is gone — the caller rolls back.
+func complete(ctx context.Context, tx execQuerier, c *deadbolt.Completion) error {
+	switch {
+	case c.RecoveryHash != nil:
+		res, err := tx.ExecContext(ctx, useRecoveryCodeSQL, tsv(c.Now), c.UserID, c.RecoveryHash)
+		if err != nil {
+			return fmt.Errorf("sqlite: complete second factor: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errProofUsed
+		}
+	case c.PushRequestID != "":
+		res, err := tx.ExecContext(ctx, consumePushSQL, deadbolt.PushConsumed, c.PushRequestID, c.UserID, deadbolt.PushApproved)
+		if err != nil {
+			return fmt.Errorf("sqlite: complete second factor: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errProofUsed
+		}
+	case c.TOTPStep > 0:
+		res, err := tx.ExecContext(ctx, useTOTPStepSQL, c.TOTPStep, c.UserID, c.TOTPStep)
+		if err != nil {
+			return fmt.Errorf("sqlite: complete second factor: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errProofUsed
+		}
+	case c.Passkey != nil:
+		if err := usePasskey(ctx, tx, c.UserID, c.Passkey, c.Now); err != nil {
+			return err
+		}
+	}
+	switch {
+	case c.OldSessionID != "":
+		res, err := tx.ExecContext(ctx, deleteSessionSQL, c.OldSessionID)
+		if err != nil {
+			return fmt.Errorf("sqlite: complete second factor: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("Session")
+		}
+		if err := insertSession(ctx, tx, c.NewSession, c.TokenHash); err != nil {
+			return err
+		}
+		// A push request still waiting for this sign-in is over.
+		if _, err := tx.ExecContext(ctx, replacePushSQL, deadbolt.PushReplaced, c.OldSessionID, deadbolt.PushPending); err != nil {
+			return fmt.Errorf("sqlite: complete second factor: %w", err)
+		}
+	case c.NewSession != nil:
+		if err := insertSession(ctx, tx, c.NewSession, c.TokenHash); err != nil {
+			return err
+		}
+	case c.AuthSessionID != "":
+		res, err := tx.ExecContext(ctx, renewAuthSQL, tsv(c.AuthAt), joinAMR(c.AuthAMR), c.AuthSessionID)
+		if err != nil {
+			return fmt.Errorf("sqlite: complete second factor: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("Session")
+		}
+		if _, err := tx.ExecContext(ctx, replaceReauthPushSQL, deadbolt.PushReplaced, c.AuthSessionID, deadbolt.PushReauth, deadbolt.PushPending); err != nil {
+			return fmt.Errorf("sqlite: complete second factor: %w", err)
+		}
+	}
+	for _, key := range c.ResetCounters {
+		if _, err := tx.ExecContext(ctx, deleteCounterSQL, key); err != nil {
+			return fmt.Errorf("sqlite: complete second factor: %w", err)
+		}
+	}
+	if c.Event != nil {
+		return appendEvent(ctx, tx, c.Event)
+	}
+	return nil
 }

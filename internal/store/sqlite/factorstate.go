@@ -52,39 +52,9 @@ func (s *Store) FactorAttempt(ctx context.Context, userID, failuresKey, streakKe
 	var fails, streak deadbolt.Counter
 	// Relaxed: see relaxed.go.
 	err := s.tx(relaxedWrite(ctx), func(sqlTx *sql.Tx) error {
-		tx := s.prepared(sqlTx)
-		if !countStreak {
-			var err error
-			fails, err = scanHit(tx.QueryRowContext(ctx, hitSQL, failuresKey, tsv(now), noWindow))
-			return err
-		}
-		// Both streaks in one statement.
-		rows, err := tx.QueryContext(ctx, hitPairSQL, failuresKey, streakKey, tsv(now))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		got := 0
-		for rows.Next() {
-			var isFails bool
-			c, err := scanHitRow(rows, &isFails)
-			if err != nil {
-				return err
-			}
-			if isFails {
-				fails = c
-			} else {
-				streak = c
-			}
-			got++
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if got != 2 {
-			return fmt.Errorf("the hits returned %d counters, want 2", got)
-		}
-		return nil
+		var err error
+		fails, streak, err = hitFactor(ctx, s.prepared(sqlTx), failuresKey, streakKey, countStreak, now)
+		return err
 	})
 	<-read
 	if err = errors.Join(err, rerr); err != nil {
@@ -95,6 +65,41 @@ func (s *Store) FactorAttempt(ctx context.Context, userID, failuresKey, streakKe
 		st.Streak = streak
 	}
 	return st, nil
+}
+
+// hitFactor counts one hit at now on failuresKey, and on streakKey too
+// when countStreak (both in one statement), and returns the counters.
+func hitFactor(ctx context.Context, tx preparedTx, failuresKey, streakKey string, countStreak bool, now time.Time) (fails, streak deadbolt.Counter, err error) {
+	if !countStreak {
+		fails, err = scanHit(tx.QueryRowContext(ctx, hitSQL, failuresKey, tsv(now), noWindow))
+		return fails, streak, err
+	}
+	rows, err := tx.QueryContext(ctx, hitPairSQL, failuresKey, streakKey, tsv(now))
+	if err != nil {
+		return fails, streak, err
+	}
+	defer rows.Close()
+	got := 0
+	for rows.Next() {
+		var isFails bool
+		c, err := scanHitRow(rows, &isFails)
+		if err != nil {
+			return fails, streak, err
+		}
+		if isFails {
+			fails = c
+		} else {
+			streak = c
+		}
+		got++
+	}
+	if err := rows.Err(); err != nil {
+		return fails, streak, err
+	}
+	if got != 2 {
+		return fails, streak, fmt.Errorf("the hits returned %d counters, want 2", got)
+	}
+	return fails, streak, nil
 }
 
 // hitPairSQL counts one hit on each of two streaks (keys ?1 and ?2, which

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 	tests = append(tests, overviewTests...)
 	tests = append(tests, completionTests...)
 	tests = append(tests, gateTests...)
+	tests = append(tests, settleTests...)
 	tests = append(tests, changeTests...)
 	tests = append(tests, appTests...)
 	tests = append(tests, distinctTests...)
