@@ -19,6 +19,9 @@ const (
 	// ScanEvery is how often a node looks for sessions that ended: a
 	// logout token goes out within about this long (SPEC: within 5 s).
 	ScanEvery = time.Second
+	// WakeGap is the least time between the starts of two scans when the
+	// later one was woken by a change (Run).
+	WakeGap = 100 * time.Millisecond
 	// claimFor is how long a node holds a delivery; longer than a send.
 	claimFor = 45 * time.Second
 	// sendTimeout bounds one POST to an application.
@@ -76,17 +79,33 @@ func (b *Backchannel) Wake() {
 // Run scans for ended sessions every ScanEvery (and on Wake) and delivers
 // their logout tokens, until ctx ends; it then waits for deliveries in
 // flight.
+//
+// Wakes come with every change of any employee's sessions — each sign-in
+// among them — so under a burst of sign-ins they would ask for a scan all
+// the time: a scan woken starts no sooner than WakeGap after the one
+// before it. The wakes meanwhile are not lost: they are the one scan at
+// the end of the gap, which sees every session ended before it.
 func (b *Backchannel) Run(ctx context.Context) {
 	t := time.NewTicker(ScanEvery)
 	defer t.Stop()
 	defer b.wg.Wait()
 	for {
+		last := time.Now()
 		b.Scan(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-b.wake:
+			if wait := WakeGap - time.Since(last); wait > 0 {
+				gap := time.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+					gap.Stop()
+					return
+				case <-gap.C:
+				}
+			}
 		}
 	}
 }
