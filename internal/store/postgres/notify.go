@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,11 +25,18 @@ type Notifier struct {
 	s   *Store
 	hub *deadbolt.Hub
 	log *slog.Logger
+
+	// Publishes in flight, sent together (send): the topics waiting for
+	// the next statement, and their callers.
+	mu      sync.Mutex
+	topics  map[string]struct{}
+	waiting []chan error
+	sending bool
 }
 
 // Notifier starts listening until ctx ends and returns the notifier.
 func (s *Store) Notifier(ctx context.Context, log *slog.Logger) *Notifier {
-	n := &Notifier{s: s, hub: deadbolt.NewHub(), log: log}
+	n := &Notifier{s: s, hub: deadbolt.NewHub(), log: log, topics: map[string]struct{}{}}
 	ready := make(chan struct{})
 	go n.listen(ctx, ready)
 	select {
@@ -41,14 +49,62 @@ func (s *Store) Notifier(ctx context.Context, log *slog.Logger) *Notifier {
 // Subscribe returns a channel woken after each Publish on topic on any node.
 func (n *Notifier) Subscribe(topic string) (<-chan struct{}, func()) { return n.hub.Subscribe(topic) }
 
-// Publish wakes the topic's subscribers on every node.
+// Publish wakes the topic's subscribers on every node; it returns once
+// the notification is sent. Publishes made while one is being sent go out
+// together in the next statement — one round trip and one transaction for
+// all of them, however many sign-ins end at once — so under load a
+// publish costs a share of a statement, and alone no more than one.
 func (n *Notifier) Publish(ctx context.Context, topic string) error {
-	_, err := n.s.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, topic)
-	if err != nil {
-		// Local waiters at least.
-		n.hub.Wake(topic)
+	done := make(chan error, 1)
+	n.mu.Lock()
+	n.topics[topic] = struct{}{}
+	n.waiting = append(n.waiting, done)
+	if !n.sending {
+		n.sending = true
+		go n.send()
 	}
-	return err
+	n.mu.Unlock()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err() // it is sent all the same
+	}
+}
+
+// publishTimeout bounds one statement of notifications.
+const publishTimeout = 4 * time.Second
+
+// send sends the waiting topics, one statement at a time, until none are
+// left. On an error the local waiters at least are woken.
+func (n *Notifier) send() {
+	for {
+		n.mu.Lock()
+		if len(n.topics) == 0 {
+			n.sending = false
+			n.mu.Unlock()
+			return
+		}
+		topics := make([]string, 0, len(n.topics))
+		for t := range n.topics {
+			topics = append(topics, t)
+		}
+		waiting := n.waiting
+		n.topics, n.waiting = map[string]struct{}{}, nil
+		n.mu.Unlock()
+
+		ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+		_, err := n.s.pool.Exec(ctx, `SELECT pg_notify($1, t) FROM unnest($2::text[]) AS t`, notifyChannel, topics)
+		cancel()
+		if err != nil {
+			for _, t := range topics {
+				n.hub.Wake(t)
+			}
+		}
+		for _, w := range waiting {
+			w <- err
+		}
+	}
 }
 
 // The listener's rhythm: after this much silence it checks its
