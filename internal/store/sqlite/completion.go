@@ -58,9 +58,16 @@ var errUncounted = errors.New("attempt taken back")
 // settlement, all in one write of the group commit. The trusted device and
 // codes left are read first on a reader connection, so that the writer —
 // which runs every write of the server one after the other — runs only
-// the hits, settle and what it returned; the counters settle sees are the
-// hits' own (RETURNING). The completion runs in a savepoint of its own: a
-// proof already used or a session gone rolls back only it.
+// the count, settle and what it returned.
+//
+// Since the writer runs one write at a time, reading the streaks and
+// writing them back are one atomic step here: the count settle sees is the
+// stored one plus this attempt, exactly what the hits would return, and no
+// other attempt can count in between. So the hits are written only when
+// the attempt does not end its streaks: a success, which resets them in
+// the same commit, writes no count at all (and deletes only streaks that
+// exist). The completion runs in a savepoint of its own: a proof already
+// used or a session gone rolls back only it, and the count is written.
 func (s *Store) SettleAttempt(ctx context.Context, userID, failuresKey, streakKey string, countStreak bool, now time.Time, settle deadbolt.Settle) (bool, error) {
 	read, err := s.FactorState(ctx, userID, failuresKey, streakKey)
 	if err != nil {
@@ -77,21 +84,27 @@ func (s *Store) SettleAttempt(ctx context.Context, userID, failuresKey, streakKe
 		// each run starts from the state read.
 		serr, cerr, applied, events = nil, nil, false, nil
 		tx := s.prepared(sqlTx)
-		fails, streak, err := hitFactor(ctx, tx, failuresKey, streakKey, countStreak, now)
+		fails, streak, err := peekCounters(ctx, tx, failuresKey, streakKey)
 		if err != nil {
 			return err
 		}
+		count := func() error {
+			_, _, err := hitFactor(ctx, tx, failuresKey, streakKey, countStreak, now)
+			return err
+		}
 		st := *read
-		st.Failures = fails
+		st.Failures = fails.next(now)
 		if countStreak {
-			st.Streak = streak
+			st.Streak = streak.next(now)
+		} else {
+			st.Streak = streak.Counter
 		}
 		set, err := settle(&st)
 		serr = err
-		if set == nil {
-			return nil
-		}
-		if set.Uncounted {
+		switch {
+		case set == nil:
+			return count()
+		case set.Uncounted:
 			return errUncounted
 		}
 		for _, e := range set.Events {
@@ -101,15 +114,27 @@ func (s *Store) SettleAttempt(ctx context.Context, userID, failuresKey, streakKe
 		}
 		events = set.Events
 		if set.Completion == nil || serr != nil {
-			return nil
+			return count()
 		}
 		if _, err := tx.ExecContext(ctx, savepointSQL); err != nil {
 			return fmt.Errorf("sqlite: settle attempt: %w", err)
 		}
-		events = append(events, set.Completion.Event)
-		if cerr = complete(ctx, tx, set.Completion); cerr != nil {
-			if set.Completion.Event != nil {
-				set.Completion.Event.ID = "" // rolled back
+		// A streak the success resets is not counted: it ends in this
+		// commit (deleted if it was stored). One it does not reset is.
+		c := *set.Completion
+		c.ResetCounters = nil
+		keep := map[string]bool{failuresKey: true, streakKey: countStreak}
+		for _, k := range set.Completion.ResetCounters {
+			keep[k] = false
+			if (k == failuresKey && !fails.found) || (k == streakKey && !streak.found) {
+				continue
+			}
+			c.ResetCounters = append(c.ResetCounters, k)
+		}
+		events = append(events, c.Event)
+		if cerr = complete(ctx, tx, &c); cerr != nil {
+			if c.Event != nil {
+				c.Event.ID = "" // rolled back
 			}
 			if _, err := tx.ExecContext(ctx, rollbackToSQL); err != nil {
 				return fmt.Errorf("sqlite: settle attempt: %w", err)
@@ -118,7 +143,16 @@ func (s *Store) SettleAttempt(ctx context.Context, userID, failuresKey, streakKe
 		if _, err := tx.ExecContext(ctx, releaseSQL); err != nil {
 			return fmt.Errorf("sqlite: settle attempt: %w", err)
 		}
-		applied = cerr == nil
+		if applied = cerr == nil; !applied {
+			return count()
+		}
+		for _, k := range []string{failuresKey, streakKey} {
+			if keep[k] {
+				if _, err := scanHit(tx.QueryRowContext(ctx, hitSQL, k, tsv(now), noWindow)); err != nil {
+					return err
+				}
+			}
+		}
 		return nil
 	})
 	switch {
@@ -137,6 +171,47 @@ func (s *Store) SettleAttempt(ctx context.Context, userID, failuresKey, streakKe
 		return false, nil
 	}
 	return applied, cerr
+}
+
+// peekCountersSQL reads the streaks ?1 and ?2 in the writer; each row
+// tells whether it is ?1's.
+const peekCountersSQL = `SELECT key = ?1, n, first_at, last_at, prev_at FROM counters WHERE key IN (?1, ?2)`
+
+// peeked is a streak as stored, and whether it is.
+type peeked struct {
+	deadbolt.Counter
+	found bool
+}
+
+// next is the streak after one more hit at now, as hitFactor writes it.
+func (p peeked) next(now time.Time) deadbolt.Counter {
+	at := time.UnixMicro(tsv(now)).UTC()
+	if !p.found {
+		return deadbolt.Counter{N: 1, First: at, Last: at}
+	}
+	return deadbolt.Counter{N: p.N + 1, First: p.First, Last: at, Prev: p.Last}
+}
+
+// peekCounters reads two streaks in the writer.
+func peekCounters(ctx context.Context, tx preparedTx, failuresKey, streakKey string) (fails, streak peeked, err error) {
+	rows, err := tx.QueryContext(ctx, peekCountersSQL, failuresKey, streakKey)
+	if err != nil {
+		return fails, streak, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var isFails bool
+		c, err := scanHitRow(rows, &isFails)
+		if err != nil {
+			return fails, streak, err
+		}
+		if isFails {
+			fails = peeked{c, true}
+		} else {
+			streak = peeked{c, true}
+		}
+	}
+	return fails, streak, rows.Err()
 }
 
 // The savepoint of a settled attempt's completion.

@@ -22,7 +22,7 @@ var hotWrites = []string{
 	changesSQL, hitSQL, hitPairSQL, unhitSQL,
 	guardDeleteSQL, guardKeptSQL, useRecoveryCodeSQL, consumePushSQL, useTOTPStepSQL,
 	deleteSessionSQL, renewAuthSQL, deleteCounterSQL, insertSessionSQL, insertEventSQL,
-	replacePushSQL, replaceReauthPushSQL, savepointSQL, rollbackToSQL, releaseSQL,
+	peekCountersSQL, replacePushSQL, replaceReauthPushSQL, savepointSQL, rollbackToSQL, releaseSQL,
 }
 
 // execQuerier is a write transaction, plain or with prepared statements.
