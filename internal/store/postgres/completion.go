@@ -70,69 +70,105 @@ func (s *Store) CompleteSecondFactor(ctx context.Context, c *deadbolt.Completion
 // errUncounted rolls a settled attempt back whole (Settlement.Uncounted).
 var errUncounted = errors.New("attempt taken back")
 
-// settleAttemptSQL is factorAttemptSQL committed durably: the hits, in the
-// transaction that settles them.
-const settleAttemptSQL = `WITH f AS (
-		INSERT INTO counters AS c (key, n, first_at, last_at) VALUES ($2, 1, $4, $4)
-		ON CONFLICT (key) DO UPDATE SET n = c.n + 1, prev_at = c.last_at, last_at = excluded.last_at
-		RETURNING n, first_at, last_at, prev_at
-	), r AS (
-		INSERT INTO counters AS c (key, n, first_at, last_at) SELECT $3::text, 1, $4::timestamptz, $4::timestamptz WHERE $5::boolean
-		ON CONFLICT (key) DO UPDATE SET n = c.n + 1, prev_at = c.last_at, last_at = excluded.last_at
-		RETURNING n, first_at, last_at, prev_at
-	)
-	SELECT ` + factorStateCols + `,
-		f.n, f.first_at, f.last_at, f.prev_at,
-		coalesce(r.n, r0.n), coalesce(r.first_at, r0.first_at), coalesce(r.last_at, r0.last_at),
-		CASE WHEN r.n IS NULL THEN r0.prev_at ELSE r.prev_at END
-	FROM f
-	` + trustedDeviceJoin + `
-	LEFT JOIN r ON true
-	LEFT JOIN counters r0 ON r0.key = $3`
+// settleLockSQL holds the streak $1 for the transaction: every settled
+// attempt and every FactorAttempt of it take this lock before they read or
+// count it, so they run one after the other.
+const settleLockSQL = `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`
+
+// settleHitSQL counts one hit on a streak (no window), for SettleAttempt.
+const settleHitSQL = `INSERT INTO counters AS c (key, n, first_at, last_at) VALUES ($1, 1, $2, $2)
+	ON CONFLICT (key) DO UPDATE SET n = c.n + 1, prev_at = c.last_at, last_at = excluded.last_at`
 
 // SettleAttempt counts a second-factor attempt and settles it in one
-// transaction: the hits and the factor state in one statement, whose
-// upserts hold the counters' rows locked until the commit (a concurrent
-// attempt waits for this one's count), settle, then its events and
-// completion sent together, the completion in a savepoint of its own so
-// that a proof already used or a session gone rolls back only it.
+// transaction. The employee's streak is locked first (settleLockSQL,
+// pipelined with the read of the factor state, which then sees every
+// attempt committed before it): no other attempt of the streak counts
+// until this transaction ends, so the count settle sees — the stored one
+// plus this attempt — is exactly what an increment would return, and the
+// hits are written only when the attempt does not end its streaks. A
+// success, which resets them in the same commit, writes no count at all.
+// Its events and completion are then sent together, the completion in a
+// savepoint of its own so that a proof already used or a session gone
+// rolls back only it (and the count is written).
 func (s *Store) SettleAttempt(ctx context.Context, userID, failuresKey, streakKey string, countStreak bool, now time.Time, settle deadbolt.Settle) (bool, error) {
 	var (
 		serr, cerr error
 		events     []*deadbolt.Event
 	)
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		st, err := scanFactorState(tx.QueryRow(ctx, settleAttemptSQL, userID, failuresKey, streakKey, now, countStreak))
+		b := &pgx.Batch{}
+		b.Queue(settleLockSQL, failuresKey)
+		b.Queue(factorStateSQL, userID, failuresKey, streakKey)
+		br := tx.SendBatch(ctx, b)
+		_, err := br.Exec()
+		var st *deadbolt.FactorState
+		if err == nil {
+			st, err = scanFactorState(br.QueryRow())
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			return fmt.Errorf("postgres: settle attempt: %w", err)
 		}
+		// A stored streak always has its first hit.
+		failsFound, streakFound := !st.Failures.First.IsZero(), !st.Streak.First.IsZero()
+		at := now.Truncate(time.Microsecond)
+		st.Failures = nextHit(st.Failures, failsFound, at)
+		if countStreak {
+			st.Streak = nextHit(st.Streak, streakFound, at)
+		}
 		set, err := settle(st)
 		serr = err
-		switch {
-		case set == nil:
-			return nil
-		case set.Uncounted:
+		if set != nil && set.Uncounted {
 			return errUncounted
 		}
-		b := &pgx.Batch{}
-		for _, e := range set.Events {
-			queueEvent(b, e)
-		}
-		events = set.Events
+		// What to count: every streak the attempt hit, unless a success
+		// resets it (then it is deleted, if it was stored).
+		count := map[string]bool{failuresKey: true, streakKey: countStreak}
+		b = &pgx.Batch{}
 		var q *completionQueue
-		if c := set.Completion; c != nil && serr == nil {
-			b.Queue(`SAVEPOINT completion`)
-			q = queueCompletion(b, c)
-			events = append(events, c.Event)
+		var c deadbolt.Completion
+		if set != nil {
+			for _, e := range set.Events {
+				queueEvent(b, e)
+			}
+			events = set.Events
+			if set.Completion != nil && serr == nil {
+				c = *set.Completion
+				c.ResetCounters = nil
+				for _, k := range set.Completion.ResetCounters {
+					count[k] = false
+					if (k == failuresKey && !failsFound) || (k == streakKey && !streakFound) {
+						continue
+					}
+					c.ResetCounters = append(c.ResetCounters, k)
+				}
+				b.Queue(`SAVEPOINT completion`)
+				q = queueCompletion(b, &c)
+				events = append(events, c.Event)
+			}
 		}
+		hits := func(b *pgx.Batch) {
+			for _, k := range []string{failuresKey, streakKey} {
+				if count[k] {
+					b.Queue(settleHitSQL, k, now)
+				}
+			}
+		}
+		// Sent after the completion: should it be rolled back, they are
+		// counted again below.
+		hits(b)
 		if b.Len() == 0 {
 			return nil
 		}
-		br := tx.SendBatch(ctx, b)
-		for _, e := range set.Events {
-			if err := readEvent(br, e); err != nil {
-				br.Close()
-				return fmt.Errorf("postgres: settle attempt: %w", err)
+		br = tx.SendBatch(ctx, b)
+		if set != nil {
+			for _, e := range set.Events {
+				if err := readEvent(br, e); err != nil {
+					br.Close()
+					return fmt.Errorf("postgres: settle attempt: %w", err)
+				}
 			}
 		}
 		if q != nil {
@@ -149,10 +185,16 @@ func (s *Store) SettleAttempt(ctx context.Context, userID, failuresKey, streakKe
 			if !errors.Is(cerr, errProofUsed) && !deadbolt.IsCode(cerr, deadbolt.CodeNotFound) {
 				return cerr
 			}
-			if e := set.Completion.Event; e != nil {
+			if e := c.Event; e != nil {
 				e.ID = "" // rolled back
 			}
-			if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT completion`); err != nil {
+			// The rollback undoes the completion and the hits sent after
+			// it; the attempt is counted all the same.
+			rb := &pgx.Batch{}
+			rb.Queue(`ROLLBACK TO SAVEPOINT completion`)
+			count[failuresKey], count[streakKey] = true, countStreak
+			hits(rb)
+			if err := tx.SendBatch(ctx, rb).Close(); err != nil {
 				return fmt.Errorf("postgres: settle attempt: %w", err)
 			}
 		}
@@ -174,6 +216,14 @@ func (s *Store) SettleAttempt(ctx context.Context, userID, failuresKey, streakKe
 		return false, nil
 	}
 	return cerr == nil, cerr
+}
+
+// nextHit is the streak c (stored when found) after one more hit at.
+func nextHit(c deadbolt.Counter, found bool, at time.Time) deadbolt.Counter {
+	if !found {
+		return deadbolt.Counter{N: 1, First: at, Last: at}
+	}
+	return deadbolt.Counter{N: c.N + 1, First: c.First, Last: at, Prev: c.Last}
 }
 
 // completionQueue reads the answers of a completion queued in a batch.

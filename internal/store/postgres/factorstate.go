@@ -30,12 +30,14 @@ const factorStateSQL = `SELECT ` + factorStateCols + `,
 // reads the state, in one statement. The main query reads the snapshot
 // from before the statement's own writes, so the counters come from the
 // RETURNING of the hits; r0 is the streak as it was, for when it is not
-// counted. Its commit does not wait for the WAL flush (synchronous_commit
+// counted. It waits for a settled attempt of the same streak to commit
+// first (SettleAttempt's lock), taking that lock itself. Its commit does not wait for the WAL flush (synchronous_commit
 // off, for this statement's transaction alone): the caller tells no
 // outcome before a later durable commit, which flushes this one too
 // (signin's gate.go, "Durability").
 const factorAttemptSQL = `WITH f AS (
-		INSERT INTO counters AS c (key, n, first_at, last_at) VALUES ($2, 1, $4, $4)
+		INSERT INTO counters AS c (key, n, first_at, last_at)
+		SELECT $2::text, 1, $4::timestamptz, $4::timestamptz FROM (SELECT pg_advisory_xact_lock(hashtextextended($2::text, 0))) AS settled
 		ON CONFLICT (key) DO UPDATE SET n = c.n + 1, prev_at = c.last_at, last_at = excluded.last_at
 		RETURNING n, first_at, last_at, prev_at
 	), r AS (
