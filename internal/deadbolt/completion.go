@@ -86,16 +86,18 @@ type Settle func(st *FactorState) (*Settlement, error)
 // CompletionStore commits second-factor successes.
 type CompletionStore interface {
 	// SettleAttempt counts one second-factor attempt and settles it in one
-	// durable transaction: it hits failuresKey at now — and streakKey too
-	// when countStreak — as FactorAttempt does, calls settle with the
+	// durable transaction: it counts a hit at now on failuresKey — and on
+	// streakKey too when countStreak — as FactorAttempt does, holding both
+	// against every other count until it commits, calls settle with the
 	// factor state and the counters including this hit, and writes what
-	// settle returned with the hits. It reports whether the Settlement's
-	// Completion was applied: false, with a nil error, when its proof was
-	// already used; CodeNotFound when its session is gone (the count and
-	// events stay written either way). settle's error is returned as it
-	// is. The trusted device and codes left may be read just before the
-	// transaction (SQLite reads them off the writer); the counters are the
-	// transaction's own.
+	// settle returned with the count. A streak the applied Completion
+	// resets ends in that commit, so its hit need not be written. It
+	// reports whether the Settlement's Completion was applied: false, with
+	// a nil error, when its proof was already used; CodeNotFound when its
+	// session is gone (the count and events stay written either way).
+	// settle's error is returned as it is. The trusted device and codes
+	// left may be read just before the transaction (SQLite reads them off
+	// the writer); the counters are the transaction's own.
 	SettleAttempt(ctx context.Context, userID, failuresKey, streakKey string, countStreak bool, now time.Time, settle Settle) (bool, error)
 
 	// CompleteSecondFactor applies c in one transaction, ending (as

@@ -50,18 +50,22 @@ import (
 //     instant.
 //
 // A TOTP or recovery code (settleCode) takes all four steps in one
-// transaction (deadbolt.CompletionStore.SettleAttempt): the count is its
-// first statement, whose row lock (PostgreSQL) or the one writer (SQLite)
-// holds every other attempt of the employee until it commits; the rule
-// and the check run in Go between that statement and the next; then the
-// completion (with the streaks reset, no guard needed: nothing moved the
-// counter meanwhile) or the failure's record is written, and one durable
-// commit covers the count and the outcome. So a success costs what it did
-// before counting came first — one write transaction — plus the count's
-// statement. The other proofs (an SMS code, whose own tries are counted
-// in the store; a push number; a passkey; a pairing code; a recovery code
-// sent with a solved CAPTCHA) take the steps as separate writes
-// (secondFactorGate), the success guarded as step 4 says.
+// transaction (deadbolt.CompletionStore.SettleAttempt). Its first step
+// holds the employee's streak for the whole transaction — PostgreSQL by a
+// transaction-scoped lock that every count of the streak takes, SQLite
+// because its one writer runs one write at a time — and reads it: the
+// count the rule decides from is the stored one plus this attempt, exactly
+// what the increment would return, and no other attempt can count before
+// this one commits. The rule and the check run in Go, inside the
+// transaction; then the failure is recorded with its count, or the
+// completion written with the streaks reset — and since the success ends
+// them in the same commit, their count is never written. One durable
+// commit covers the count and the outcome, so a success costs what it did
+// before attempts were counted first: one write transaction, plus the
+// read of the streak. The other proofs (an SMS code, whose own tries are
+// counted in the store; a push number; a passkey; a pairing code; a
+// recovery code sent with a solved CAPTCHA) take the steps as separate
+// writes (secondFactorGate), the success guarded as step 4 says.
 //
 // Consequences: of 50 wrong codes sent at once at most 5 (the free ones)
 // are checked; the rest are 429 and count. The second-factor streak counts
