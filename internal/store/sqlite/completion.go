@@ -194,24 +194,7 @@ func (p peeked) next(now time.Time) deadbolt.Counter {
 
 // peekCounters reads two streaks in the writer.
 func peekCounters(ctx context.Context, tx preparedTx, failuresKey, streakKey string) (fails, streak peeked, err error) {
-	rows, err := tx.QueryContext(ctx, peekCountersSQL, failuresKey, streakKey)
-	if err != nil {
-		return fails, streak, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var isFails bool
-		c, err := scanHitRow(rows, &isFails)
-		if err != nil {
-			return fails, streak, err
-		}
-		if isFails {
-			fails = peeked{c, true}
-		} else {
-			streak = peeked{c, true}
-		}
-	}
-	return fails, streak, rows.Err()
+	return queryStreaks(ctx, tx, peekCountersSQL, failuresKey, streakKey)
 }
 
 // The savepoint of a settled attempt's completion.

@@ -74,12 +74,26 @@ func hitFactor(ctx context.Context, tx preparedTx, failuresKey, streakKey string
 		fails, err = scanHit(tx.QueryRowContext(ctx, hitSQL, failuresKey, tsv(now), noWindow))
 		return fails, streak, err
 	}
-	rows, err := tx.QueryContext(ctx, hitPairSQL, failuresKey, streakKey, tsv(now))
+	f, st, err := queryStreaks(ctx, tx, hitPairSQL, failuresKey, streakKey, tsv(now))
+	if err != nil {
+		return fails, streak, err
+	}
+	fails, streak = f.Counter, st.Counter
+	if !f.found || !st.found {
+		return fails, streak, fmt.Errorf("the hits returned a counter short (%v, %v)", f.found, st.found)
+	}
+	return fails, streak, nil
+}
+
+// queryStreaks runs query, whose rows are the counters of two streaks
+// (failuresKey's first, and whether each is) — hitPairSQL or
+// peekCountersSQL — and returns them, found or not.
+func queryStreaks(ctx context.Context, tx preparedTx, query, failuresKey, streakKey string, args ...any) (fails, streak peeked, err error) {
+	rows, err := tx.QueryContext(ctx, query, append([]any{failuresKey, streakKey}, args...)...)
 	if err != nil {
 		return fails, streak, err
 	}
 	defer rows.Close()
-	got := 0
 	for rows.Next() {
 		var isFails bool
 		c, err := scanHitRow(rows, &isFails)
@@ -87,19 +101,12 @@ func hitFactor(ctx context.Context, tx preparedTx, failuresKey, streakKey string
 			return fails, streak, err
 		}
 		if isFails {
-			fails = c
+			fails = peeked{c, true}
 		} else {
-			streak = c
+			streak = peeked{c, true}
 		}
-		got++
 	}
-	if err := rows.Err(); err != nil {
-		return fails, streak, err
-	}
-	if got != 2 {
-		return fails, streak, fmt.Errorf("the hits returned %d counters, want 2", got)
-	}
-	return fails, streak, nil
+	return fails, streak, rows.Err()
 }
 
 // hitPairSQL counts one hit on each of two streaks (keys ?1 and ?2, which
