@@ -33,8 +33,10 @@ type FactorState struct {
 	Device            *Device // nil if none
 	RecoveryCodesLeft int
 	Passkeys          int // how many passkeys the employee has
-	Failures          Counter
-	Streak            Counter
+	// Policies are the policies of the employee's workgroups.
+	Policies []WorkgroupPolicy
+	Failures Counter
+	Streak   Counter
 }
 
 // FactorStateStore reads a FactorState in one statement, or counts an

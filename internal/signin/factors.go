@@ -82,11 +82,15 @@ func (s *Service) SecondFactor(ctx context.Context, a *Auth, method, code string
 		return nil, deadbolt.Errorf(deadbolt.CodeBadRequest, "This session is not waiting for a second factor.")
 	}
 	if s.settles(method, cap) {
-		comp, res, err := s.signInCompletion(ctx, a, nil, method, nil, c)
+		// Built in the attempt's transaction, from the workgroup policies
+		// its factor state read.
+		var res *Result
+		err := s.settleCode(ctx, a.User, method, code, c, func(st *deadbolt.FactorState) *deadbolt.Completion {
+			var comp *deadbolt.Completion
+			comp, res = s.signInCompletion(a, nil, method, nil, s.methodAllowedBy(a.User, st, method), c)
+			return comp
+		})
 		if err != nil {
-			return nil, err
-		}
-		if err := s.settleCode(ctx, a.User, method, code, comp, c); err != nil {
 			return nil, err
 		}
 		return res, nil
@@ -113,7 +117,9 @@ func (s *Service) ReauthCode(ctx context.Context, a *Auth, method, code string, 
 		return comp
 	}
 	if s.settles(method, cap) {
-		return s.settleCode(ctx, a.User, method, code, reauth(&proof{}), c)
+		return s.settleCode(ctx, a.User, method, code, c, func(*deadbolt.FactorState) *deadbolt.Completion {
+			return reauth(&proof{})
+		})
 	}
 	p, err := s.proveFactor(ctx, a.User, smsFor{sessionID: a.Session.ID, reauth: true}, method, code, cap, c)
 	if err != nil {

@@ -287,15 +287,17 @@ func (s *Service) settles(method string, cap *CaptchaAnswer) bool {
 // settleCode runs one TOTP or recovery-code attempt through the gate in a
 // single transaction (deadbolt.CompletionStore.SettleAttempt): counted by
 // its first statement, decided from that count, checked, and — when
-// allowed and right — completed by comp, whose proof it fills in, with the
+// allowed and right — completed by the completion build makes from the
+// factor state (it must not call the store), its proof filled in and the
 // streaks reset; a failure is recorded in the same commit, so the count,
 // the outcome and its record are durable together before the answer. The
 // answers are those of secondFactorGate; a recovery code past the streak
 // answers CodeCaptchaRequired (a CAPTCHA solved with it takes
 // secondFactorGate). A success needs one transaction, like a sign-in
 // without the gate: counting first costs one statement, not a commit.
-func (s *Service) settleCode(ctx context.Context, u *deadbolt.User, method, code string, comp *deadbolt.Completion, c Client) error {
-	now := comp.Now
+func (s *Service) settleCode(ctx context.Context, u *deadbolt.User, method, code string, c Client,
+	build func(st *deadbolt.FactorState) *deadbolt.Completion) error {
+	now := s.clock.Now()
 	recovery := method == MethodRecovery
 	var (
 		v      verdict
@@ -320,11 +322,13 @@ func (s *Service) settleCode(ctx context.Context, u *deadbolt.User, method, code
 				captchaNeeded(deadbolt.Phrase("Solve the CAPTCHA to try another recovery code."))
 		}
 		var ok bool
+		var hash []byte
+		var step int64
 		if recovery {
-			comp.RecoveryHash, ok = s.checkRecovery(code)
+			hash, ok = s.checkRecovery(code)
 		} else {
 			var err error
-			if comp.TOTPStep, ok, err = s.checkTOTP(u, st.Device, code, now); err != nil {
+			if step, ok, err = s.checkTOTP(u, st.Device, code, now); err != nil {
 				return nil, err
 			}
 		}
@@ -335,6 +339,8 @@ func (s *Service) settleCode(ctx context.Context, u *deadbolt.User, method, code
 			}
 			return &deadbolt.Settlement{Events: evs}, wrongCode(streak, int64(s.cfg.CaptchaAfter))
 		}
+		comp := build(st)
+		comp.RecoveryHash, comp.TOTPStep = hash, step
 		comp.Guard, comp.ResetCounters = nil, []string{failureKey(u.ID)}
 		if recovery {
 			comp.ResetCounters = append(comp.ResetCounters, recoveryKey(u.ID))

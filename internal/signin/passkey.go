@@ -150,10 +150,11 @@ func (s *Service) SecondFactorPasskey(ctx context.Context, a *Auth, credential [
 // by the proof p of method: full, or limited to setup when the
 // employee's policy does not accept method now.
 func (s *Service) completeSignIn(ctx context.Context, a *Auth, p *proof, method string, amr []string, c Client) (*Result, error) {
-	comp, res, err := s.signInCompletion(ctx, a, p, method, amr, c)
+	allowed, err := s.methodAllowed(ctx, a.User, method)
 	if err != nil {
 		return nil, err
 	}
+	comp, res := s.signInCompletion(a, p, method, amr, allowed, c)
 	if err := s.complete(ctx, a.User, p, comp, c); err != nil {
 		return nil, err
 	}
@@ -162,14 +163,11 @@ func (s *Service) completeSignIn(ctx context.Context, a *Auth, p *proof, method 
 
 // signInCompletion builds the completion of the pending sign-in a by p
 // (nil: the proof is filled in later) and the result it answers once
-// committed: a full session, or one limited to setting up a second factor
-// when the employee's workgroup policy no longer accepts method.
-func (s *Service) signInCompletion(ctx context.Context, a *Auth, p *proof, method string, amr []string, c Client) (*deadbolt.Completion, *Result, error) {
+// committed: a full session, or — when the employee's workgroup policy no
+// longer accepts method (allowed false) — one limited to setting up a
+// second factor it accepts.
+func (s *Service) signInCompletion(a *Auth, p *proof, method string, amr []string, allowed bool, c Client) (*deadbolt.Completion, *Result) {
 	state, res := deadbolt.SessionFull, StateAuthenticated
-	allowed, err := s.methodAllowed(ctx, a.User, method)
-	if err != nil {
-		return nil, nil, err
-	}
 	if !allowed {
 		state, res = deadbolt.SessionSetup, StateSetupRequired
 	}
@@ -188,7 +186,7 @@ func (s *Service) signInCompletion(ctx context.Context, a *Auth, p *proof, metho
 		typ, detail["reason"] = deadbolt.EventSetupRequired, "min_method"
 	}
 	comp.Event = &deadbolt.Event{Type: typ, At: comp.Now, UserID: a.User.ID, IP: c.IP, Detail: detail}
-	return comp, &Result{State: res, Token: tok, Session: sess, User: a.User}, nil
+	return comp, &Result{State: res, Token: tok, Session: sess, User: a.User}
 }
 
 // ReauthPasskey renews a session's fresh proof with a passkey assertion

@@ -17,6 +17,9 @@ type SetupPolicy interface {
 	// method meets the min_method of u's workgroups; one that does not
 	// opens a session limited to setup.
 	MethodAllowed(ctx context.Context, u *deadbolt.User, method string) (bool, error)
+	// MethodAllowedBy is MethodAllowed decided from the policies of u's
+	// workgroups read with the attempt's factor state (no store call).
+	MethodAllowedBy(u *deadbolt.User, policies []deadbolt.WorkgroupPolicy, method string) bool
 }
 
 // setupRequired asks the configured SetupPolicy; without one, sign-in never
@@ -44,4 +47,13 @@ func (s *Service) methodAllowed(ctx context.Context, u *deadbolt.User, method st
 		return true, nil
 	}
 	return s.factors.Setup.MethodAllowed(ctx, u, method)
+}
+
+// methodAllowedBy is methodAllowed decided from the policies read with the
+// attempt's factor state.
+func (s *Service) methodAllowedBy(u *deadbolt.User, st *deadbolt.FactorState, method string) bool {
+	if s.factors == nil || s.factors.Setup == nil {
+		return true
+	}
+	return s.factors.Setup.MethodAllowedBy(u, st.Policies, method)
 }

@@ -604,10 +604,29 @@ func (s *Service) MethodAllowed(ctx context.Context, u *deadbolt.User, method st
 	if now.Before(u.ExemptUntil) {
 		return true, nil
 	}
-	ps, err := s.policies(ctx, u.ID)
+	ws, err := s.store.UserWorkgroups(ctx, u.ID)
 	if err != nil {
 		return false, err
 	}
+	ps := make([]deadbolt.WorkgroupPolicy, len(ws))
+	for i, w := range ws {
+		ps[i] = w.Policy
+	}
+	return s.MethodAllowedBy(u, ps, method), nil
+}
+
+// MethodAllowedBy is MethodAllowed decided from policies, the policies of
+// u's workgroups as the caller read them (with a sign-in attempt's factor
+// state, say), without a store call.
+func (s *Service) MethodAllowedBy(u *deadbolt.User, policies []deadbolt.WorkgroupPolicy, method string) bool {
+	now := s.clock.Now()
+	if now.Before(u.ExemptUntil) {
+		return true
+	}
+	ps := make([]policy.Policy, len(policies))
+	for i, p := range policies {
+		ps[i] = PolicyOf(p)
+	}
 	st := policy.State{Requirement: policy.Effective(ps, now), ExemptUntil: u.ExemptUntil}
-	return policy.MethodAllowed(st, method, now), nil
+	return policy.MethodAllowed(st, method, now)
 }

@@ -10,11 +10,13 @@ import (
 	"deadbolt/internal/deadbolt"
 )
 
-// factorStateCols reads the trusted device d and the codes left of user $1.
+// factorStateCols reads the trusted device d, the codes left, the passkeys
+// and the workgroup policies of user $1.
 const factorStateCols = `d.id, d.user_id, d.pairing_id, d.name, d.platform, d.public_key, d.totp_secret, d.webpush,
 		d.created_at, d.confirmed_at, d.disconnected_at,
 		(SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL),
-		(SELECT count(*) FROM passkeys WHERE user_id = $1)`
+		(SELECT count(*) FROM passkeys WHERE user_id = $1),
+		` + policiesCol
 
 const trustedDeviceJoin = `LEFT JOIN LATERAL (SELECT * FROM devices WHERE user_id = $1 AND confirmed_at IS NOT NULL AND disconnected_at IS NULL
 		ORDER BY confirmed_at DESC LIMIT 1) d ON true`
@@ -81,14 +83,19 @@ func scanFactorState(row pgx.Row) (*deadbolt.FactorState, error) {
 		pub, secret                               []byte
 		created, confirmed, disconnected          *time.Time
 		left, passkeys                            int
+		policies                                  []byte
 		fn, rn                                    *int64
 		ff, fl, fp, rf, rl, rp                    *time.Time
 	)
 	if err := row.Scan(&id, &uid, &pairing, &name, &platform, &pub, &secret, &webpush, &created, &confirmed, &disconnected,
-		&left, &passkeys, &fn, &ff, &fl, &fp, &rn, &rf, &rl, &rp); err != nil {
+		&left, &passkeys, &policies, &fn, &ff, &fl, &fp, &rn, &rf, &rl, &rp); err != nil {
 		return nil, err
 	}
-	st := &deadbolt.FactorState{RecoveryCodesLeft: left, Passkeys: passkeys, Failures: counterOf(fn, ff, fl, fp), Streak: counterOf(rn, rf, rl, rp)}
+	ps, err := decodePolicies(policies)
+	if err != nil {
+		return nil, err
+	}
+	st := &deadbolt.FactorState{RecoveryCodesLeft: left, Passkeys: passkeys, Policies: ps, Failures: counterOf(fn, ff, fl, fp), Streak: counterOf(rn, rf, rl, rp)}
 	if id != nil {
 		st.Device = &deadbolt.Device{ID: *id, UserID: *uid, PairingID: *pairing, Name: *name, Platform: *platform,
 			PublicKey: pub, TOTPSecretSealed: secret, WebPush: *webpush,

@@ -13,8 +13,7 @@ const overviewSQL = `SELECT d.id, d.user_id, d.pairing_id, d.name, d.platform, d
 		d.created_at, d.confirmed_at, d.disconnected_at,
 		(SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL),
 		(SELECT count(*) FROM passkeys WHERE user_id = $1),
-		(SELECT coalesce(json_agg(json_build_array(w.required, w.deadline, w.paused_until, w.paused, w.after_deadline, w.policy_updated_at, w.min_method)), '[]')
-			FROM workgroups w JOIN workgroup_members m ON m.workgroup_id = w.id AND m.user_id = $1),
+		` + policiesCol + `,
 		(SELECT coalesce(json_agg(json_build_array(kind, dismissed_at)), '[]') FROM banner_dismissals WHERE user_id = $1)
 	FROM (SELECT 1) AS one
 	LEFT JOIN LATERAL (SELECT * FROM devices WHERE user_id = $1 AND confirmed_at IS NOT NULL AND disconnected_at IS NULL
@@ -41,25 +40,10 @@ func (s *Store) FactorOverview(ctx context.Context, userID string) (*deadbolt.Fa
 			PublicKey: pub, TOTPSecretSealed: secret, WebPush: *webpush,
 			CreatedAt: fromTS(created), ConfirmedAt: fromTS(confirmed), DisconnectedAt: fromTS(disconnected)}
 	}
-	var raw [][]json.RawMessage
-	if err := json.Unmarshal(policies, &raw); err != nil {
+	if o.Policies, err = decodePolicies(policies); err != nil {
 		return nil, fmt.Errorf("postgres: factor overview: %w", err)
 	}
-	for _, r := range raw {
-		if len(r) != 7 {
-			return nil, fmt.Errorf("postgres: factor overview: policy row of %d values", len(r))
-		}
-		var p deadbolt.WorkgroupPolicy
-		var dl, pu, up *time.Time
-		if err := firstErr(json.Unmarshal(r[0], &p.Required), json.Unmarshal(r[1], &dl), json.Unmarshal(r[2], &pu),
-			json.Unmarshal(r[3], &p.Paused), json.Unmarshal(r[4], &p.AfterDeadline), json.Unmarshal(r[5], &up),
-			json.Unmarshal(r[6], &p.MinMethod)); err != nil {
-			return nil, fmt.Errorf("postgres: factor overview: %w", err)
-		}
-		p.Deadline, p.PausedUntil, p.UpdatedAt = fromTS(dl), fromTS(pu), fromTS(up)
-		o.Policies = append(o.Policies, p)
-	}
-	raw = nil
+	var raw [][]json.RawMessage
 	if err := json.Unmarshal(dismissals, &raw); err != nil {
 		return nil, fmt.Errorf("postgres: factor overview: %w", err)
 	}
@@ -84,4 +68,33 @@ func firstErr(errs ...error) error {
 		}
 	}
 	return nil
+}
+
+// policiesCol reads the policies of user $1's workgroups as a JSON array
+// of arrays, for decodePolicies.
+const policiesCol = `(SELECT coalesce(json_agg(json_build_array(w.required, w.deadline, w.paused_until, w.paused, w.after_deadline, w.policy_updated_at, w.min_method)), '[]')
+			FROM workgroups w JOIN workgroup_members m ON m.workgroup_id = w.id AND m.user_id = $1)`
+
+// decodePolicies reads what policiesCol read.
+func decodePolicies(js []byte) ([]deadbolt.WorkgroupPolicy, error) {
+	var raw [][]json.RawMessage
+	if err := json.Unmarshal(js, &raw); err != nil {
+		return nil, err
+	}
+	ps := []deadbolt.WorkgroupPolicy{}
+	for _, r := range raw {
+		if len(r) != 7 {
+			return nil, fmt.Errorf("policy row of %d values", len(r))
+		}
+		var p deadbolt.WorkgroupPolicy
+		var dl, pu, up *time.Time
+		if err := firstErr(json.Unmarshal(r[0], &p.Required), json.Unmarshal(r[1], &dl), json.Unmarshal(r[2], &pu),
+			json.Unmarshal(r[3], &p.Paused), json.Unmarshal(r[4], &p.AfterDeadline), json.Unmarshal(r[5], &up),
+			json.Unmarshal(r[6], &p.MinMethod)); err != nil {
+			return nil, err
+		}
+		p.Deadline, p.PausedUntil, p.UpdatedAt = fromTS(dl), fromTS(pu), fromTS(up)
+		ps = append(ps, p)
+	}
+	return ps, nil
 }

@@ -14,6 +14,7 @@ const factorStateSQL = `SELECT d.id, d.user_id, d.pairing_id, d.name, d.platform
 		d.created_at, d.confirmed_at, d.disconnected_at,
 		(SELECT count(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL),
 		(SELECT count(*) FROM passkeys WHERE user_id = ?1),
+		` + policiesCol + `,
 		f.n, f.first_at, f.last_at, f.prev_at, r.n, r.first_at, r.last_at, r.prev_at
 	FROM (SELECT 1) AS one
 	LEFT JOIN (SELECT * FROM devices WHERE user_id = ?1 AND confirmed_at IS NOT NULL AND disconnected_at IS NULL
@@ -145,13 +146,18 @@ func scanFactorState(row rowScanner) (*deadbolt.FactorState, error) {
 		pub, secret                               []byte
 		created, confirmed, disconnected          sql.NullInt64
 		left, passkeys                            int
+		policies                                  string
 		fn, ff, fl, fp, rn, rf, rl, rp            sql.NullInt64
 	)
 	if err := row.Scan(&id, &uid, &pairing, &name, &platform, &pub, &secret, &webpush, &created, &confirmed, &disconnected,
-		&left, &passkeys, &fn, &ff, &fl, &fp, &rn, &rf, &rl, &rp); err != nil {
+		&left, &passkeys, &policies, &fn, &ff, &fl, &fp, &rn, &rf, &rl, &rp); err != nil {
 		return nil, err
 	}
-	st := &deadbolt.FactorState{RecoveryCodesLeft: left, Passkeys: passkeys, Failures: counterOf(fn, ff, fl, fp), Streak: counterOf(rn, rf, rl, rp)}
+	ps, err := decodePolicies(policies)
+	if err != nil {
+		return nil, err
+	}
+	st := &deadbolt.FactorState{RecoveryCodesLeft: left, Passkeys: passkeys, Policies: ps, Failures: counterOf(fn, ff, fl, fp), Streak: counterOf(rn, rf, rl, rp)}
 	if id.Valid {
 		st.Device = &deadbolt.Device{ID: id.String, UserID: uid.String, PairingID: pairing.String, Name: name.String,
 			Platform: platform.String, PublicKey: pub, TOTPSecretSealed: secret, WebPush: webpush.String,

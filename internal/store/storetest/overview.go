@@ -118,4 +118,42 @@ func testFactorState(t *testing.T, s deadbolt.Store) {
 		!st.Failures.First.Equal(T0) || st.Streak.N != 1 {
 		t.Errorf("FactorState = %+v", st)
 	}
+	if len(st.Policies) != 0 {
+		t.Errorf("FactorState policies of an employee in no workgroup = %+v", st.Policies)
+	}
+
+	// The policies of the employee's workgroups, as the overview reads them,
+	// come with every read of the state the sign-in rules decide from.
+	w := &deadbolt.Workgroup{ID: deadbolt.NewID(), Name: "Ops", CreatedAt: T0}
+	if err := s.CreateWorkgroup(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	p := deadbolt.WorkgroupPolicy{Required: true, Deadline: T0.Add(time.Hour), AfterDeadline: "block", MinMethod: "phishing_resistant", UpdatedAt: T0}
+	if err := s.SetWorkgroupPolicy(ctx, w.ID, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddWorkgroupMember(ctx, w.ID, u.ID, T0); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, ps []deadbolt.WorkgroupPolicy) {
+		t.Helper()
+		if len(ps) != 1 || !ps[0].Required || ps[0].MinMethod != "phishing_resistant" || !ps[0].Deadline.Equal(T0.Add(time.Hour)) || ps[0].AfterDeadline != "block" {
+			t.Errorf("%s policies = %+v, want the Ops policy", what, ps)
+		}
+	}
+	st, err = s.FactorState(ctx, u.ID, "sf:"+u.ID, "rc:"+u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("FactorState", st.Policies)
+	if st, err = s.FactorAttempt(ctx, u.ID, "sf:"+u.ID, "rc:"+u.ID, false, T0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	check("FactorAttempt", st.Policies)
+	var seen []deadbolt.WorkgroupPolicy
+	s.SettleAttempt(ctx, u.ID, "sf:"+u.ID, "rc:"+u.ID, false, T0.Add(time.Minute), func(st *deadbolt.FactorState) (*deadbolt.Settlement, error) {
+		seen = st.Policies
+		return nil, nil
+	})
+	check("SettleAttempt", seen)
 }
