@@ -20,9 +20,17 @@ func writeY4M(path string, pngBytes []byte, w, h int) error {
 	}
 	frame := image.NewGray(image.Rect(0, 0, w, h))
 	draw.Draw(frame, frame.Bounds(), image.White, image.Point{}, draw.Src)
+	// The image as large as the frame allows (whole pixels, each module
+	// sharp): a camera held close, which any decoder reads at its first
+	// look, however busy the machine.
 	b := src.Bounds()
-	off := image.Pt((w-b.Dx())/2, (h-b.Dy())/2)
-	draw.Draw(frame, b.Add(off).Sub(b.Min), src, b.Min, draw.Src)
+	k := max(1, min(w*3/4/b.Dx(), h*3/4/b.Dy()))
+	off := image.Pt((w-k*b.Dx())/2, (h-k*b.Dy())/2)
+	for y := range k * b.Dy() {
+		for x := range k * b.Dx() {
+			frame.Set(off.X+x, off.Y+y, src.At(b.Min.X+x/k, b.Min.Y+y/k))
+		}
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return err
