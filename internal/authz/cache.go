@@ -191,8 +191,9 @@ func bucket(userID string) int {
 
 // SessionByToken answers as the store does — the session with tokenHash
 // and its employee while the session carries the employee's current epoch
-// and the employee is active, else CodeNotFound — from memory when it can.
-// The answers are copies the caller may change.
+// and the employee is active, else CodeNotFound — from memory when it can
+// (never for a pending session, which is always read from the store). The
+// answers are copies the caller may change.
 func (c *Cache) SessionByToken(ctx context.Context, tokenHash []byte) (*deadbolt.Session, *deadbolt.User, error) {
 	if len(tokenHash) != 32 {
 		return c.store.SessionByToken(ctx, tokenHash)
@@ -212,7 +213,9 @@ func (c *Cache) SessionByToken(ctx context.Context, tokenHash []byte) (*deadbolt
 	if err != nil {
 		return nil, nil, err
 	}
-	if startTrusted {
+	// A pending session is never kept: it serves a second factor or two,
+	// and the change feed does not announce its end.
+	if startTrusted && sess.State != deadbolt.SessionPending {
 		c.insert(key, sess, u, start, now)
 	} else if t := c.pendingTouch(sess.ID); t.After(sess.LastSeenAt) {
 		sess.LastSeenAt = t

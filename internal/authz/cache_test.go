@@ -362,3 +362,40 @@ func TestCacheTouches(t *testing.T) {
 		_ = sha256.Size
 	})
 }
+
+// TestCacheSkipsPendingSessions: a pending session is read from the store
+// at every lookup, never kept — the change feed does not announce its end
+// — so once a sign-in replaces it (or it is deleted), the next lookup
+// refuses it on every node.
+func TestCacheSkipsPendingSessions(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s deadbolt.Store) {
+		ctx := context.Background()
+		c := startCache(t, s, authz.CacheConfig{})
+		u := storetest.NewUser(t, s, "pending")
+		sess, h := storetest.NewSession(t, s, u, deadbolt.SessionPending)
+		before := c.Stats()
+		for range 3 {
+			if got, _, err := c.SessionByToken(ctx, h); err != nil || got.State != deadbolt.SessionPending {
+				t.Fatalf("SessionByToken(pending) = %+v, %v", got, err)
+			}
+		}
+		if st := c.Stats(); st.Misses-before.Misses != 3 || st.Hits != before.Hits {
+			t.Errorf("3 lookups of a pending session: %d misses, %d hits; want 3 and 0 (never kept)",
+				st.Misses-before.Misses, st.Hits-before.Hits)
+		}
+		full := &deadbolt.Session{ID: deadbolt.NewID(), UserID: u.ID, State: deadbolt.SessionFull, Epoch: u.SessionEpoch,
+			CreatedAt: storetest.T0, LastSeenAt: storetest.T0, ExpiresAt: storetest.T0.Add(time.Hour), AuthAt: storetest.T0, Method: "totp"}
+		fh := sha256.Sum256([]byte("full " + full.ID))
+		ok, err := s.CompleteSecondFactor(ctx, &deadbolt.Completion{UserID: u.ID, TOTPStep: 5, Now: storetest.T0,
+			OldSessionID: sess.ID, NewSession: full, TokenHash: fh[:]})
+		if !ok || err != nil {
+			t.Fatalf("CompleteSecondFactor = %v, %v", ok, err)
+		}
+		if _, _, err := c.SessionByToken(ctx, h); !deadbolt.IsCode(err, deadbolt.CodeNotFound) {
+			t.Errorf("the replaced pending session right after = %v, want not_found", err)
+		}
+		if got, _, err := c.SessionByToken(ctx, fh[:]); err != nil || got.ID != full.ID {
+			t.Errorf("the new full session = %+v, %v", got, err)
+		}
+	})
+}
