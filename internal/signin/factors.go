@@ -148,12 +148,22 @@ func (s *Service) complete(ctx context.Context, u *deadbolt.User, p *proof, comp
 	case !ok:
 		return s.secondFactorFailed(ctx, u.ID, p.method, p.streak, p.locks, c)
 	}
-	// The completion ended any push request still waiting for it: the
-	// employee's open companion apps drop it at once.
-	if s.factors != nil && s.factors.Notifier != nil {
-		s.factors.Notifier.Publish(ctx, deviceTopic(u.ID))
-	}
+	// The completion ended any push request still waiting for it.
+	s.wakeDevices(ctx, u.ID)
 	return nil
+}
+
+// wakeDevices tells the employee's open companion apps, on every node, to
+// read their requests again — one that was waiting has just ended, so they
+// drop it at once. The answer does not wait for it: the request's end is
+// already committed, and an app that misses the wake-up finds it ended at
+// its next look.
+func (s *Service) wakeDevices(ctx context.Context, userID string) {
+	if s.factors == nil || s.factors.Notifier == nil {
+		return
+	}
+	n, topic := s.factors.Notifier, deviceTopic(userID)
+	go n.Publish(context.WithoutCancel(ctx), topic)
 }
 
 // deviceTopic is the wake-up topic of an employee's companion apps (the

@@ -371,9 +371,7 @@ func (s *Service) settleCode(ctx context.Context, u *deadbolt.User, method, code
 		// The proof was used meanwhile (a replayed code): a failed attempt.
 		return s.secondFactorFailed(ctx, u.ID, method, streak, v.locks, c)
 	}
-	if s.factors.Notifier != nil {
-		s.factors.Notifier.Publish(ctx, deviceTopic(u.ID))
-	}
+	s.wakeDevices(ctx, u.ID)
 	return nil
 }
 

@@ -166,11 +166,8 @@ func (s *Service) Logout(ctx context.Context, a *Auth, c Client) error {
 		return err
 	}
 	s.audit.Record(ctx, deadbolt.EventLogout, a.User.ID, "", c.IP, nil)
-	// The session's waiting push request ended with it: the employee's
-	// open companion apps drop it at once.
-	if s.factors != nil && s.factors.Notifier != nil {
-		s.factors.Notifier.Publish(ctx, deviceTopic(a.User.ID))
-	}
+	// The session's waiting push request ended with it.
+	s.wakeDevices(ctx, a.User.ID)
 	return nil
 }
 
