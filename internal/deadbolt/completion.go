@@ -76,6 +76,42 @@ type Settlement struct {
 	Uncounted bool
 }
 
+// SettledStreak is one streak a settled attempt hit: whether it was stored
+// before the attempt, and whether the attempt counts on it.
+type SettledStreak struct {
+	Key     string
+	Stored  bool
+	Counted bool
+}
+
+// SettledWrites is what a store writes for the streaks of a settled attempt
+// whose completion is applied, resetting the counters resets: a counted
+// streak the success resets is not counted at all — it ends in the same
+// commit — and is deleted only if it was stored; a counted streak it does
+// not reset gets its hit. It returns the counters to delete (resets but
+// the unstored streaks) and the streaks to hit.
+func SettledWrites(resets []string, streaks ...SettledStreak) (del, hit []string) {
+	ends := map[string]bool{}
+	for _, k := range resets {
+		ends[k] = true
+	}
+	unstored := map[string]bool{}
+	for _, st := range streaks {
+		if !st.Stored {
+			unstored[st.Key] = true
+		}
+		if st.Counted && !ends[st.Key] {
+			hit = append(hit, st.Key)
+		}
+	}
+	for _, k := range resets {
+		if !unstored[k] {
+			del = append(del, k)
+		}
+	}
+	return del, hit
+}
+
 // Settle decides a counted attempt from the FactorState its count
 // returned and says what to write with the count. It runs inside the
 // store's write transaction: it must be quick and must not call the store.

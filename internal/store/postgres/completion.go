@@ -124,8 +124,12 @@ func (s *Store) SettleAttempt(ctx context.Context, userID, failuresKey, streakKe
 			return errUncounted
 		}
 		// What to count: every streak the attempt hit, unless a success
-		// resets it (then it is deleted, if it was stored).
-		count := map[string]bool{failuresKey: true, streakKey: countStreak}
+		// resets it (deadbolt.SettledWrites).
+		counted := []string{failuresKey}
+		if countStreak {
+			counted = append(counted, streakKey)
+		}
+		count := counted
 		b = &pgx.Batch{}
 		var q *completionQueue
 		var c deadbolt.Completion
@@ -136,29 +140,22 @@ func (s *Store) SettleAttempt(ctx context.Context, userID, failuresKey, streakKe
 			events = set.Events
 			if set.Completion != nil && serr == nil {
 				c = *set.Completion
-				c.ResetCounters = nil
-				for _, k := range set.Completion.ResetCounters {
-					count[k] = false
-					if (k == failuresKey && !failsFound) || (k == streakKey && !streakFound) {
-						continue
-					}
-					c.ResetCounters = append(c.ResetCounters, k)
-				}
+				c.ResetCounters, count = deadbolt.SettledWrites(set.Completion.ResetCounters,
+					deadbolt.SettledStreak{Key: failuresKey, Stored: failsFound, Counted: true},
+					deadbolt.SettledStreak{Key: streakKey, Stored: streakFound, Counted: countStreak})
 				b.Queue(`SAVEPOINT completion`)
 				q = queueCompletion(b, &c)
 				events = append(events, c.Event)
 			}
 		}
-		hits := func(b *pgx.Batch) {
-			for _, k := range []string{failuresKey, streakKey} {
-				if count[k] {
-					b.Queue(settleHitSQL, k, now)
-				}
+		hits := func(b *pgx.Batch, keys []string) {
+			for _, k := range keys {
+				b.Queue(settleHitSQL, k, now)
 			}
 		}
 		// Sent after the completion: should it be rolled back, they are
 		// counted again below.
-		hits(b)
+		hits(b, count)
 		if b.Len() == 0 {
 			return nil
 		}
@@ -192,8 +189,7 @@ func (s *Store) SettleAttempt(ctx context.Context, userID, failuresKey, streakKe
 			// it; the attempt is counted all the same.
 			rb := &pgx.Batch{}
 			rb.Queue(`ROLLBACK TO SAVEPOINT completion`)
-			count[failuresKey], count[streakKey] = true, countStreak
-			hits(rb)
+			hits(rb, counted)
 			if err := tx.SendBatch(ctx, rb).Close(); err != nil {
 				return fmt.Errorf("postgres: settle attempt: %w", err)
 			}

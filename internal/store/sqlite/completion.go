@@ -119,18 +119,11 @@ func (s *Store) SettleAttempt(ctx context.Context, userID, failuresKey, streakKe
 		if _, err := tx.ExecContext(ctx, savepointSQL); err != nil {
 			return fmt.Errorf("sqlite: settle attempt: %w", err)
 		}
-		// A streak the success resets is not counted: it ends in this
-		// commit (deleted if it was stored). One it does not reset is.
 		c := *set.Completion
-		c.ResetCounters = nil
-		keep := map[string]bool{failuresKey: true, streakKey: countStreak}
-		for _, k := range set.Completion.ResetCounters {
-			keep[k] = false
-			if (k == failuresKey && !fails.found) || (k == streakKey && !streak.found) {
-				continue
-			}
-			c.ResetCounters = append(c.ResetCounters, k)
-		}
+		var hits []string
+		c.ResetCounters, hits = deadbolt.SettledWrites(set.Completion.ResetCounters,
+			deadbolt.SettledStreak{Key: failuresKey, Stored: fails.found, Counted: true},
+			deadbolt.SettledStreak{Key: streakKey, Stored: streak.found, Counted: countStreak})
 		events = append(events, c.Event)
 		if cerr = complete(ctx, tx, &c); cerr != nil {
 			if c.Event != nil {
@@ -146,11 +139,9 @@ func (s *Store) SettleAttempt(ctx context.Context, userID, failuresKey, streakKe
 		if applied = cerr == nil; !applied {
 			return count()
 		}
-		for _, k := range []string{failuresKey, streakKey} {
-			if keep[k] {
-				if _, err := scanHit(tx.QueryRowContext(ctx, hitSQL, k, tsv(now), noWindow)); err != nil {
-					return err
-				}
+		for _, k := range hits {
+			if _, err := scanHit(tx.QueryRowContext(ctx, hitSQL, k, tsv(now), noWindow)); err != nil {
+				return err
 			}
 		}
 		return nil
